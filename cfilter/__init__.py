@@ -1,0 +1,17 @@
+"""cfilter: exact, fast 2-D image convolution and correlation.
+
+The public functions are :func:`correlate`, :func:`convolve`,
+:func:`correlate1d`, :func:`convolve1d` and :func:`sep_filter`; the default
+thread count is read and set with :func:`get_num_threads` and
+:func:`set_num_threads`.
+"""
+from ._api import convolve, convolve1d, correlate, correlate1d, sep_filter
+from ._threads import get_num_threads, set_num_threads
+from ._validate import mode_names
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "correlate", "convolve", "correlate1d", "convolve1d", "sep_filter",
+    "get_num_threads", "set_num_threads", "mode_names",
+]

@@ -1,0 +1,388 @@
+"""Public 2-D and 1-D correlation and convolution.
+
+Each public function only states its signature and documentation; the work
+flows one way: validate -> plan -> engine -> cast.
+"""
+import numpy as np
+
+from . import _validate as V
+from ._docstrings import docfiller
+from ._engine import run
+from ._output import cast_into
+from ._plan import padding_amounts, plan_filter
+from ._threads import get_num_threads, threads_in_effect
+
+__all__ = ["correlate", "convolve", "correlate1d", "convolve1d", "sep_filter"]
+
+
+class _Request:
+    """The validated, normalised arguments shared by every 2-D entry point."""
+
+    def __init__(self, image, *, mode, cval, padding, stride, dilation, axes,
+                 channel_axis, output, method, workers, methods=V.METHODS):
+        self.image = V.as_image(image)
+        self.axes = V.spatial_axes(self.image.ndim, axes, channel_axis)
+        self.mode = V.normalize_mode(mode)
+        self.cval = V.as_real(cval, "cval")
+        self.padding = V.normalize_padding(padding, 2)
+        self.stride = V.as_pair(stride, "stride")
+        self.dilation = V.as_pair(dilation, "dilation")
+        self.method = V.normalize_method(method, methods)
+        self.nthreads = threads_in_effect(
+            V.normalize_workers(workers, get_num_threads()))
+        self.dtype = V.compute_dtype(self.image.dtype, output)
+        self.output = output
+        V.output_dtype(output)   # rejects a bad output type before any work
+
+    @property
+    def spatial_shape(self):
+        return tuple(self.image.shape[a] for a in self.axes)
+
+
+def _execute(req, kernel, plan):
+    """Arrange planes, run the engine, and deliver the requested output."""
+    img, axes = req.image, req.axes
+    oh, ow = plan.out_shape
+    final_shape = list(img.shape)
+    final_shape[axes[0]], final_shape[axes[1]] = oh, ow
+    dest = V.check_output_array(req.output, final_shape)
+
+    moved = np.moveaxis(img, axes, (-2, -1))
+    lead = moved.shape[:-2]
+    planes = np.ascontiguousarray(moved.reshape((-1,) + moved.shape[-2:]),
+                                  dtype=req.dtype)
+    result = np.empty(lead + (oh, ow), dtype=req.dtype)
+    run(planes, kernel, plan, req.mode, req.cval, req.nthreads,
+        result.reshape((-1, oh, ow)))
+    result = np.moveaxis(result, (-2, -1), axes)
+
+    if dest is not None:
+        return cast_into(result, dest)
+    wanted = V.output_dtype(req.output)
+    if wanted is None or wanted == result.dtype:
+        return np.ascontiguousarray(result)
+    return cast_into(result, np.empty(final_shape, dtype=wanted))
+
+
+def _filter2d(image, kernel, *, flip, **options):
+    req = _Request(image, **options)
+    weights = V.as_kernel(kernel, 2)
+    if flip:
+        weights = weights[::-1, ::-1]
+    plan = plan_filter(req.spatial_shape, weights, req.padding, req.stride,
+                       req.dilation, req.method, convolve=flip)
+    return _execute(req, weights, plan)
+
+
+@docfiller
+def correlate(image, kernel, *, mode="reflect", cval=0.0, padding="same",
+              stride=1, dilation=1, axes=None, channel_axis=None, output=None,
+              method="auto", workers=None):
+    """Correlate an image with a 2-D kernel.
+
+    ``out[i, j] = sum_{m, l} kernel[m, l] * x~[i*sy + m*dy - top, j*sx + l*dx - left]``
+    where ``x~`` is the image extended by ``mode`` and ``top``/``left`` come
+    from ``padding``.  The kernel is not flipped (that is :func:`convolve`).
+
+    Parameters
+    ----------
+    image : array_like
+        Real image: 2-D, 3-D with ``channel_axis``, or any array with
+        ``axes``.  Any layout and byte order; it is never modified.
+    kernel : array_like
+        2-D real weights (a :class:`cfilter.kernels.Kernel` works too).  Any
+        size, odd or even, larger than the image included.
+    %(mode)s
+    %(cval)s
+    %(padding)s
+    %(stride)s
+    %(dilation)s
+    %(axes)s
+    %(channel_axis)s
+    %(output)s
+    %(method)s
+    %(workers)s
+
+    Returns
+    -------
+    %(returns)s
+
+    See Also
+    --------
+    convolve : the same with the kernel flipped by 180 degrees.
+    scipy.ndimage.correlate : equal for ``padding='same'``, stride 1.
+
+    Examples
+    --------
+    >>> import numpy as np, cfilter
+    >>> image = np.arange(16, dtype=np.float32).reshape(4, 4)
+    >>> cfilter.correlate(image, np.ones((3, 3)) / 9).shape
+    (4, 4)
+    >>> cfilter.correlate(image, np.ones((3, 3)), padding="valid")
+    array([[45., 54.],
+           [81., 90.]], dtype=float32)
+    >>> cfilter.correlate(image, np.ones((3, 3)), padding=1, stride=2,
+    ...                   mode="constant")
+    array([[10., 24.],
+           [51., 90.]], dtype=float32)
+    """
+    return _filter2d(image, kernel, flip=False, mode=mode, cval=cval,
+                     padding=padding, stride=stride, dilation=dilation,
+                     axes=axes, channel_axis=channel_axis, output=output,
+                     method=method, workers=workers)
+
+
+@docfiller
+def convolve(image, kernel, *, mode="reflect", cval=0.0, padding="same",
+             stride=1, dilation=1, axes=None, channel_axis=None, output=None,
+             method="auto", workers=None):
+    """Convolve an image with a 2-D kernel.
+
+    Convolution is correlation with the kernel turned by 180 degrees:
+    ``convolve(x, w) == correlate(x, w[::-1, ::-1])`` for numeric padding.
+    With 'same' padding an even kernel is centred as scipy.ndimage.convolve
+    centres it (``p_before = d*((k-1)//2)``), so the two agree at stride 1.
+
+    Parameters
+    ----------
+    image : array_like
+        Real image: 2-D, 3-D with ``channel_axis``, or any array with
+        ``axes``.  Never modified.
+    kernel : array_like
+        2-D real weights, any size.
+    %(mode)s
+    %(cval)s
+    %(padding)s
+    %(stride)s
+    %(dilation)s
+    %(axes)s
+    %(channel_axis)s
+    %(output)s
+    %(method)s
+    %(workers)s
+
+    Returns
+    -------
+    %(returns)s
+
+    See Also
+    --------
+    correlate
+    scipy.ndimage.convolve, scipy.signal.convolve2d
+
+    Examples
+    --------
+    >>> import numpy as np, cfilter
+    >>> impulse = np.zeros((3, 3)); impulse[1, 1] = 1
+    >>> kernel = np.arange(9.0).reshape(3, 3)
+    >>> cfilter.convolve(impulse, kernel, mode="constant")
+    array([[0., 1., 2.],
+           [3., 4., 5.],
+           [6., 7., 8.]])
+    >>> cfilter.correlate(impulse, kernel, mode="constant")   # flipped
+    array([[8., 7., 6.],
+           [5., 4., 3.],
+           [2., 1., 0.]])
+    """
+    return _filter2d(image, kernel, flip=True, mode=mode, cval=cval,
+                     padding=padding, stride=stride, dilation=dilation,
+                     axes=axes, channel_axis=channel_axis, output=output,
+                     method=method, workers=workers)
+
+
+@docfiller
+def sep_filter(image, row_weights, col_weights, *, mode="reflect", cval=0.0,
+               padding="same", stride=1, dilation=1, axes=None,
+               channel_axis=None, output=None, method="separable",
+               workers=None):
+    """Correlate with the separable kernel ``outer(col_weights, row_weights)``.
+
+    The column weights run down each column (axis 0 of a 2-D image), the row
+    weights along each row; the result equals :func:`correlate` with the
+    outer product, at ``kh + kw`` instead of ``kh * kw`` operations a pixel.
+
+    Parameters
+    ----------
+    image : array_like
+        Real image, as for :func:`correlate`.
+    row_weights : array_like
+        1-D weights along the rows (horizontal, the last spatial axis).
+    col_weights : array_like
+        1-D weights down the columns (vertical, the first spatial axis).
+    %(mode)s
+    %(cval)s
+    %(padding)s
+    %(stride)s
+    %(dilation)s
+    %(axes)s
+    %(channel_axis)s
+    %(output)s
+    method : {'separable', 'direct'}, optional
+        'separable' (default) runs the two 1-D passes; 'direct' sums the
+        outer product's taps (useful as a check).
+    %(workers)s
+
+    Returns
+    -------
+    %(returns)s
+
+    Examples
+    --------
+    >>> import numpy as np, cfilter
+    >>> image = np.arange(20.0).reshape(4, 5)
+    >>> smooth, diff = [1, 2, 1], [-1, 0, 1]
+    >>> out = cfilter.sep_filter(image, diff, smooth)
+    >>> np.allclose(out, cfilter.correlate(image, np.outer(smooth, diff)))
+    True
+    """
+    req = _Request(image, mode=mode, cval=cval, padding=padding, stride=stride,
+                   dilation=dilation, axes=axes, channel_axis=channel_axis,
+                   output=output, method=method, workers=workers,
+                   methods=("separable", "direct"))
+    row = V.as_kernel(row_weights, 1, "row_weights")
+    col = V.as_kernel(col_weights, 1, "col_weights")
+    weights = np.outer(col, row)
+    plan = plan_filter(req.spatial_shape, weights, req.padding, req.stride,
+                       req.dilation, "direct", convolve=False)
+    if req.method == "separable":
+        plan = plan._replace(method="separable", factors=(col, row))
+    return _execute(req, weights, plan)
+
+
+def _filter1d(image, weights, axis, *, flip, mode, cval, padding, stride,
+              dilation, output, workers):
+    img = V.as_image(image)
+    w = V.as_kernel(weights, 1, "weights")
+    axis = V.normalize_axis(axis, img.ndim, "axis")
+    pad = V.normalize_padding(padding, 1)
+    if not isinstance(pad, str):
+        pad = pad[0]
+    s = V.as_int(stride, "stride", 1)
+    d = V.as_int(dilation, "dilation", 1)
+    if flip:
+        w = w[::-1]
+    before, after = padding_amounts(pad, w.size, d, flip)
+    n = img.shape[axis]
+    inner = int(np.prod(img.shape[axis + 1:], dtype=np.int64))
+    outer = int(np.prod(img.shape[:axis], dtype=np.int64))
+    if inner == 1:
+        # Filtering along the last axis: one plane of rows, a 1 x k kernel.
+        view = img.reshape(1, outer, n)
+        kernel = w[np.newaxis, :]
+        pads, strides, dils = ((0, 0), (before, after)), (1, s), (1, d)
+    else:
+        # Any other axis: planes of (n, inner), a k x 1 kernel down columns.
+        view = img.reshape(outer, n, inner)
+        kernel = w[:, np.newaxis]
+        pads, strides, dils = ((before, after), (0, 0)), (s, 1), (d, 1)
+    req = _Request(view, mode=mode, cval=cval, padding=pads, stride=strides,
+                   dilation=dils, axes=(1, 2), channel_axis=None,
+                   output=None if isinstance(output, np.ndarray) else output,
+                   method="direct", workers=workers)
+    req.dtype = V.compute_dtype(img.dtype, output)
+    try:
+        plan = plan_filter(req.spatial_shape, kernel, pads, strides, dils,
+                           "direct", convolve=flip)
+    except ValueError as err:
+        raise ValueError(str(err).replace("along axis 0", f"along axis {axis}")
+                         .replace("along axis 1", f"along axis {axis}")) from None
+    result = _execute(req, kernel, plan)
+    shape = list(img.shape)
+    shape[axis] = plan.out_shape[0] if inner != 1 else plan.out_shape[1]
+    result = result.reshape(shape)
+    if isinstance(output, np.ndarray):
+        return cast_into(result, V.check_output_array(output, shape))
+    return result
+
+
+@docfiller
+def correlate1d(image, weights, axis=-1, *, mode="reflect", cval=0.0,
+                padding="same", stride=1, dilation=1, output=None,
+                workers=None):
+    """Correlate along one axis of an array of any dimension.
+
+    ``out[..., i, ...] = sum_m weights[m] * x~[..., i*s + m*d - p_before, ...]``
+    along ``axis``; every other axis is independent.
+
+    Parameters
+    ----------
+    image : array_like
+        Real array of any dimension; never modified.
+    weights : array_like
+        1-D real weights, odd or even length.
+    axis : int, optional
+        The axis to filter (default -1).
+    %(mode)s
+    %(cval)s
+    %(padding1d)s
+    stride : int, optional
+        Step between outputs along ``axis`` (default 1).
+    dilation : int, optional
+        Spacing between taps (default 1).
+    %(output)s
+    %(workers)s
+
+    Returns
+    -------
+    out : ndarray
+        The input's shape, with ``axis`` resized by the padding and stride.
+
+    See Also
+    --------
+    scipy.ndimage.correlate1d : equal for ``padding='same'``, stride 1.
+
+    Examples
+    --------
+    >>> import numpy as np, cfilter
+    >>> cfilter.correlate1d([0.0, 1.0, 4.0, 9.0, 16.0], [-1, 0, 1], mode="nearest")
+    array([ 1.,  4.,  8., 12.,  7.])
+    >>> cfilter.correlate1d(np.arange(6.0), [1, 1], padding="valid", stride=2)
+    array([1., 5., 9.])
+    """
+    return _filter1d(image, weights, axis, flip=False, mode=mode, cval=cval,
+                     padding=padding, stride=stride, dilation=dilation,
+                     output=output, workers=workers)
+
+
+@docfiller
+def convolve1d(image, weights, axis=-1, *, mode="reflect", cval=0.0,
+               padding="same", stride=1, dilation=1, output=None,
+               workers=None):
+    """Convolve along one axis: :func:`correlate1d` with reversed weights.
+
+    With 'same' padding an even-length kernel is centred as
+    scipy.ndimage.convolve1d centres it.
+
+    Parameters
+    ----------
+    image : array_like
+        Real array of any dimension; never modified.
+    weights : array_like
+        1-D real weights.
+    axis : int, optional
+        The axis to filter (default -1).
+    %(mode)s
+    %(cval)s
+    %(padding1d)s
+    stride : int, optional
+        Step between outputs along ``axis`` (default 1).
+    dilation : int, optional
+        Spacing between taps (default 1).
+    %(output)s
+    %(workers)s
+
+    Returns
+    -------
+    out : ndarray
+        The input's shape, with ``axis`` resized by the padding and stride.
+
+    Examples
+    --------
+    >>> import cfilter
+    >>> cfilter.convolve1d([0.0, 0.0, 1.0, 0.0, 0.0], [1.0, 2.0, 3.0],
+    ...                    mode="constant")
+    array([0., 1., 2., 3., 0.])
+    """
+    return _filter1d(image, weights, axis, flip=True, mode=mode, cval=cval,
+                     padding=padding, stride=stride, dilation=dilation,
+                     output=output, workers=workers)

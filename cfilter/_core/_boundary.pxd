@@ -1,0 +1,63 @@
+# Boundary modes and the one place that maps an outside coordinate back
+# into the image.  Every engine extends rows through these helpers, so the
+# modes mean the same thing on every path.
+from ._types cimport real
+
+cpdef enum BoundaryMode:
+    REFLECT = 0    # dcba|abcd|dcba   (numpy "symmetric", OpenCV BORDER_REFLECT)
+    MIRROR = 1     # dcb|abcd|cba     (numpy "reflect", OpenCV BORDER_REFLECT_101)
+    NEAREST = 2    # aaa|abcd|ddd
+    WRAP = 3       # bcd|abcd|abc
+    CONSTANT = 4   # kkk|abcd|kkk
+
+
+cdef inline Py_ssize_t _pmod(Py_ssize_t a, Py_ssize_t p) noexcept nogil:
+    cdef Py_ssize_t r = a % p
+    if r < 0:
+        r += p
+    return r
+
+
+cdef inline Py_ssize_t map_index(Py_ssize_t c, Py_ssize_t n, BoundaryMode mode) noexcept nogil:
+    """Index in [0, n) that coordinate ``c`` reads under ``mode``; -1 means
+    the constant value.  Works for any distance outside, as numpy.pad does."""
+    if 0 <= c < n:
+        return c
+    if mode == CONSTANT:
+        return -1
+    if mode == NEAREST:
+        return 0 if c < 0 else n - 1
+    if mode == WRAP:
+        return _pmod(c, n)
+    if mode == REFLECT:
+        c = _pmod(c, 2 * n)
+        return c if c < n else 2 * n - 1 - c
+    # MIRROR: the edge sample is not repeated, so the period is 2n - 2.
+    if n == 1:
+        return 0
+    c = _pmod(c, 2 * n - 2)
+    return c if c < n else 2 * n - 2 - c
+
+
+cdef inline void extend_row(const real* src, Py_ssize_t n, real* dst,
+                            Py_ssize_t start, Py_ssize_t length,
+                            BoundaryMode mode, real cval) noexcept nogil:
+    """dst[k] = src~[start + k] for k < length: the row seen through ``mode``."""
+    cdef Py_ssize_t k, c, lo, hi
+    # the part that lies inside the row is a plain copy
+    lo = 0 if start >= 0 else -start
+    if lo > length:
+        lo = length
+    hi = n - start
+    if hi > length:
+        hi = length
+    if hi < lo:
+        hi = lo
+    for k in range(lo):
+        c = map_index(start + k, n, mode)
+        dst[k] = cval if c < 0 else src[c]
+    for k in range(lo, hi):
+        dst[k] = src[start + k]
+    for k in range(hi, length):
+        c = map_index(start + k, n, mode)
+        dst[k] = cval if c < 0 else src[c]

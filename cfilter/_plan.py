@@ -1,0 +1,123 @@
+"""Planning: output shape, per-side padding and the engine, as pure functions.
+
+Nothing here touches image data or raises on user input except where a
+request cannot be served (an output with no pixels, a method that does not
+apply); the arguments arrive validated.
+"""
+from typing import NamedTuple, Optional, Tuple
+
+import numpy as np
+
+
+class Plan(NamedTuple):
+    """How one filtering call runs, per spatial axis."""
+
+    out_shape: Tuple[int, ...]          # per-plane output shape
+    pads: Tuple[Tuple[int, int], ...]   # (before, after) per axis
+    stride: Tuple[int, ...]
+    dilation: Tuple[int, ...]
+    method: str                         # "direct" or "separable"
+    factors: Optional[Tuple[np.ndarray, np.ndarray]]  # (col, row) for separable
+
+
+def padding_amounts(padding, k, d, convolve):
+    """Per-side padding for one axis of a kernel of length ``k``.
+
+    ``padding`` is a name or an already per-side ``(before, after)`` pair.
+    Convolution centres an even kernel one tap earlier than correlation, as
+    scipy.ndimage does, so that convolve is correlate with the flipped kernel.
+    """
+    if padding == "valid":
+        return (0, 0)
+    reach = d * (k - 1)
+    if padding == "full":
+        return (reach, reach)
+    if padding == "same":
+        before = d * ((k - 1) // 2) if convolve else d * (k // 2)
+        return (before, reach - before)
+    return tuple(padding)
+
+
+def output_length(n, before, after, k, s, d):
+    """floor((n + before + after - (d*(k-1) + 1)) / s) + 1, or 0 if none fit."""
+    span = n + before + after - (d * (k - 1) + 1)
+    return span // s + 1 if span >= 0 else 0
+
+
+def separable_factors(kernel, rtol=None):
+    """``(col, row)`` with ``outer(col, row) == kernel`` if it has rank 1, else None.
+
+    Rank is judged by the SVD: the kernel is separable when every singular
+    value after the first is below ``rtol`` times the first, with ``rtol``
+    the float64 rounding level scaled by the kernel's size.
+    """
+    kernel = np.asarray(kernel, dtype=np.float64)
+    if kernel.ndim != 2:
+        return None
+    if min(kernel.shape) == 1:
+        if kernel.shape[0] == 1:
+            return np.ones(1), kernel[0].copy()
+        return kernel[:, 0].copy(), np.ones(1)
+    if not np.all(np.isfinite(kernel)):
+        return None
+    u, sv, vt = np.linalg.svd(kernel)
+    if sv[0] == 0:
+        return np.zeros(kernel.shape[0]), np.zeros(kernel.shape[1])
+    if rtol is None:
+        rtol = 16 * max(kernel.shape) * np.finfo(np.float64).eps
+    if sv[1] > rtol * sv[0]:
+        return None
+    scale = np.sqrt(sv[0])
+    return u[:, 0] * scale, vt[0] * scale
+
+
+def plan_filter(shape, kernel, padding, stride, dilation, method, convolve):
+    """The plan for correlating planes of ``shape`` with a 2-D ``kernel``.
+
+    ``kernel`` is the array actually correlated (already flipped for
+    convolution); ``convolve`` only moves the centre of "same" padding.
+    """
+    pads = []
+    out = []
+    for axis in range(2):
+        n, k = shape[axis], kernel.shape[axis]
+        s, d = stride[axis], dilation[axis]
+        per_axis = padding if isinstance(padding, str) else padding[axis]
+        before, after = padding_amounts(per_axis, k, d, convolve)
+        length = output_length(n, before, after, k, s, d)
+        if length < 1:
+            raise ValueError(
+                f"the kernel reaches {d * (k - 1) + 1} pixels along axis {axis} "
+                f"(size {k}, dilation {d}) but the padded image has only "
+                f"{n + before + after} ({n} + padding {before} + {after}): "
+                "the output would be empty; use more padding or padding='same'")
+        pads.append((before, after))
+        out.append(length)
+    factors = None
+    if method in ("auto", "separable"):
+        factors = separable_factors(kernel)
+        if factors is None and method == "separable":
+            raise ValueError(
+                "method='separable' needs a kernel of rank 1 (an outer product "
+                "of a column and a row); this kernel is not: use method='direct' "
+                "or 'auto'")
+    if method == "auto":
+        method = _auto_method(kernel.shape, factors)
+    if method == "direct":
+        factors = None
+    return Plan(tuple(out), tuple(pads), tuple(stride), tuple(dilation),
+                method, factors)
+
+
+def _auto_method(kernel_shape, factors):
+    """Separable when it does less work than the direct sum.
+
+    Per output pixel the direct engine does kh*kw multiply-adds and the
+    separable one kh + kw (plus a column pass over unkept columns when
+    strided, which this model ignores); for 1xk, kx1 and 2x2 kernels the
+    direct loop wins because it has one pass.
+    """
+    kh, kw = kernel_shape
+    if factors is not None and kh > 1 and kw > 1 and kh + kw < kh * kw:
+        return "separable"
+    return "direct"
