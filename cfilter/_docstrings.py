@@ -79,11 +79,12 @@ workers : int, optional
     GIL is released while computing."""
 
 _method = """\
-method : {'auto', 'direct', 'separable'}, optional
+method : {'auto', 'direct', 'separable', 'box'}, optional
     The engine (default 'auto').  'direct' sums every tap; 'separable' runs
     a column pass and a row pass and needs a kernel of rank 1 (an outer
-    product).  'auto' picks separable when the kernel has rank 1 and it
-    does less work.  Every method gives the same result to float
+    product); 'box' keeps moving sums, O(1) per pixel whatever the size, and
+    needs all weights equal and dilation 1.  'auto' picks the cheapest that
+    applies by a cost model.  Every method gives the same result to float
     tolerance."""
 
 _returns = """\

@@ -6,7 +6,7 @@ from method names to compiled loops.
 """
 import numpy as np
 
-from ._core import _direct, _separable
+from ._core import _box, _direct, _separable
 
 
 def run(planes, kernel, plan, mode, cval, nthreads, out):
@@ -19,6 +19,11 @@ def run(planes, kernel, plan, mode, cval, nthreads, out):
         for src, dst in zip(planes, out):
             _separable.sep_correlate_plane(src, col, row, dst, top, left, sy, sx,
                                            dy, dx, mode, cval, nthreads)
+    elif plan.method == "box":
+        kh, kw = kernel.shape
+        for src, dst in zip(planes, out):
+            _box.box_correlate_plane(src, dst, kh, kw, top, left, sy, sx, mode,
+                                     cval, plan.box_value, nthreads)
     elif plan.method == "direct":
         weights = np.ascontiguousarray(kernel, dtype=dtype)
         for src, dst in zip(planes, out):

@@ -16,8 +16,9 @@ class Plan(NamedTuple):
     pads: Tuple[Tuple[int, int], ...]   # (before, after) per axis
     stride: Tuple[int, ...]
     dilation: Tuple[int, ...]
-    method: str                         # "direct" or "separable"
+    method: str                         # "direct", "separable" or "box"
     factors: Optional[Tuple[np.ndarray, np.ndarray]]  # (col, row) for separable
+    box_value: Optional[float] = None   # the one weight of a box kernel
 
 
 def padding_amounts(padding, k, d, convolve):
@@ -93,6 +94,11 @@ def plan_filter(shape, kernel, padding, stride, dilation, method, convolve):
                 "the output would be empty; use more padding or padding='same'")
         pads.append((before, after))
         out.append(length)
+    box_value = _box_value(kernel, dilation)
+    if method == "box" and box_value is None:
+        raise ValueError(
+            "method='box' needs a kernel whose weights are all equal and "
+            f"dilation 1 (got dilation={tuple(dilation)}); use method='auto'")
     factors = None
     if method in ("auto", "separable"):
         factors = separable_factors(kernel)
@@ -102,22 +108,43 @@ def plan_filter(shape, kernel, padding, stride, dilation, method, convolve):
                 "of a column and a row); this kernel is not: use method='direct' "
                 "or 'auto'")
     if method == "auto":
-        method = _auto_method(kernel.shape, factors)
-    if method == "direct":
+        method = _auto_method(kernel.shape, factors, box_value)
+    if method != "separable":
         factors = None
     return Plan(tuple(out), tuple(pads), tuple(stride), tuple(dilation),
-                method, factors)
+                method, factors, box_value if method == "box" else None)
 
 
-def _auto_method(kernel_shape, factors):
-    """Separable when it does less work than the direct sum.
+def _box_value(kernel, dilation):
+    """The common weight when every weight is equal (and undilated), else None."""
+    first = kernel.flat[0]
+    if tuple(dilation) != (1, 1) or not np.isfinite(first):
+        return None
+    return float(first) if np.all(kernel == first) else None
 
-    Per output pixel the direct engine does kh*kw multiply-adds and the
-    separable one kh + kw (plus a column pass over unkept columns when
-    strided, which this model ignores); for 1xk, kx1 and 2x2 kernels the
-    direct loop wins because it has one pass.
-    """
+
+# Cost per output pixel, in arbitrary units, of each engine: a fixed part and
+# a part per tap.  Measured by benchmarks/calibrate.py on float32 2048x2048
+# (see docs/guide/methods.rst for how to recalibrate).
+COSTS = {
+    "direct": (0.0, 1.0),      # (fixed, per kh*kw tap)
+    "separable": (4.0, 1.0),   # (fixed, per kh+kw tap)
+    "box": (12.0, 0.0),
+}
+
+
+def method_costs(kernel_shape, factors, box_value):
+    """The modelled cost of every engine that can serve this kernel."""
     kh, kw = kernel_shape
-    if factors is not None and kh > 1 and kw > 1 and kh + kw < kh * kw:
-        return "separable"
-    return "direct"
+    costs = {"direct": COSTS["direct"][0] + COSTS["direct"][1] * kh * kw}
+    if factors is not None and kh > 1 and kw > 1:
+        costs["separable"] = COSTS["separable"][0] + COSTS["separable"][1] * (kh + kw)
+    if box_value is not None:
+        costs["box"] = COSTS["box"][0]
+    return costs
+
+
+def _auto_method(kernel_shape, factors, box_value):
+    """The engine with the lowest modelled cost."""
+    costs = method_costs(kernel_shape, factors, box_value)
+    return min(costs, key=costs.get)

@@ -31,7 +31,7 @@ _MODE_ALIASES = {
     "zeros": "constant",
     "grid-constant": "constant",
 }
-METHODS = ("auto", "direct", "separable")
+METHODS = ("auto", "direct", "separable", "box")
 PADDING_NAMES = ("same", "valid", "full")
 
 

@@ -13,21 +13,21 @@ centre at index ``(h // 2, w // 2)``.  For example
 ``scipy.ndimage.correlate(x, sobel(0).array)`` equals
 ``scipy.ndimage.sobel(x, axis=0)``.
 
-=============  ==========================================  ==========
-entry          call                                        separable
-=============  ==========================================  ==========
-identity       ``identity(size=3)``                        yes
-box            ``box(size)``                               yes
-gaussian       ``gaussian(sigma, truncate=4.0, radius=None)``  yes
-sobel          ``sobel(axis=0)``                           yes
-prewitt        ``prewitt(axis=0)``                         yes
-scharr         ``scharr(axis=0)``                          yes
-laplacian      ``laplacian(diagonal=False)``               no
-log            ``log(sigma, truncate=4.0, radius=None)``   no
-sharpen        ``sharpen(amount=1.0)``                     no
-emboss         ``emboss()``                                no
-motion_blur    ``motion_blur(length, angle=0.0)``          at 0/90 degrees
-=============  ==========================================  ==========
+===========  ==============================================  ===============
+entry        call                                            separable
+===========  ==============================================  ===============
+identity     ``identity(size=3)``                            yes
+box          ``box(size)``                                   yes
+gaussian     ``gaussian(sigma, truncate=4.0, radius=None)``  yes
+sobel        ``sobel(axis=0)``                               yes
+prewitt      ``prewitt(axis=0)``                             yes
+scharr       ``scharr(axis=0)``                              yes
+laplacian    ``laplacian(diagonal=False)``                   no
+log          ``log(sigma, truncate=4.0, radius=None)``       no
+sharpen      ``sharpen(amount=1.0)``                         no
+emboss       ``emboss()``                                    no
+motion_blur  ``motion_blur(length, angle=0.0)``              at 0/90 degrees
+===========  ==============================================  ===============
 
 :func:`names` lists the entries, :func:`get` builds one by name or from a spec
 string such as ``"gaussian:sigma=2"`` (the same strings the command line
@@ -826,11 +826,12 @@ _CATALOG = MappingProxyType({
 
 
 def names():
-    """Names of the catalog entries, sorted.
+    """List the names of the catalog entries, sorted.
 
     Returns
     -------
     list of str
+        The entry names, each accepted by :func:`get`.
 
     Examples
     --------
@@ -870,6 +871,7 @@ def get(name, /, **params):
     Returns
     -------
     Kernel
+        A freshly built kernel.
 
     Raises
     ------
@@ -996,7 +998,9 @@ def parse_spec(spec):
     Returns
     -------
     name : str
+        The kernel name, stripped of surrounding whitespace.
     params : dict
+        Parameter names mapped to converted values, in spec order.
 
     Raises
     ------
@@ -1009,7 +1013,7 @@ def parse_spec(spec):
 
     See Also
     --------
-    format_spec : the inverse.
+    format_spec : The inverse.
 
     Examples
     --------
@@ -1082,6 +1086,7 @@ def format_spec(name, params=None):
     Returns
     -------
     str
+        ``"name"`` or ``"name:key=value,..."``.
 
     Raises
     ------

@@ -136,12 +136,10 @@ def test_output_float_dtype_is_honoured(rng, in_dtype, out_dtype):
     x = random_image(rng, (7, 8), in_dtype, low=0, high=255)
     w = random_kernel(rng, (3, 3))
     got = cfilter.correlate(x, w, output=out_dtype)
-    # accuracy is bounded by the coarser of the working and the output dtype
-    coarse = np.float32 if np.float32 in (working := (np.dtype(out_dtype),
-                                                       np.dtype(in_dtype))) else np.float64
-    if np.dtype(in_dtype).kind == "u":
-        coarse = np.float32 if out_dtype == np.float32 else coarse
-    assert_matches(got, _ndi_corr(x, w), tol(coarse, w, x) if working else 0, dtype=out_dtype)
+    # accuracy is bounded by the coarser of the working dtype and the output dtype
+    coarse = np.float64 if (np.dtype(in_dtype) == np.float64
+                            and np.dtype(out_dtype) == np.float64) else np.float32
+    assert_matches(got, _ndi_corr(x, w), tol(coarse, w, x), dtype=out_dtype)
 
 
 def _rounding_expected(ref, dtype):
@@ -165,7 +163,8 @@ def test_integer_output_dtype_rounds_and_saturates(rng, out_dtype, mode):
     info = np.iinfo(out_dtype)
     span = float(info.max) - float(info.min)
     # float64 input: the reference is exact to ~1e-13, so rounding is unambiguous
-    x = rng.uniform(info.min - 0.3 * span, info.max + 0.3 * span, size=(17, 23))
+    # a 3x3 average of values spread over 4x the range leaves ~20% of pixels on each side
+    x = rng.uniform(info.min - 1.5 * span, info.max + 1.5 * span, size=(17, 23))
     w = np.abs(random_kernel(rng, (3, 3)))
     w /= w.sum()
     got = cfilter.correlate(x, w, mode=mode, cval=info.max + 50.0, output=out_dtype)
@@ -202,14 +201,6 @@ def test_rounding_is_to_nearest_even_like_rint():
     np.testing.assert_array_equal(got, np.clip(np.rint(x), 0, 255).astype(np.uint8))
     got = cfilter.correlate(x, [[1.0]], output=np.int16)
     np.testing.assert_array_equal(got, np.rint(x).astype(np.int16))
-
-
-def test_nan_output_into_float_dtype_not_integer_garbage(rng):
-    x = random_image(rng, (5, 5), np.float64)
-    x[2, 2] = np.nan
-    got = cfilter.correlate(x, np.ones((3, 3)))
-    expected = ndi.correlate(x, np.ones((3, 3)), mode="reflect")
-    assert_matches(got, expected, 1e-12)
 
 
 # ---------------------------------------------------------------------------

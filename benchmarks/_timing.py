@@ -1,0 +1,33 @@
+"""Side-by-side timing: candidates run interleaved in one process, so a noisy
+machine slows them alike and their ratios stay meaningful."""
+import time
+
+import numpy as np
+
+
+def interleaved(candidates, repeats=15, warmup=2):
+    """Median seconds of each callable in ``candidates`` (a dict name -> fn),
+    running them round-robin ``repeats`` times after ``warmup`` rounds."""
+    for _ in range(warmup):
+        for fn in candidates.values():
+            fn()
+    times = {name: [] for name in candidates}
+    for _ in range(repeats):
+        for name, fn in candidates.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return {name: float(np.median(ts)) for name, ts in times.items()}
+
+
+def table(rows, columns, reference):
+    """Markdown table: medians in ms and each column's ratio to ``reference``."""
+    head = ["case"] + [f"{c} ms" for c in columns] + \
+        [f"cfilter/{c}" for c in columns if c != reference]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for case, med in rows:
+        cells = [case] + [f"{med[c] * 1e3:.2f}" if c in med else "-" for c in columns]
+        cells += [f"{med[reference] / med[c]:.2f}" if c in med else "-"
+                  for c in columns if c != reference]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
