@@ -67,10 +67,14 @@ def _execute(req, kernel, plan):
 def _filter2d(image, kernel, *, flip, **options):
     req = _Request(image, **options)
     weights = V.as_kernel(kernel, 2)
+    # A catalog Kernel knows its factors; use them rather than an SVD.
+    factors = getattr(kernel, "factors", None)
     if flip:
         weights = weights[::-1, ::-1]
+        if factors is not None:
+            factors = (factors[0][::-1], factors[1][::-1])
     plan = plan_filter(req.spatial_shape, weights, req.padding, req.stride,
-                       req.dilation, req.method, convolve=flip)
+                       req.dilation, req.method, convolve=flip, factors=factors)
     return _execute(req, weights, plan)
 
 

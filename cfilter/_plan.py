@@ -61,22 +61,27 @@ def separable_factors(kernel, rtol=None):
         return kernel[:, 0].copy(), np.ones(1)
     if not np.all(np.isfinite(kernel)):
         return None
-    u, sv, vt = np.linalg.svd(kernel)
+    sv = np.linalg.svd(kernel, compute_uv=False)
     if sv[0] == 0:
         return np.zeros(kernel.shape[0]), np.zeros(kernel.shape[1])
     if rtol is None:
         rtol = 16 * max(kernel.shape) * np.finfo(np.float64).eps
     if sv[1] > rtol * sv[0]:
         return None
-    scale = np.sqrt(sv[0])
-    return u[:, 0] * scale, vt[0] * scale
+    # Factor through the largest weight rather than the singular vectors:
+    # a row and a column of the kernel itself keep integer kernels exact.
+    i, j = np.unravel_index(np.argmax(np.abs(kernel)), kernel.shape)
+    return kernel[:, j] / kernel[i, j], kernel[i, :].copy()
 
 
-def plan_filter(shape, kernel, padding, stride, dilation, method, convolve):
+def plan_filter(shape, kernel, padding, stride, dilation, method, convolve,
+                factors=None):
     """The plan for correlating planes of ``shape`` with a 2-D ``kernel``.
 
     ``kernel`` is the array actually correlated (already flipped for
     convolution); ``convolve`` only moves the centre of "same" padding.
+    ``factors`` are the kernel's known ``(col, row)`` factors, if any; without
+    them separability is judged from the array.
     """
     pads = []
     out = []
@@ -99,8 +104,7 @@ def plan_filter(shape, kernel, padding, stride, dilation, method, convolve):
         raise ValueError(
             "method='box' needs a kernel whose weights are all equal and "
             f"dilation 1 (got dilation={tuple(dilation)}); use method='auto'")
-    factors = None
-    if method in ("auto", "separable"):
+    if method in ("auto", "separable") and factors is None:
         factors = separable_factors(kernel)
         if factors is None and method == "separable":
             raise ValueError(

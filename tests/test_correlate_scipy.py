@@ -142,14 +142,17 @@ def test_full_padding_matches_scipy_signal(rng, ishape, kshape, fname, sfname, d
     assert_matches(got, expected, tol(dtype, w, x), dtype=dtype)
 
 
+# scipy.signal 'valid' swaps the inputs when the kernel is the larger one: only
+# test shapes where the kernel fits (the too-large case is an error, see test_errors).
+VALID_PAIRS = [(i, k) for i in SIGNAL_IMAGE_SHAPES for k in SIGNAL_KERNEL_SHAPES
+               if k[0] <= i[0] and k[1] <= i[1]]
+
+
 @pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("fname,sfname", [("correlate", "correlate2d"),
                                           ("convolve", "convolve2d")])
-@pytest.mark.parametrize("kshape", SIGNAL_KERNEL_SHAPES, ids=str)
-@pytest.mark.parametrize("ishape", SIGNAL_IMAGE_SHAPES, ids=str)
+@pytest.mark.parametrize("ishape,kshape", VALID_PAIRS, ids=str)
 def test_valid_padding_matches_scipy_signal(rng, ishape, kshape, fname, sfname, dtype):
-    if kshape[0] > ishape[0] or kshape[1] > ishape[1]:
-        pytest.skip("scipy.signal 'valid' needs the kernel to fit (it swaps inputs otherwise)")
     x = random_image(rng, ishape, dtype)
     w = random_kernel(rng, kshape)
     # "valid" never reads the border, so the mode must not matter: use the default.
@@ -185,6 +188,32 @@ def test_methods_with_nonseparable_kernel_match_ndimage(rng, method, mode):
     got = cfilter.correlate(x, w, mode=mode, method=method)
     expected = _ndi_ref(ndi.correlate, x, w, mode)
     assert_matches(got, expected, tol(np.float64, w, x))
+
+
+@pytest.mark.parametrize("method", ["auto", "box", "direct"])
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("kshape", [(1, 1), (2, 2), (3, 3), (1, 5), (4, 3), (7, 7), (9, 9)],
+                         ids=str)
+@pytest.mark.parametrize("ishape", [(1, 7), (5, 3), (32, 31)], ids=str)
+def test_box_kernels_match_ndimage_for_every_method(rng, ishape, kshape, mode, dtype, method):
+    # "auto" may pick the O(1)-per-pixel box engine for an all-equal kernel.
+    x = random_image(rng, ishape, dtype)
+    w = np.full(kshape, 1.0 / (kshape[0] * kshape[1]))
+    got = cfilter.correlate(x, w, mode=mode, cval=0.5, method=method)
+    expected = ndi.correlate(x.astype(np.float64), w, mode=NDI_MODE[mode], cval=0.5)
+    assert_matches(got, expected, tol_with_cval(dtype, w, x, 0.5), dtype=dtype)
+
+
+@pytest.mark.parametrize("value", [1.0, -2.5])
+@pytest.mark.parametrize("fname", ["correlate", "convolve"])
+@pytest.mark.parametrize("mode", MODES)
+def test_unnormalised_box_kernel_with_box_method_matches_ndimage(rng, mode, fname, value):
+    x = random_image(rng, (17, 23), np.float32, low=0, high=255)
+    w = np.full((4, 6), value)
+    got = getattr(cfilter, fname)(x, w, mode=mode, method="box")
+    expected = getattr(ndi, fname)(x.astype(np.float64), w, mode=NDI_MODE[mode])
+    assert_matches(got, expected, tol(np.float32, w, x), dtype=np.float32)
 
 
 @pytest.mark.parametrize("dtype", FLOATS)

@@ -140,13 +140,13 @@ BAD_ARRAYS = [
     ("kernel-empty-2", X, np.ones((3, 0)), {}, ValueError, "kernel|weights|empty"),
     ("kernel-complex", X, W.astype(complex), {}, TypeError, "complex"),
     ("kernel-str", X, [["a", "b"]], {}, TV, "kernel|weights|dtype|numeric|str|could not"),
-    ("kernel-ragged", X, [[1.0, 2.0], [3.0]], {}, TV, ""),
+    ("kernel-ragged", X, [[1.0, 2.0], [3.0]], {}, TV, None),
     ("image-empty-rows", np.ones((0, 5)), W, {}, ValueError, "image|input|empty"),
     ("image-empty-cols", np.ones((5, 0)), W, {}, ValueError, "image|input|empty"),
     ("image-complex", X.astype(np.complex64), W, {}, TypeError, "complex"),
     ("image-complex128", X + 0j, W, {}, TypeError, "complex"),
     ("image-str", np.array([["a", "b"]]), W, {}, TV, "image|input|dtype|numeric|str"),
-    ("image-object", np.array([[1, None]], dtype=object), W, {}, TV, ""),
+    ("image-object", np.array([[1, None]], dtype=object), W, {}, TV, None),
     ("image-1d", np.ones(7), W, {}, TV, "image|input|dim|axes"),
     ("image-0d", np.float64(3.0), W, {}, TV, "image|input|dim|axes"),
     ("image-3d-no-axes", np.ones((4, 5, 3)), W, {}, ValueError,
@@ -243,3 +243,10 @@ def test_set_num_threads_rejects_bad_values(n, exc):
     with pytest.raises((exc, ValueError) if exc is TypeError else exc):
         cfilter.set_num_threads(n)
     assert cfilter.get_num_threads() == before
+
+
+@pytest.mark.parametrize("kernel", [W, np.array([[1.0, 1.0], [1.0, 1.0 + 1e-3]])],
+                         ids=["ramp", "almost-box"])
+def test_box_method_with_unequal_weights_raises(kernel):
+    with pytest.raises(ValueError, match="box"):
+        cfilter.correlate(X, kernel, method="box")

@@ -273,3 +273,24 @@ def test_property_explicit_padding_stride_dilation_match_reference(h, w, kh, kw,
     expected = ref_correlate2d(x, k, mode=mode, cval=-1.0, padding=padding, stride=(sh, sw),
                                dilation=(dh, dw))
     assert_matches(got, expected, tol_with_cval(np.float64, k, x, -1.0))
+
+
+@pytest.mark.parametrize("method", ["auto", "box"])
+@pytest.mark.parametrize("fname", FUNCS)
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("padding,stride,dilation", [
+    ("same", 1, 1), ("same", 2, 1), ("full", (1, 3), 1), ("valid", 2, 1),
+    (((0, 4), (3, 1)), (2, 1), 1), (9, 1, 1), ("same", 1, 2), ((1, 2), 2, (1, 3))], ids=str)
+def test_box_method_matches_reference_with_padding_stride_dilation(rng, method, fname, mode,
+                                                                   padding, stride, dilation):
+    x = random_image(rng, (12, 10), np.float64)
+    w = np.full((3, 4), 0.125)
+    kw = dict(mode=mode, cval=-1.0, padding=padding, stride=stride, dilation=dilation)
+    if method == "box" and dilation != 1:
+        # DESIGN §2: a method that cannot serve a request is a clear ValueError
+        with pytest.raises(ValueError, match="box"):
+            getattr(cfilter, fname)(x, w, method=method, **kw)
+        return
+    got = getattr(cfilter, fname)(x, w, method=method, **kw)
+    expected = ref_correlate2d(x, w, convolve=(fname == "convolve"), **kw)
+    assert_matches(got, expected, tol_with_cval(np.float64, w, x, -1.0))

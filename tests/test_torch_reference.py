@@ -50,6 +50,7 @@ def test_same_padding_odd_kernel_matches_torch_same(rng, kshape, dilation, alias
     assert_matches(got, expected, tol(np.float64, w, x))
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
 @pytest.mark.parametrize("kshape", [(2, 2), (4, 3), (2, 5)], ids=str)
 def test_torch_same_with_even_kernel_equals_convolve_style_offset(rng, kshape):
     # torch "same" for even k pads (k-1)//2 before and k//2 after: that is
