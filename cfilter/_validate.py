@@ -184,15 +184,21 @@ def spatial_axes(ndim, axes, channel_axis):
             return (0, 1)
         if ndim == 3 and channel_axis is not None:
             return tuple(a for a in range(3) if a != channel_axis)
+        if channel_axis is not None:
+            raise ValueError(
+                f"channel_axis={channel_axis} leaves {ndim - 1} axes of a "
+                f"{ndim}-D image, not 2: pass axes=(row_axis, col_axis) to say "
+                "which are spatial")
         raise ValueError(
             f"cannot tell the spatial axes of a {ndim}-D image: pass "
             "channel_axis for a colour image (e.g. channel_axis=-1 for (H, W, C)) "
             "or axes=(row_axis, col_axis) for a stack of planes")
     if not isinstance(axes, (tuple, list)) or len(axes) != 2:
         raise ValueError(f"axes must be a pair of axis numbers, got {axes!r}")
+    given = axes
     axes = tuple(normalize_axis(a, ndim, "axes") for a in axes)
     if axes[0] == axes[1]:
-        raise ValueError(f"axes={axes!r} names the same axis twice")
+        raise ValueError(f"axes={given!r} names the same axis twice")
     if channel_axis is not None and channel_axis in axes:
         raise ValueError(f"channel_axis={channel_axis} is one of the spatial "
                          f"axes {axes}")

@@ -91,11 +91,12 @@ def test_nested_list_image_and_kernel(rng):
     assert_matches(got, _ndi_corr(x, w, "nearest"), tol(np.float64, w, x), dtype=np.float64)
 
 
-def test_nested_list_of_ints_gives_float32(rng):
+def test_nested_list_of_ints_gives_float64(rng):
+    # A list of Python ints is int64, which float32 cannot hold exactly.
     xi = rng.integers(-50, 50, size=(6, 5))
     w = random_kernel(rng, (3, 3))
     got = cfilter.correlate(xi.tolist(), w)
-    assert_matches(got, _ndi_corr(xi, w), tol(np.float32, w, xi), dtype=np.float32)
+    assert_matches(got, _ndi_corr(xi, w), tol(np.float64, w, xi), dtype=np.float64)
 
 
 # ---------------------------------------------------------------------------
@@ -105,12 +106,13 @@ def test_nested_list_of_ints_gives_float32(rng):
 @pytest.mark.parametrize("fname", ["correlate", "convolve"])
 @pytest.mark.parametrize("dtype,expected_dtype", [
     (np.uint8, np.float32), (np.uint16, np.float32), (np.int8, np.float32),
-    (np.int16, np.float32), (np.int32, np.float32), (np.int64, np.float32),
+    # integers wider than 16 bits compute in float64: float32 would round them
+    (np.int16, np.float32), (np.int32, np.float64), (np.int64, np.float64),
     (np.bool_, np.float32), (np.float16, np.float32), (np.float32, np.float32),
     (np.float64, np.float64)], ids=lambda v: np.dtype(v).name)
 def test_input_dtype_gives_documented_output_dtype_and_values(rng, dtype, expected_dtype, fname):
     info_hi = {np.uint8: 255, np.uint16: 65535, np.int8: 127, np.int16: 32767,
-               np.int32: 100000, np.int64: 100000}
+               np.int32: 2**31 - 1, np.int64: 2**40}
     if dtype in info_hi:
         lo = 0 if np.dtype(dtype).kind == "u" else -info_hi[dtype]
         x = random_image(rng, (11, 10), dtype, low=lo, high=info_hi[dtype])

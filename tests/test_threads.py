@@ -38,7 +38,7 @@ def test_set_num_threads_round_trip(restore_threads, n):
 @pytest.mark.parametrize("method", ["auto", "direct", "separable"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_workers_1_and_2_give_identical_results(rng, mode, method, dtype):
-    x = random_image(rng, (67, 45), dtype)
+    x = random_image(rng, (131, 97), dtype)
     w = np.outer(random_kernel(rng, 5), random_kernel(rng, 4))
     kw = dict(mode=mode, cval=0.5, method=method)
     one = cfilter.correlate(x, w, workers=1, **kw)
@@ -70,7 +70,7 @@ def test_global_thread_setting_does_not_change_results(rng, restore_threads):
 
 @pytest.mark.parametrize("fname", ["correlate", "convolve", "correlate1d", "sep_filter"])
 def test_concurrent_python_threads_match_serial_calls(rng, fname):
-    images = [random_image(rng, (64 + i, 50 - i), np.float32 if i % 2 else np.float64)
+    images = [random_image(rng, (192 + i, 160 - i), np.float32 if i % 2 else np.float64)
               for i in range(8)]
     if fname == "correlate1d":
         args = [(random_kernel(rng, 5),) for _ in range(8)]
@@ -94,7 +94,7 @@ def test_concurrent_python_threads_match_serial_calls(rng, fname):
 
 
 def test_concurrent_threads_with_output_arrays(rng):
-    x = random_image(rng, (80, 70), np.float64)
+    x = random_image(rng, (160, 150), np.float64)
     w = random_kernel(rng, (7, 7))
     expected = ndi.correlate(x, w, mode="mirror")
     outs = [np.empty_like(x) for _ in range(8)]
