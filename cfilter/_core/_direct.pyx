@@ -2,25 +2,30 @@
 
 out[i, j] = sum_{m, l} w[m, l] * x~[i*sy + m*dy - top, j*sx + l*dx - left]
 
-Each thread owns a band of output rows and a ring of input rows extended by
-the boundary mode (the extension is done once per input row, in cache, so the
-hot loop has no boundary branches and there is no whole-image padded copy).
-A block of outputs stays in registers while every tap accumulates into it.
+Rows: each kernel row reads the image row the mode maps it to (or a row of
+cval), so there is never a padded copy of the image.  Columns: the outputs
+whose taps all fall inside the row read the image directly; only the few
+outputs near the left and right edges read short segments extended by the
+mode.  A block of outputs stays in registers while every tap accumulates
+into it (see _taps.pxd).
 """
 import numpy as np
 from cython.parallel cimport prange
 
-from cpython.pyport cimport PY_SSIZE_T_MIN
-
 from ._types cimport real
-from ._boundary cimport BoundaryMode, map_index, extend_row, _pmod
+from ._boundary cimport BoundaryMode, map_index, extend_row
 from ._taps cimport taps_unit_stride, taps_strided
 
 
-cdef enum:
-    # Above this many bytes per band the row ring holds one row per kernel
-    # row instead of the whole dilated span (large dilations).
-    RING_BYTES = 16 * 1024 * 1024
+cdef inline void _row_span(real* out, const real** rows, const real* w,
+                           Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t dx,
+                           Py_ssize_t sx, Py_ssize_t n) noexcept nogil:
+    if n <= 0:
+        return
+    if sx == 1:
+        taps_unit_stride(out, rows, w, kh, kw, dx, n)
+    else:
+        taps_strided(out, rows, w, kh, kw, dx, sx, n)
 
 
 def correlate_plane(const real[:, ::1] image, const real[:, ::1] kernel,
@@ -33,53 +38,64 @@ def correlate_plane(const real[:, ::1] image, const real[:, ::1] kernel,
     cdef Py_ssize_t H = image.shape[0], W = image.shape[1]
     cdef Py_ssize_t kh = kernel.shape[0], kw = kernel.shape[1]
     cdef Py_ssize_t oh = out.shape[0], ow = out.shape[1]
-    cdef Py_ssize_t wext = (ow - 1) * sx + (kw - 1) * dx + 1
-    cdef Py_ssize_t span = (kh - 1) * dy + 1
-    cdef Py_ssize_t nslots = span
-    cdef bint ring = True
-    cdef Py_ssize_t nchunks, c, i, i0, i1, m, r, rr, slot, k
+    cdef Py_ssize_t reach = (kw - 1) * dx
+    # Outputs [jlo, jhi) have every tap inside the row.
+    cdef Py_ssize_t jlo = (left + sx - 1) // sx
+    cdef Py_ssize_t jhi = (W - 1 - reach + left) // sx + 1 if W - 1 - reach + left >= 0 else 0
+    cdef Py_ssize_t lw, rw, rstart
+    cdef Py_ssize_t nchunks, c, i, m, rr, k
     cdef real cv = <real>cval
     cdef const real* w = &kernel[0, 0]
-    cdef real[:, ::1] bufs
-    cdef Py_ssize_t[:, ::1] held, rows
-    cdef real* buf
+    cdef const real* src
+    cdef const real** rows
+    cdef const real** lrows
+    cdef const real** rrows
+    cdef real[:, ::1] lbuf, rbuf
+    cdef real[::1] cvrow
+    cdef size_t[:, ::1] ptrs
 
     if oh == 0 or ow == 0:
         return
-    if span * wext * <Py_ssize_t>sizeof(real) > RING_BYTES and span > kh:
-        nslots = kh
-        ring = False
+    if jlo > ow:
+        jlo = ow
+    if jhi > ow:
+        jhi = ow
+    if jhi < jlo:
+        jhi = jlo
+    # Edge segments: the extended columns the left and right outputs read.
+    lw = (jlo - 1) * sx + reach + 1 if jlo > 0 else 0
+    rstart = jhi * sx - left
+    rw = (ow - 1 - jhi) * sx + reach + 1 if jhi < ow else 0
     if nthreads < 1:
         nthreads = 1
     nchunks = nthreads if nthreads < oh else oh
-    # Per-band scratch, allocated here so that running out of memory is a
-    # MemoryError and not a crash inside the parallel loop.
-    bufs = np.empty((nchunks, nslots * wext), dtype=np.asarray(out).dtype)
-    held = np.empty((nchunks, nslots), dtype=np.intp)
-    rows = np.empty((nchunks, kh), dtype=np.intp)
+    # Scratch is allocated here, so running out of memory is a MemoryError
+    # rather than a crash inside the parallel loop.
+    dtype = np.asarray(out).dtype
+    lbuf = np.empty((nchunks, kh * lw + 1), dtype=dtype)
+    rbuf = np.empty((nchunks, kh * rw + 1), dtype=dtype)
+    cvrow = np.full(W + left + ow * sx + reach + 1, cval, dtype=dtype)
+    ptrs = np.empty((nchunks, 3 * kh), dtype=np.uintp)
 
     for c in prange(nchunks, nogil=True, schedule="static", num_threads=nthreads):
-        # A band of consecutive output rows, so the ring is reused.
-        buf = &bufs[c, 0]
-        i0 = c * oh // nchunks
-        i1 = (c + 1) * oh // nchunks
-        for k in range(nslots):
-            held[c, k] = PY_SSIZE_T_MIN   # no row lives here yet
-        for i in range(i0, i1):
+        rows = <const real**> &ptrs[c, 0]
+        lrows = rows + kh
+        rrows = rows + 2 * kh
+        for i in range(c * oh // nchunks, (c + 1) * oh // nchunks):
             for m in range(kh):
-                r = i * sy + m * dy - top
-                slot = _pmod(r, nslots) if ring else m
-                if held[c, slot] != r:
-                    rr = map_index(r, H, mode)
-                    if rr < 0:
-                        for k in range(wext):
-                            buf[slot * wext + k] = cv
-                    else:
-                        extend_row(&image[rr, 0], W, buf + slot * wext,
-                                   -left, wext, mode, cv)
-                    held[c, slot] = r
-                rows[c, m] = slot * wext
-            if sx == 1:
-                taps_unit_stride(&out[i, 0], buf, &rows[c, 0], w, kh, kw, dx, ow)
-            else:
-                taps_strided(&out[i, 0], buf, &rows[c, 0], w, kh, kw, dx, sx, ow)
+                rr = map_index(i * sy + m * dy - top, H, mode)
+                # A row outside under 'constant' reads the row of cval,
+                # positioned so that its column 0 is image column 0.
+                src = &cvrow[left] if rr < 0 else &image[rr, 0]
+                rows[m] = src + jlo * sx - left
+                if lw > 0:
+                    extend_row(src, W, &lbuf[c, m * lw], -left, lw, mode, cv)
+                    lrows[m] = &lbuf[c, m * lw]
+                if rw > 0:
+                    extend_row(src, W, &rbuf[c, m * rw], rstart, rw, mode, cv)
+                    rrows[m] = &rbuf[c, m * rw]
+            _row_span(&out[i, 0], lrows, w, kh, kw, dx, sx, jlo)
+            if jhi > jlo:
+                _row_span(&out[i, jlo], rows, w, kh, kw, dx, sx, jhi - jlo)
+            if jhi < ow:
+                _row_span(&out[i, jhi], rrows, w, kh, kw, dx, sx, ow - jhi)

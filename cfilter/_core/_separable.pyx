@@ -64,7 +64,8 @@ def sep_correlate_plane(const real[:, ::1] image, const real[::1] wc,
     cdef Py_ssize_t wext = (ow - 1) * sx + (kw - 1) * dx + 1
     # The row buffer holds t at [left, left + W) and its extension around it.
     cdef Py_ssize_t blen = wext if wext > left + W else left + W
-    cdef Py_ssize_t nchunks, c, i, k, mc, zero = 0
+    cdef Py_ssize_t nchunks, c, i, k, mc
+    cdef const real* row
     cdef real cv = <real>cval
     cdef real outside_col = 0
     cdef real[:, ::1] bufs
@@ -90,7 +91,8 @@ def sep_correlate_plane(const real[:, ::1] image, const real[::1] wc,
             for k in range(left + W, wext):
                 mc = map_index(k - left, W, mode)
                 buf[k] = outside_col if mc < 0 else buf[left + mc]
+            row = buf
             if sx == 1:
-                taps_unit_stride(&out[i, 0], buf, &zero, &wr[0], 1, kw, dx, ow)
+                taps_unit_stride(&out[i, 0], &row, &wr[0], 1, kw, dx, ow)
             else:
-                taps_strided(&out[i, 0], buf, &zero, &wr[0], 1, kw, dx, sx, ow)
+                taps_strided(&out[i, 0], &row, &wr[0], 1, kw, dx, sx, ow)

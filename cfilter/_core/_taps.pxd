@@ -1,5 +1,5 @@
-# The inner loops every engine shares: one output row from a set of
-# already-extended input rows (offsets into ``base``), no boundary checks.
+# The inner loops every engine shares: one output row from a set of input
+# row pointers whose every tap is in range, so there are no boundary checks.
 from ._types cimport real
 
 
@@ -8,8 +8,7 @@ cdef enum:
     BLOCK = 32
 
 
-cdef inline void taps_unit_stride(real* out, const real* base,
-                                   const Py_ssize_t* rows, const real* w,
+cdef inline void taps_unit_stride(real* out, const real** rows, const real* w,
                                    Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t dx,
                                    Py_ssize_t n) noexcept nogil:
     """One output row for column stride 1: contiguous multiply-adds."""
@@ -23,7 +22,7 @@ cdef inline void taps_unit_stride(real* out, const real* base,
         for m in range(kh):
             for l in range(kw):
                 wv = w[m * kw + l]
-                src = base + rows[m] + j0 + l * dx
+                src = rows[m] + j0 + l * dx
                 for t in range(BLOCK):
                     acc[t] += wv * src[t]
         for t in range(BLOCK):
@@ -36,15 +35,14 @@ cdef inline void taps_unit_stride(real* out, const real* base,
         for m in range(kh):
             for l in range(kw):
                 wv = w[m * kw + l]
-                src = base + rows[m] + j0 + l * dx
+                src = rows[m] + j0 + l * dx
                 for t in range(rest):
                     acc[t] += wv * src[t]
         for t in range(rest):
             out[j0 + t] = acc[t]
 
 
-cdef inline void taps_strided(real* out, const real* base,
-                               const Py_ssize_t* rows, const real* w,
+cdef inline void taps_strided(real* out, const real** rows, const real* w,
                                Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t dx,
                                Py_ssize_t sx, Py_ssize_t n) noexcept nogil:
     """One output row for column stride > 1: only the kept columns."""
@@ -54,7 +52,7 @@ cdef inline void taps_strided(real* out, const real* base,
     for j in range(n):
         acc = 0
         for m in range(kh):
-            src = base + rows[m] + j * sx
+            src = rows[m] + j * sx
             for l in range(kw):
                 acc += w[m * kw + l] * src[l * dx]
         out[j] = acc
