@@ -6,6 +6,7 @@ flows one way: validate -> plan -> engine -> cast.
 import numpy as np
 
 from . import _validate as V
+from ._core._finite import all_finite
 from ._docstrings import docfiller
 from ._engine import run
 from ._output import cast_into
@@ -39,18 +40,27 @@ class _Request:
         return tuple(self.image.shape[a] for a in self.axes)
 
 
-def _execute(req, kernel, plan):
-    """Arrange planes, run the engine, and deliver the requested output."""
+def _planes(req):
+    """The image as C-contiguous planes ``(N, H, W)`` of the compute dtype
+    (no copy when it already is one), and the shape of the leading axes."""
+    moved = np.moveaxis(req.image, req.axes, (-2, -1))
+    planes = np.ascontiguousarray(moved.reshape((-1,) + moved.shape[-2:]),
+                                  dtype=req.dtype)
+    return planes, moved.shape[:-2]
+
+
+def _finite_check(planes, nthreads):
+    """A callable for the planner: are all the planes' values finite?"""
+    return lambda: all_finite(planes.reshape(-1, planes.shape[-1]), nthreads)
+
+
+def _execute(req, kernel, plan, planes, lead):
+    """Run the engine over the planes and deliver the requested output."""
     img, axes = req.image, req.axes
     oh, ow = plan.out_shape
     final_shape = list(img.shape)
     final_shape[axes[0]], final_shape[axes[1]] = oh, ow
     dest = V.check_output_array(req.output, final_shape)
-
-    moved = np.moveaxis(img, axes, (-2, -1))
-    lead = moved.shape[:-2]
-    planes = np.ascontiguousarray(moved.reshape((-1,) + moved.shape[-2:]),
-                                  dtype=req.dtype)
     result = np.empty(lead + (oh, ow), dtype=req.dtype)
     run(planes, kernel, plan, req.mode, req.cval, req.nthreads,
         result.reshape((-1, oh, ow)))
@@ -73,9 +83,11 @@ def _filter2d(image, kernel, *, flip, **options):
         weights = weights[::-1, ::-1]
         if factors is not None:
             factors = (factors[0][::-1], factors[1][::-1])
+    planes, lead = _planes(req)
     plan = plan_filter(req.spatial_shape, weights, req.padding, req.stride,
-                       req.dilation, req.method, convolve=flip, factors=factors)
-    return _execute(req, weights, plan)
+                       req.dilation, req.method, convolve=flip, factors=factors,
+                       is_finite=_finite_check(planes, req.nthreads))
+    return _execute(req, weights, plan, planes, lead)
 
 
 @docfiller
@@ -250,7 +262,7 @@ def sep_filter(image, row_weights, col_weights, *, mode="reflect", cval=0.0,
                        req.dilation, "direct", convolve=False)
     if req.method == "separable":
         plan = plan._replace(method="separable", factors=(col, row))
-    return _execute(req, weights, plan)
+    return _execute(req, weights, plan, *_planes(req))
 
 
 def _filter1d(image, weights, axis, *, flip, mode, cval, padding, stride,
@@ -290,7 +302,7 @@ def _filter1d(image, weights, axis, *, flip, mode, cval, padding, stride,
     except ValueError as err:
         raise ValueError(str(err).replace("along axis 0", f"along axis {axis}")
                          .replace("along axis 1", f"along axis {axis}")) from None
-    result = _execute(req, kernel, plan)
+    result = _execute(req, kernel, plan, *_planes(req))
     shape = list(img.shape)
     shape[axis] = plan.out_shape[0] if inner != 1 else plan.out_shape[1]
     result = result.reshape(shape)

@@ -75,13 +75,15 @@ def separable_factors(kernel, rtol=None):
 
 
 def plan_filter(shape, kernel, padding, stride, dilation, method, convolve,
-                factors=None):
+                factors=None, is_finite=None):
     """The plan for correlating planes of ``shape`` with a 2-D ``kernel``.
 
     ``kernel`` is the array actually correlated (already flipped for
     convolution); ``convolve`` only moves the centre of "same" padding.
     ``factors`` are the kernel's known ``(col, row)`` factors, if any; without
-    them separability is judged from the array.
+    them separability is judged from the array.  ``is_finite`` is a callable
+    telling whether the image holds only finite values; it is asked only
+    when a method that would spread a NaN or Inf (box) is in question.
     """
     pads = []
     out = []
@@ -104,6 +106,14 @@ def plan_filter(shape, kernel, padding, stride, dilation, method, convolve,
         raise ValueError(
             "method='box' needs a kernel whose weights are all equal and "
             f"dilation 1 (got dilation={tuple(dilation)}); use method='auto'")
+    if box_value is not None and method in ("auto", "box") and \
+            is_finite is not None and not is_finite():
+        if method == "box":
+            raise ValueError(
+                "method='box' cannot filter an image holding NaN or Inf: its "
+                "moving sums would spread them beyond the window; use "
+                "method='direct' (or 'auto')")
+        box_value = None
     if method in ("auto", "separable") and factors is None:
         factors = separable_factors(kernel)
         if factors is None and method == "separable":

@@ -95,7 +95,8 @@ def box_correlate_plane(const real[:, ::1] image, real[:, ::1] out,
         i0 = c * oh // nchunks
         for i in range(i0, (c + 1) * oh // nchunks):
             r0 = i * sy - top
-            if (i - i0) % RESTART == 0 or sy >= kh:
+            # Restarts fall on the same rows whatever the thread count.
+            if i == i0 or i % RESTART == 0 or sy >= kh:
                 _window_sum(acc, src, H, W, r0, kh, mode, cval)
             else:
                 for m in range(r0 - sy, r0):

@@ -7,7 +7,9 @@ Both passes run for one output row at a time in a per-band row buffer, so the
 intermediate never leaves cache.  Only the rows the stride keeps are computed.
 Extending ``t`` by the mode equals extending ``x`` first, because every mode
 maps columns independently of rows; for the constant mode an outside column of
-``t`` is ``cval * sum(wc)``.
+``t`` is ``cval * sum(wc)``, and an outside row is read from a row of cval.
+With stride and dilation 1 in y, GROUP output rows share one column pass, so
+each input vector loaded feeds GROUP accumulators.
 """
 import numpy as np
 from cython.parallel cimport prange
@@ -17,38 +19,129 @@ from ._boundary cimport BoundaryMode, map_index
 from ._taps cimport BLOCK, taps_unit_stride, taps_strided
 
 
-cdef inline void _column_pass(real* dst, const real* image, Py_ssize_t H,
-                              Py_ssize_t W, const real* wc, Py_ssize_t kh,
-                              Py_ssize_t r0, Py_ssize_t dy, BoundaryMode mode,
-                              real cval) noexcept nogil:
-    """dst[c] = sum_m wc[m] * x~[r0 + m*dy, c] for c in [0, W)."""
+cdef enum:
+    # Output rows whose column pass shares each loaded input row.
+    GROUP = 4
+    # Columns per register tile of that grouped pass.
+    CBLOCK = 16
+
+
+cdef inline void _column_pass(real* dst, const real** rows, const real* wc,
+                              Py_ssize_t kh, Py_ssize_t c0,
+                              Py_ssize_t W) noexcept nogil:
+    """dst[c] = sum_m wc[m] * rows[m][c] for c in [c0, W)."""
     cdef real acc[BLOCK]
-    cdef real outside = 0
-    cdef Py_ssize_t m, rr, c0 = 0, t, nb
+    cdef Py_ssize_t m, t, nb
     cdef const real* src
-    # Rows that fall on the constant contribute one number to every column.
-    for m in range(kh):
-        if map_index(r0 + m * dy, H, mode) < 0:
-            outside = outside + wc[m] * cval
     while c0 < W:
         nb = W - c0
         if nb > BLOCK:
             nb = BLOCK
         for t in range(BLOCK):
-            acc[t] = outside
+            acc[t] = 0
         for m in range(kh):
-            rr = map_index(r0 + m * dy, H, mode)
-            if rr >= 0:
-                src = image + rr * W + c0
-                if nb == BLOCK:
-                    for t in range(BLOCK):
-                        acc[t] += wc[m] * src[t]
-                else:
-                    for t in range(nb):
-                        acc[t] += wc[m] * src[t]
+            src = rows[m] + c0
+            if nb == BLOCK:
+                for t in range(BLOCK):
+                    acc[t] += wc[m] * src[t]
+            else:
+                for t in range(nb):
+                    acc[t] += wc[m] * src[t]
         for t in range(nb):
             dst[c0 + t] = acc[t]
         c0 += BLOCK
+
+
+cdef inline void _column_pass_group(real** dst, const real** rows,
+                                    const real* wc, Py_ssize_t kh,
+                                    Py_ssize_t W) noexcept nogil:
+    """GROUP consecutive output rows at once: dst[q][c] = sum_m wc[m] *
+    rows[q + m][c] for q < GROUP (kh >= GROUP - 1).  Every input vector
+    loaded feeds each accumulator whose window holds it; no weight is ever
+    zero-padded, so a NaN outside a window stays outside it."""
+    cdef real a0[CBLOCK]
+    cdef real a1[CBLOCK]
+    cdef real a2[CBLOCK]
+    cdef real a3[CBLOCK]
+    cdef Py_ssize_t r, c0 = 0, u
+    cdef const real* v
+    while c0 + CBLOCK <= W:
+        # rows 0..2 open the windows of outputs 0..2
+        v = rows[0] + c0
+        for u in range(CBLOCK):
+            a0[u] = wc[0] * v[u]
+        v = rows[1] + c0
+        for u in range(CBLOCK):
+            a0[u] += wc[1] * v[u]
+            a1[u] = wc[0] * v[u]
+        v = rows[2] + c0
+        for u in range(CBLOCK):
+            a0[u] += wc[2] * v[u]
+            a1[u] += wc[1] * v[u]
+            a2[u] = wc[0] * v[u]
+        v = rows[3] + c0
+        if kh > 3:
+            for u in range(CBLOCK):
+                a0[u] += wc[3] * v[u]
+                a1[u] += wc[2] * v[u]
+                a2[u] += wc[1] * v[u]
+                a3[u] = wc[0] * v[u]
+        else:
+            for u in range(CBLOCK):
+                a1[u] += wc[2] * v[u]
+                a2[u] += wc[1] * v[u]
+                a3[u] = wc[0] * v[u]
+        # every window holds rows 3 .. kh - 1
+        for r in range(4, kh):
+            v = rows[r] + c0
+            for u in range(CBLOCK):
+                a0[u] += wc[r] * v[u]
+                a1[u] += wc[r - 1] * v[u]
+                a2[u] += wc[r - 2] * v[u]
+                a3[u] += wc[r - 3] * v[u]
+        # rows kh .. kh + 2 close the windows of outputs 1..3
+        if kh > 3:
+            v = rows[kh] + c0
+            for u in range(CBLOCK):
+                a1[u] += wc[kh - 1] * v[u]
+                a2[u] += wc[kh - 2] * v[u]
+                a3[u] += wc[kh - 3] * v[u]
+        v = rows[kh + 1] + c0
+        for u in range(CBLOCK):
+            a2[u] += wc[kh - 1] * v[u]
+            a3[u] += wc[kh - 2] * v[u]
+        v = rows[kh + 2] + c0
+        for u in range(CBLOCK):
+            a3[u] += wc[kh - 1] * v[u]
+        for u in range(CBLOCK):
+            dst[0][c0 + u] = a0[u]
+            dst[1][c0 + u] = a1[u]
+            dst[2][c0 + u] = a2[u]
+            dst[3][c0 + u] = a3[u]
+        c0 += CBLOCK
+    if c0 < W:
+        for u in range(GROUP):
+            _column_pass(dst[u], rows + u, wc, kh, c0, W)
+
+
+cdef inline void _row_pass(real* out, real* buf, const real* wr, Py_ssize_t kw,
+                           Py_ssize_t W, Py_ssize_t left, Py_ssize_t wext,
+                           Py_ssize_t sx, Py_ssize_t dx, Py_ssize_t ow,
+                           BoundaryMode mode, real outside_col) noexcept nogil:
+    """Extend the column-pass row held at buf[left:left+W] by the mode, then
+    correlate it with the row weights."""
+    cdef Py_ssize_t k, mc
+    cdef const real* row = buf
+    for k in range(left):
+        mc = map_index(k - left, W, mode)
+        buf[k] = outside_col if mc < 0 else buf[left + mc]
+    for k in range(left + W, wext):
+        mc = map_index(k - left, W, mode)
+        buf[k] = outside_col if mc < 0 else buf[left + mc]
+    if sx == 1:
+        taps_unit_stride(out, &row, wr, 1, kw, dx, ow)
+    else:
+        taps_strided(out, &row, wr, 1, kw, dx, sx, ow)
 
 
 def sep_correlate_plane(const real[:, ::1] image, const real[::1] wc,
@@ -62,14 +155,18 @@ def sep_correlate_plane(const real[:, ::1] image, const real[::1] wc,
     cdef Py_ssize_t kh = wc.shape[0], kw = wr.shape[0]
     cdef Py_ssize_t oh = out.shape[0], ow = out.shape[1]
     cdef Py_ssize_t wext = (ow - 1) * sx + (kw - 1) * dx + 1
-    # The row buffer holds t at [left, left + W) and its extension around it.
+    # A row buffer holds a column-pass row at [left, left + W) and its
+    # extension around it.
     cdef Py_ssize_t blen = wext if wext > left + W else left + W
-    cdef Py_ssize_t nchunks, c, i, k, mc
-    cdef const real* row
+    cdef Py_ssize_t nchunks, ngroups, c, i, i1, k, q, rr, nrows
+    cdef bint grouped = sy == 1 and dy == 1 and kh >= 3
     cdef real cv = <real>cval
     cdef real outside_col = 0
     cdef real[:, ::1] bufs
-    cdef real* buf
+    cdef real[::1] cvrow
+    cdef size_t[:, ::1] ptrs
+    cdef const real** rows
+    cdef real** dst
 
     if oh == 0 or ow == 0:
         return
@@ -78,21 +175,43 @@ def sep_correlate_plane(const real[:, ::1] image, const real[::1] wc,
     if nthreads < 1:
         nthreads = 1
     nchunks = nthreads if nthreads < oh else oh
-    bufs = np.empty((nchunks, blen), dtype=np.asarray(out).dtype)
+    dtype = np.asarray(out).dtype
+    bufs = np.empty((nchunks, GROUP * blen), dtype=dtype)
+    cvrow = np.full(W, cval, dtype=dtype)
+    nrows = (kh - 1) * dy + GROUP
+    ptrs = np.empty((nchunks, nrows + GROUP), dtype=np.uintp)
 
+    # Bands start at multiples of GROUP, so every output row is computed by
+    # the same code (grouped or not) whatever the number of threads, and
+    # results do not depend on it even in the last bit.
+    ngroups = (oh + GROUP - 1) // GROUP
+    if nchunks > ngroups:
+        nchunks = ngroups
     for c in prange(nchunks, nogil=True, schedule="static", num_threads=nthreads):
-        buf = &bufs[c, 0]
-        for i in range(c * oh // nchunks, (c + 1) * oh // nchunks):
-            _column_pass(buf + left, &image[0, 0], H, W, &wc[0], kh,
-                         i * sy - top, dy, mode, cv)
-            for k in range(left):
-                mc = map_index(k - left, W, mode)
-                buf[k] = outside_col if mc < 0 else buf[left + mc]
-            for k in range(left + W, wext):
-                mc = map_index(k - left, W, mode)
-                buf[k] = outside_col if mc < 0 else buf[left + mc]
-            row = buf
-            if sx == 1:
-                taps_unit_stride(&out[i, 0], &row, &wr[0], 1, kw, dx, ow)
+        rows = <const real**> &ptrs[c, 0]
+        dst = <real**> &ptrs[c, nrows]
+        i = (c * ngroups // nchunks) * GROUP
+        i1 = ((c + 1) * ngroups // nchunks) * GROUP
+        if i1 > oh:
+            i1 = oh
+        while i < i1:
+            if grouped and i + GROUP <= i1:
+                # Rows i*sy - top + t for t < kh + GROUP - 1 feed GROUP outputs.
+                for k in range(kh + GROUP - 1):
+                    rr = map_index(i - top + k, H, mode)
+                    rows[k] = &cvrow[0] if rr < 0 else &image[rr, 0]
+                for q in range(GROUP):
+                    dst[q] = &bufs[c, q * blen + left]
+                _column_pass_group(dst, rows, &wc[0], kh, W)
+                for q in range(GROUP):
+                    _row_pass(&out[i + q, 0], &bufs[c, q * blen], &wr[0], kw, W,
+                              left, wext, sx, dx, ow, mode, outside_col)
+                i = i + GROUP
             else:
-                taps_strided(&out[i, 0], &row, &wr[0], 1, kw, dx, sx, ow)
+                for k in range(kh):
+                    rr = map_index(i * sy - top + k * dy, H, mode)
+                    rows[k] = &cvrow[0] if rr < 0 else &image[rr, 0]
+                _column_pass(&bufs[c, left], rows, &wc[0], kh, 0, W)
+                _row_pass(&out[i, 0], &bufs[c, 0], &wr[0], kw, W, left, wext,
+                          sx, dx, ow, mode, outside_col)
+                i = i + 1
