@@ -64,6 +64,89 @@ cdef inline void _row_box(real* out, const double* ext, Py_ssize_t kw,
         out[j] = <real>(s * scale)
 
 
+cdef inline void _row_box4(real** out, double** ext, Py_ssize_t kw,
+                           Py_ssize_t ow, double scale) noexcept nogil:
+    """_row_box for four rows at stride 1: four independent running sums
+    interleaved, each advanced by one add of a precomputed difference, so the
+    loop runs at the adder's throughput rather than its latency."""
+    cdef Py_ssize_t j, k, j0, j1
+    cdef double s0, s1, s2, s3
+    cdef const double* e0 = ext[0]
+    cdef const double* e1 = ext[1]
+    cdef const double* e2 = ext[2]
+    cdef const double* e3 = ext[3]
+    cdef real* o0 = out[0]
+    cdef real* o1 = out[1]
+    cdef real* o2 = out[2]
+    cdef real* o3 = out[3]
+    j0 = 0
+    while j0 < ow:
+        j1 = j0 + RESTART
+        if j1 > ow:
+            j1 = ow
+        s0 = 0
+        s1 = 0
+        s2 = 0
+        s3 = 0
+        for k in range(j0, j0 + kw):
+            s0 += e0[k]
+            s1 += e1[k]
+            s2 += e2[k]
+            s3 += e3[k]
+        o0[j0] = <real>(s0 * scale)
+        o1[j0] = <real>(s1 * scale)
+        o2[j0] = <real>(s2 * scale)
+        o3[j0] = <real>(s3 * scale)
+        for j in range(j0 + 1, j1):
+            s0 += e0[j - 1 + kw] - e0[j - 1]
+            s1 += e1[j - 1 + kw] - e1[j - 1]
+            s2 += e2[j - 1 + kw] - e2[j - 1]
+            s3 += e3[j - 1 + kw] - e3[j - 1]
+            o0[j] = <real>(s0 * scale)
+            o1[j] = <real>(s1 * scale)
+            o2[j] = <real>(s2 * scale)
+            o3[j] = <real>(s3 * scale)
+        j0 = j1
+
+
+cdef inline void _advance(double* dst, const double* prev, const real* image,
+                          Py_ssize_t H, Py_ssize_t W, Py_ssize_t r_old,
+                          Py_ssize_t r_new, Py_ssize_t count, BoundaryMode mode,
+                          double cval) noexcept nogil:
+    """dst = prev - rows r_old.. + rows r_new.. (``count`` of each): the
+    column sums of the next window, written beside the previous ones."""
+    cdef Py_ssize_t c, m, ro, rn
+    cdef const real* old_row
+    cdef const real* new_row
+    if count == 1:
+        ro = map_index(r_old, H, mode)
+        rn = map_index(r_new, H, mode)
+        if ro >= 0 and rn >= 0:
+            old_row = image + ro * W
+            new_row = image + rn * W
+            for c in range(W):
+                dst[c] = prev[c] + (<double>new_row[c] - <double>old_row[c])
+            return
+    for c in range(W):
+        dst[c] = prev[c]
+    for m in range(count):
+        _add_row(dst, image, H, W, r_old + m, -1.0, mode, cval)
+        _add_row(dst, image, H, W, r_new + m, 1.0, mode, cval)
+
+
+cdef inline void _fill_margins(double* buf, Py_ssize_t W, Py_ssize_t left,
+                               Py_ssize_t wext, BoundaryMode mode,
+                               double outside_col) noexcept nogil:
+    """Extend the column sums held at buf[left:left+W] by the mode."""
+    cdef Py_ssize_t k, mc
+    for k in range(left):
+        mc = map_index(k - left, W, mode)
+        buf[k] = outside_col if mc < 0 else buf[left + mc]
+    for k in range(left + W, wext):
+        mc = map_index(k - left, W, mode)
+        buf[k] = outside_col if mc < 0 else buf[left + mc]
+
+
 def box_correlate_plane(const real[:, ::1] image, real[:, ::1] out,
                         Py_ssize_t kh, Py_ssize_t kw,
                         Py_ssize_t top, Py_ssize_t left,
@@ -74,11 +157,17 @@ def box_correlate_plane(const real[:, ::1] image, real[:, ::1] out,
     cdef Py_ssize_t H = image.shape[0], W = image.shape[1]
     cdef Py_ssize_t oh = out.shape[0], ow = out.shape[1]
     cdef Py_ssize_t wext = (ow - 1) * sx + kw
-    cdef Py_ssize_t nchunks, c, i, i0, k, r0, m, mc
+    # Each buffer holds one row's column sums at [left, left + W) with the
+    # mode's extension around them.
+    cdef Py_ssize_t blen = wext if wext > left + W else left + W
+    cdef Py_ssize_t nchunks, c, i, i0, i1, r0, q, n, slot = 0
     cdef double outside_col = cval * kh
-    cdef double[:, ::1] accs, exts
-    cdef double* acc
-    cdef double* ext
+    cdef double[:, ::1] bufs
+    cdef size_t[:, ::1] ptrs
+    cdef double* prev
+    cdef double* cur
+    cdef double** ext
+    cdef real** orows
     cdef const real* src = &image[0, 0]
 
     if oh == 0 or ow == 0:
@@ -86,24 +175,39 @@ def box_correlate_plane(const real[:, ::1] image, real[:, ::1] out,
     if nthreads < 1:
         nthreads = 1
     nchunks = nthreads if nthreads < oh else oh
-    accs = np.empty((nchunks, W), dtype=np.float64)
-    exts = np.empty((nchunks, wext), dtype=np.float64)
+    bufs = np.empty((nchunks, 4 * blen), dtype=np.float64)
+    ptrs = np.empty((nchunks, 8), dtype=np.uintp)
 
     for c in prange(nchunks, nogil=True, schedule="static", num_threads=nthreads):
-        acc = &accs[c, 0]
-        ext = &exts[c, 0]
+        ext = <double**> &ptrs[c, 0]
+        orows = <real**> &ptrs[c, 4]
         i0 = c * oh // nchunks
-        for i in range(i0, (c + 1) * oh // nchunks):
-            r0 = i * sy - top
-            # Restarts fall on the same rows whatever the thread count.
-            if i == i0 or i % RESTART == 0 or sy >= kh:
-                _window_sum(acc, src, H, W, r0, kh, mode, cval)
+        i1 = (c + 1) * oh // nchunks
+        i = i0
+        slot = 0
+        prev = &bufs[c, 3 * blen + left]
+        while i < i1:
+            # Column sums for up to four output rows, then their row sums.
+            n = i1 - i
+            if n > 4 or sx != 1:
+                n = 4 if sx == 1 else 1
+            for q in range(n):
+                cur = &bufs[c, slot * blen + left]
+                r0 = (i + q) * sy - top
+                # Restarts fall on the same rows whatever the thread count.
+                if i + q == i0 or (i + q) % RESTART == 0 or sy >= kh:
+                    _window_sum(cur, src, H, W, r0, kh, mode, cval)
+                else:
+                    _advance(cur, prev, src, H, W, r0 - sy, r0 - sy + kh, sy,
+                             mode, cval)
+                _fill_margins(cur - left, W, left, wext, mode, outside_col)
+                ext[q] = cur - left
+                orows[q] = &out[i + q, 0]
+                prev = cur
+                slot = (slot + 1) % 4
+            if n == 4:
+                _row_box4(orows, ext, kw, ow, scale)
             else:
-                for m in range(r0 - sy, r0):
-                    _add_row(acc, src, H, W, m, -1.0, mode, cval)
-                for m in range(r0 - sy + kh, r0 + kh):
-                    _add_row(acc, src, H, W, m, 1.0, mode, cval)
-            for k in range(wext):
-                mc = map_index(k - left, W, mode)
-                ext[k] = outside_col if mc < 0 else acc[mc]
-            _row_box(&out[i, 0], ext, kw, sx, ow, scale)
+                for q in range(n):
+                    _row_box(orows[q], ext[q], kw, sx, ow, scale)
+            i = i + n
