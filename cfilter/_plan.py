@@ -137,13 +137,15 @@ def _box_value(kernel, dilation):
     return float(first) if np.all(kernel == first) else None
 
 
-# Cost per output pixel, in arbitrary units, of each engine: a fixed part and
-# a part per tap.  Measured by benchmarks/calibrate.py on float32 2048x2048
-# (see docs/guide/methods.rst for how to recalibrate).
+# Cost per output pixel of each engine, (fixed, per tap), in units of one
+# direct tap; taps are kh*kw for direct and kh+kw for separable.  Fitted by
+# benchmarks/calibrate.py on float32 1024x1024 with two threads on the
+# project's 2-core machine (2026-11-21); rerun it and paste its output here
+# to recalibrate for another machine.
 COSTS = {
-    "direct": (0.0, 1.0),      # (fixed, per kh*kw tap)
-    "separable": (4.0, 1.0),   # (fixed, per kh+kw tap)
-    "box": (12.0, 0.0),
+    "direct": (11.6, 1.00),
+    "separable": (9.9, 1.61),
+    "box": (37.4, 0.0),
 }
 
 
