@@ -106,14 +106,11 @@ def plan_filter(shape, kernel, padding, stride, dilation, method, convolve,
         raise ValueError(
             "method='box' needs a kernel whose weights are all equal and "
             f"dilation 1 (got dilation={tuple(dilation)}); use method='auto'")
-    if box_value is not None and method in ("auto", "box") and \
-            is_finite is not None and not is_finite():
-        if method == "box":
-            raise ValueError(
-                "method='box' cannot filter an image holding NaN or Inf: its "
-                "moving sums would spread them beyond the window; use "
-                "method='direct' (or 'auto')")
-        box_value = None
+    if method == "box" and is_finite is not None and not is_finite():
+        raise ValueError(
+            "method='box' cannot filter an image holding NaN or Inf: its "
+            "moving sums would spread them beyond the window; use "
+            "method='direct' (or 'auto')")
     if method in ("auto", "separable") and factors is None:
         factors = separable_factors(kernel)
         if factors is None and method == "separable":
@@ -123,6 +120,9 @@ def plan_filter(shape, kernel, padding, stride, dilation, method, convolve,
                 "or 'auto'")
     if method == "auto":
         method = _auto_method(kernel.shape, factors, box_value)
+        # Only a winning box pays for the scan of the image for NaN/Inf.
+        if method == "box" and is_finite is not None and not is_finite():
+            method = _auto_method(kernel.shape, factors, None)
     if method != "separable":
         factors = None
     return Plan(tuple(out), tuple(pads), tuple(stride), tuple(dilation),
@@ -139,13 +139,13 @@ def _box_value(kernel, dilation):
 
 # Cost per output pixel of each engine, (fixed, per tap), in units of one
 # direct tap; taps are kh*kw for direct and kh+kw for separable.  Fitted by
-# benchmarks/calibrate.py on float32 1024x1024 with two threads on the
+# benchmarks/calibrate.py on float32 2048x2048 with two threads on the
 # project's 2-core machine (2026-11-21); rerun it and paste its output here
 # to recalibrate for another machine.
 COSTS = {
-    "direct": (11.6, 1.00),
-    "separable": (9.9, 1.61),
-    "box": (37.4, 0.0),
+    "direct": (18.9, 1.00),
+    "separable": (38.7, 0.97),
+    "box": (51.0, 0.0),
 }
 
 

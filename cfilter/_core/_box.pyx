@@ -16,7 +16,7 @@ from ._boundary cimport BoundaryMode, map_index
 
 
 cdef enum:
-    RESTART = 64
+    RESTART = 256
 
 
 cdef inline void _add_row(double* acc, const real* image, Py_ssize_t H,
