@@ -3,6 +3,8 @@
 Each public function only states its signature and documentation; the work
 flows one way: validate -> plan -> engine -> cast.
 """
+from typing import NamedTuple, Optional
+
 import numpy as np
 
 from . import _validate as V
@@ -13,7 +15,8 @@ from ._output import cast_into
 from ._plan import padding_amounts, plan_filter
 from ._threads import get_num_threads, threads_in_effect
 
-__all__ = ["correlate", "convolve", "correlate1d", "convolve1d", "sep_filter"]
+__all__ = ["correlate", "convolve", "correlate1d", "convolve1d", "sep_filter",
+           "plan", "FilterPlan"]
 
 
 class _Request:
@@ -74,7 +77,8 @@ def _execute(req, kernel, plan, planes, lead):
     return cast_into(result, np.empty(final_shape, dtype=wanted))
 
 
-def _filter2d(image, kernel, *, flip, **options):
+def _prepare(image, kernel, *, flip, **options):
+    """Validate, arrange the planes and plan: everything but the work."""
     req = _Request(image, **options)
     weights = V.as_kernel(kernel, 2)
     # A catalog Kernel knows its factors; use them rather than an SVD.
@@ -87,7 +91,108 @@ def _filter2d(image, kernel, *, flip, **options):
     plan = plan_filter(req.spatial_shape, weights, req.padding, req.stride,
                        req.dilation, req.method, convolve=flip, factors=factors,
                        is_finite=_finite_check(planes, req.nthreads))
+    return req, weights, plan, planes, lead
+
+
+def _filter2d(image, kernel, *, flip, **options):
+    req, weights, plan, planes, lead = _prepare(image, kernel, flip=flip,
+                                                **options)
     return _execute(req, weights, plan, planes, lead)
+
+
+class FilterPlan(NamedTuple):
+    """What :func:`plan` tells about a call.
+
+    Attributes
+    ----------
+    method : str
+        The engine the call runs: 'direct', 'separable', 'box' or 'fft'.
+    reason : str
+        Why that engine.
+    costs : dict
+        The modelled cost of every engine that could serve the call, in
+        units of one direct multiply-add (only their ratios matter).
+    output_shape : tuple
+        The shape of the result.
+    padding : tuple
+        ``((top, bottom), (left, right))`` padding, resolved.
+    stride, dilation : tuple
+        Per spatial axis.
+    fft_tiles : tuple or None
+        ``((nh, th), (nw, tw))``: FFT length and outputs per tile per axis,
+        for the FFT engine.
+    """
+
+    method: str
+    reason: str
+    costs: dict
+    output_shape: tuple
+    padding: tuple
+    stride: tuple
+    dilation: tuple
+    fft_tiles: Optional[tuple]
+
+
+@docfiller
+def plan(image, kernel, *, convolve=False, mode="reflect", cval=0.0,
+         padding="same", stride=1, dilation=1, axes=None, channel_axis=None,
+         method="auto", workers=None):
+    """Tell which engine a :func:`correlate` (or :func:`convolve`) call would
+    run, and why, without filtering.
+
+    'auto' picks the engine with the lowest cost in a model calibrated on
+    the project's machine (see the user guide, "Methods"); engines that
+    would spread NaN or Inf (box, fft) are skipped for such images.
+
+    Parameters
+    ----------
+    image : array_like
+        The image the call would filter (its values matter only for the
+        NaN/Inf check).
+    kernel : array_like
+        2-D weights.
+    convolve : bool, optional
+        Plan :func:`convolve` instead of :func:`correlate`.
+    %(mode)s
+    %(cval)s
+    %(padding)s
+    %(stride)s
+    %(dilation)s
+    %(axes)s
+    %(channel_axis)s
+    method : str, optional
+        As for :func:`correlate`: an explicit method is checked and planned.
+    %(workers)s
+
+    Returns
+    -------
+    FilterPlan
+        The engine, the reason, the modelled costs and the shapes.
+
+    Examples
+    --------
+    >>> import numpy as np, cfilter
+    >>> image = np.zeros((2048, 2048), dtype=np.float32)
+    >>> cfilter.plan(image, np.ones((3, 3))).method
+    'direct'
+    >>> cfilter.plan(image, cfilter.kernels.gaussian(3)).method
+    'separable'
+    >>> p = cfilter.plan(image, np.random.default_rng(0).random((63, 63)))
+    >>> p.method, p.output_shape
+    ('fft', (2048, 2048))
+    >>> image[0, 0] = np.nan
+    >>> cfilter.plan(image, np.ones((31, 31))).method    # not box: NaN
+    'separable'
+    """
+    req, _, p, _, _ = _prepare(image, kernel, flip=bool(convolve), mode=mode,
+                               cval=cval, padding=padding, stride=stride,
+                               dilation=dilation, axes=axes,
+                               channel_axis=channel_axis, output=None,
+                               method=method, workers=workers)
+    shape = list(req.image.shape)
+    shape[req.axes[0]], shape[req.axes[1]] = p.out_shape
+    return FilterPlan(p.method, p.reason, dict(p.costs), tuple(shape), p.pads,
+                      p.stride, p.dilation, p.tiles)
 
 
 @docfiller

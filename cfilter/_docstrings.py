@@ -79,13 +79,15 @@ workers : int, optional
     GIL is released while computing."""
 
 _method = """\
-method : {'auto', 'direct', 'separable', 'box'}, optional
+method : {'auto', 'direct', 'separable', 'box', 'fft'}, optional
     The engine (default 'auto').  'direct' sums every tap; 'separable' runs
     a column pass and a row pass and needs a kernel of rank 1 (an outer
     product); 'box' keeps moving sums, O(1) per pixel whatever the size, and
-    needs all weights equal and dilation 1.  'auto' picks the cheapest that
-    applies by a cost model.  Every method gives the same result to float
-    tolerance."""
+    needs all weights equal and dilation 1; 'fft' multiplies spectra tile by
+    tile (the convolution theorem), fastest for large kernels.  Box and fft
+    refuse images holding NaN or Inf, which they would spread.  'auto' picks
+    the cheapest that applies by a cost model (see :func:`cfilter.plan`).
+    Every method gives the same result to float tolerance."""
 
 _returns = """\
 out : ndarray

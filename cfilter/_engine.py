@@ -7,6 +7,7 @@ from method names to compiled loops.
 import numpy as np
 
 from ._core import _box, _direct, _separable
+from ._fft import correlate_fft
 
 
 def run(planes, kernel, plan, mode, cval, nthreads, out):
@@ -24,6 +25,8 @@ def run(planes, kernel, plan, mode, cval, nthreads, out):
         for src, dst in zip(planes, out):
             _box.box_correlate_plane(src, dst, kh, kw, top, left, sy, sx, mode,
                                      cval, plan.box_value, nthreads)
+    elif plan.method == "fft":
+        correlate_fft(planes, kernel, plan, mode, cval, nthreads, out)
     elif plan.method == "direct":
         weights = np.ascontiguousarray(kernel, dtype=dtype)
         for src, dst in zip(planes, out):

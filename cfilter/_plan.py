@@ -7,6 +7,7 @@ apply); the arguments arrive validated.
 from typing import NamedTuple, Optional, Tuple
 
 import numpy as np
+import scipy.fft
 
 
 class Plan(NamedTuple):
@@ -16,9 +17,12 @@ class Plan(NamedTuple):
     pads: Tuple[Tuple[int, int], ...]   # (before, after) per axis
     stride: Tuple[int, ...]
     dilation: Tuple[int, ...]
-    method: str                         # "direct", "separable" or "box"
+    method: str                         # "direct", "separable", "box", "fft"
     factors: Optional[Tuple[np.ndarray, np.ndarray]]  # (col, row) for separable
     box_value: Optional[float] = None   # the one weight of a box kernel
+    tiles: Optional[tuple] = None       # ((nh, th), (nw, tw)) for fft
+    costs: Optional[dict] = None        # the modelled cost of each method
+    reason: str = ""                    # why this method
 
 
 def padding_amounts(padding, k, d, convolve):
@@ -83,7 +87,7 @@ def plan_filter(shape, kernel, padding, stride, dilation, method, convolve,
     ``factors`` are the kernel's known ``(col, row)`` factors, if any; without
     them separability is judged from the array.  ``is_finite`` is a callable
     telling whether the image holds only finite values; it is asked only
-    when a method that would spread a NaN or Inf (box) is in question.
+    when a method that would spread a NaN or Inf (box, fft) is in question.
     """
     pads = []
     out = []
@@ -101,16 +105,18 @@ def plan_filter(shape, kernel, padding, stride, dilation, method, convolve,
                 "the output would be empty; use more padding or padding='same'")
         pads.append((before, after))
         out.append(length)
+    out, stride, dilation = tuple(out), tuple(stride), tuple(dilation)
     box_value = _box_value(kernel, dilation)
     if method == "box" and box_value is None:
         raise ValueError(
             "method='box' needs a kernel whose weights are all equal and "
-            f"dilation 1 (got dilation={tuple(dilation)}); use method='auto'")
-    if method == "box" and is_finite is not None and not is_finite():
+            f"dilation 1 (got dilation={dilation}); use method='auto'")
+    if method in ("box", "fft") and is_finite is not None and not is_finite():
         raise ValueError(
-            "method='box' cannot filter an image holding NaN or Inf: its "
-            "moving sums would spread them beyond the window; use "
-            "method='direct' (or 'auto')")
+            f"method={method!r} cannot filter an image holding NaN or Inf: "
+            + ("its moving sums" if method == "box" else "the transform")
+            + " would spread them far beyond the pixels they touch; use "
+            "method='direct' (or 'auto', which avoids it)")
     if method in ("auto", "separable") and factors is None:
         factors = separable_factors(kernel)
         if factors is None and method == "separable":
@@ -118,15 +124,25 @@ def plan_filter(shape, kernel, padding, stride, dilation, method, convolve,
                 "method='separable' needs a kernel of rank 1 (an outer product "
                 "of a column and a row); this kernel is not: use method='direct' "
                 "or 'auto'")
+    tiles = fft_tiles(out, kernel.shape, stride, dilation)
+    costs = method_costs(out, kernel.shape, stride, dilation, factors,
+                         box_value, tiles)
     if method == "auto":
-        method = _auto_method(kernel.shape, factors, box_value)
-        # Only a winning box pays for the scan of the image for NaN/Inf.
-        if method == "box" and is_finite is not None and not is_finite():
-            method = _auto_method(kernel.shape, factors, None)
-    if method != "separable":
-        factors = None
-    return Plan(tuple(out), tuple(pads), tuple(stride), tuple(dilation),
-                method, factors, box_value if method == "box" else None)
+        method = min(costs, key=costs.get)
+        reason = f"auto: {method} has the lowest modelled cost"
+        # Only a winner that would spread NaN/Inf pays for the scan.
+        if method in ("box", "fft") and is_finite is not None and not is_finite():
+            safe = {m: c for m, c in costs.items() if m not in ("box", "fft")}
+            reason = (f"auto: {method} would be cheapest, but the image holds "
+                      "NaN or Inf, which it would spread; ")
+            method = min(safe, key=safe.get)
+            reason += f"{method} is the cheapest of the rest"
+    else:
+        reason = f"method={method!r} was asked for"
+    return Plan(out, tuple(pads), stride, dilation, method,
+                factors if method == "separable" else None,
+                box_value if method == "box" else None,
+                tiles[0] if method == "fft" else None, costs, reason)
 
 
 def _box_value(kernel, dilation):
@@ -137,30 +153,71 @@ def _box_value(kernel, dilation):
     return float(first) if np.all(kernel == first) else None
 
 
-# Cost per output pixel of each engine, (fixed, per tap), in units of one
-# direct tap; taps are kh*kw for direct and kh+kw for separable.  Fitted by
-# benchmarks/calibrate.py on float32 2048x2048 with two threads on the
-# project's 2-core machine (2026-11-21); rerun it and paste its output here
-# to recalibrate for another machine.
+# FFT lengths tried for tiles: powers of two, the fastest for pocketfft.
+_TILE_SIZES = (64, 128, 256, 512, 1024, 2048, 4096)
+
+
+def _tile_choices(span, reach):
+    """(FFT length, outputs per tile) candidates for one axis that spans
+    ``span`` stride-1 outputs with a (dilated) kernel of extent ``reach``."""
+    whole = scipy.fft.next_fast_len(span + reach - 1, real=True)
+    choices = [(whole, span)]
+    for n in _TILE_SIZES:
+        t = n - reach + 1
+        if reach <= t < span:
+            choices.append((n, t))
+    return choices
+
+
+def fft_tiles(out_shape, kernel_shape, stride, dilation):
+    """Overlap-save tiling for the FFT engine: ``((nh, th), (nw, tw))`` and
+    its work, ``tiles * nh*nw*log2(nh*nw)``, the cheapest over the
+    candidate FFT lengths (one tile for the whole image included).
+
+    Lengths above 512 count double: their transforms spill out of the cache,
+    and fewer, larger strips leave threads idle (measured on 2048x2048)."""
+    spans = [(o - 1) * s + 1 for o, s in zip(out_shape, stride)]
+    reach = [d * (k - 1) + 1 for k, d in zip(kernel_shape, dilation)]
+    best = None
+    for nh, th in _tile_choices(spans[0], reach[0]):
+        for nw, tw in _tile_choices(spans[1], reach[1]):
+            tiles = -(-spans[0] // th) * -(-spans[1] // tw)
+            work = tiles * nh * nw * np.log2(nh * nw)
+            if max(nh, nw) > 512:
+                work *= 2
+            if best is None or work < best[1]:
+                best = (((nh, th), (nw, tw)), work)
+    return best
+
+
+# The cost model of 'auto', in units of one direct tap on one output pixel:
+# direct, separable and box cost (fixed + per_tap * taps) per output pixel,
+# with taps kh*kw for direct and kh+kw for separable; fft costs "fixed" per
+# pixel of the extended image it transforms plus "per_tap" per unit of FFT
+# work (tiles * n * log2 n).  Fitted by benchmarks/calibrate.py on float32
+# 2048x2048 with two threads on the project's 2-core machine (2026-11-21);
+# rerun it and paste its output here to recalibrate for another machine.
 COSTS = {
     "direct": (18.9, 1.00),
     "separable": (38.7, 0.97),
     "box": (51.0, 0.0),
+    "fft": (62.6, 17.0),
 }
 
 
-def method_costs(kernel_shape, factors, box_value):
-    """The modelled cost of every engine that can serve this kernel."""
+def method_costs(out_shape, kernel_shape, stride, dilation, factors,
+                 box_value, tiles):
+    """The modelled cost of every engine that can serve this request."""
     kh, kw = kernel_shape
-    costs = {"direct": COSTS["direct"][0] + COSTS["direct"][1] * kh * kw}
+    pixels = out_shape[0] * out_shape[1]
+    costs = {"direct": pixels * (COSTS["direct"][0] + COSTS["direct"][1] * kh * kw)}
     if factors is not None and kh > 1 and kw > 1:
-        costs["separable"] = COSTS["separable"][0] + COSTS["separable"][1] * (kh + kw)
+        costs["separable"] = pixels * (COSTS["separable"][0]
+                                       + COSTS["separable"][1] * (kh + kw))
     if box_value is not None:
-        costs["box"] = COSTS["box"][0]
+        costs["box"] = pixels * COSTS["box"][0]
+    extended = 1
+    for o, s, k, d in zip(out_shape, stride, kernel_shape, dilation):
+        extended *= (o - 1) * s + d * (k - 1) + 1
+    costs["fft"] = COSTS["fft"][0] * extended + COSTS["fft"][1] * tiles[1]
     return costs
-
-
-def _auto_method(kernel_shape, factors, box_value):
-    """The engine with the lowest modelled cost."""
-    costs = method_costs(kernel_shape, factors, box_value)
-    return min(costs, key=costs.get)

@@ -31,7 +31,7 @@ _MODE_ALIASES = {
     "zeros": "constant",
     "grid-constant": "constant",
 }
-METHODS = ("auto", "direct", "separable", "box")
+METHODS = ("auto", "direct", "separable", "box", "fft")
 PADDING_NAMES = ("same", "valid", "full")
 
 
