@@ -4,6 +4,7 @@ Nothing here touches image data or raises on user input except where a
 request cannot be served (an output with no pixels, a method that does not
 apply); the arguments arrive validated.
 """
+import functools
 from typing import NamedTuple, Optional, Tuple
 
 import numpy as np
@@ -52,9 +53,12 @@ def output_length(n, before, after, k, s, d):
 def separable_factors(kernel, rtol=None):
     """``(col, row)`` with ``outer(col, row) == kernel`` if it has rank 1, else None.
 
-    Rank is judged by the SVD: the kernel is separable when every singular
-    value after the first is below ``rtol`` times the first, with ``rtol``
-    the float64 rounding level scaled by the kernel's size.
+    A rank-1 matrix is the outer product of any of its nonzero columns and
+    rows, scaled by their common entry; so the kernel is factored through its
+    largest weight and judged separable when that outer product rebuilds
+    every weight to within ``rtol`` (default: 16 * max(kh, kw) float64
+    roundings) of the largest.  This costs O(kh*kw), unlike an SVD, and keeps
+    integer kernels' factors exact.
     """
     kernel = np.asarray(kernel, dtype=np.float64)
     if kernel.ndim != 2:
@@ -65,17 +69,16 @@ def separable_factors(kernel, rtol=None):
         return kernel[:, 0].copy(), np.ones(1)
     if not np.all(np.isfinite(kernel)):
         return None
-    sv = np.linalg.svd(kernel, compute_uv=False)
-    if sv[0] == 0:
+    i, j = np.unravel_index(np.argmax(np.abs(kernel)), kernel.shape)
+    peak = abs(kernel[i, j])
+    if peak == 0:
         return np.zeros(kernel.shape[0]), np.zeros(kernel.shape[1])
     if rtol is None:
         rtol = 16 * max(kernel.shape) * np.finfo(np.float64).eps
-    if sv[1] > rtol * sv[0]:
+    col, row = kernel[:, j] / kernel[i, j], kernel[i, :].copy()
+    if np.max(np.abs(np.outer(col, row) - kernel)) > rtol * peak:
         return None
-    # Factor through the largest weight rather than the singular vectors:
-    # a row and a column of the kernel itself keep integer kernels exact.
-    i, j = np.unravel_index(np.argmax(np.abs(kernel)), kernel.shape)
-    return kernel[:, j] / kernel[i, j], kernel[i, :].copy()
+    return col, row
 
 
 def plan_filter(shape, kernel, padding, stride, dilation, method, convolve,
@@ -124,7 +127,8 @@ def plan_filter(shape, kernel, padding, stride, dilation, method, convolve,
                 "method='separable' needs a kernel of rank 1 (an outer product "
                 "of a column and a row); this kernel is not: use method='direct' "
                 "or 'auto'")
-    tiles = fft_tiles(out, kernel.shape, stride, dilation)
+    tiles = fft_tiles(out, kernel.shape, stride, dilation) \
+        if method in ("auto", "fft") else None
     costs = method_costs(out, kernel.shape, stride, dilation, factors,
                          box_value, tiles)
     if method == "auto":
@@ -169,6 +173,7 @@ def _tile_choices(span, reach):
     return choices
 
 
+@functools.lru_cache(maxsize=256)
 def fft_tiles(out_shape, kernel_shape, stride, dilation):
     """Overlap-save tiling for the FFT engine: ``((nh, th), (nw, tw))`` and
     its work, ``tiles * nh*nw*log2(nh*nw)``, the cheapest over the
@@ -207,7 +212,8 @@ COSTS = {
 
 def method_costs(out_shape, kernel_shape, stride, dilation, factors,
                  box_value, tiles):
-    """The modelled cost of every engine that can serve this request."""
+    """The modelled cost of every engine that can serve this request
+    (fft only when ``tiles`` were planned)."""
     kh, kw = kernel_shape
     pixels = out_shape[0] * out_shape[1]
     costs = {"direct": pixels * (COSTS["direct"][0] + COSTS["direct"][1] * kh * kw)}
@@ -216,8 +222,9 @@ def method_costs(out_shape, kernel_shape, stride, dilation, factors,
                                        + COSTS["separable"][1] * (kh + kw))
     if box_value is not None:
         costs["box"] = pixels * COSTS["box"][0]
-    extended = 1
-    for o, s, k, d in zip(out_shape, stride, kernel_shape, dilation):
-        extended *= (o - 1) * s + d * (k - 1) + 1
-    costs["fft"] = COSTS["fft"][0] * extended + COSTS["fft"][1] * tiles[1]
+    if tiles is not None:
+        extended = 1
+        for o, s, k, d in zip(out_shape, stride, kernel_shape, dilation):
+            extended *= (o - 1) * s + d * (k - 1) + 1
+        costs["fft"] = COSTS["fft"][0] * extended + COSTS["fft"][1] * tiles[1]
     return costs
