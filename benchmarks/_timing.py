@@ -5,15 +5,22 @@ import time
 import numpy as np
 
 
-def interleaved(candidates, repeats=15, warmup=2):
+def interleaved(candidates, repeats=15, warmup=2, seed=0):
     """Median seconds of each callable in ``candidates`` (a dict name -> fn),
-    running them round-robin ``repeats`` times after ``warmup`` rounds."""
+    running them round-robin ``repeats`` times after ``warmup`` rounds.
+
+    Each round runs the candidates in a fresh random order, so none always
+    follows the same one (whose cache footprint or lingering threads would
+    otherwise tilt the comparison)."""
     for _ in range(warmup):
         for fn in candidates.values():
             fn()
     times = {name: [] for name in candidates}
+    order = list(candidates.items())
+    rng = np.random.default_rng(seed)
     for _ in range(repeats):
-        for name, fn in candidates.items():
+        rng.shuffle(order)
+        for name, fn in order:
             t0 = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - t0)

@@ -53,7 +53,8 @@ def main(argv=None):
     for k in (15, 31, 63, 127):
         secs = timed(rng.random((k, k)), "fft") * pixels
         shape = image.shape
-        work = fft_tiles(shape, (k, k), (1, 1), (1, 1))[1]
+        work = fft_tiles(shape, (k, k), (1, 1), (1, 1),
+                         cfilter.get_num_threads())[1]
         extended = (shape[0] + k - 1) * (shape[1] + k - 1)
         fft_rows.append((extended, work, secs))
     ext, work, secs = np.array(fft_rows).T

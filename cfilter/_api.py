@@ -8,7 +8,6 @@ from typing import NamedTuple, Optional
 import numpy as np
 
 from . import _validate as V
-from ._core._finite import all_finite
 from ._docstrings import docfiller
 from ._engine import run
 from ._output import cast_into
@@ -52,9 +51,9 @@ def _planes(req):
     return planes, moved.shape[:-2]
 
 
-def _finite_check(planes, nthreads):
+def _finite_check(planes):
     """A callable for the planner: are all the planes' values finite?"""
-    return lambda: all_finite(planes.reshape(-1, planes.shape[-1]), nthreads)
+    return lambda: bool(np.isfinite(planes).all())
 
 
 def _execute(req, kernel, plan, planes, lead):
@@ -90,7 +89,8 @@ def _prepare(image, kernel, *, flip, **options):
     planes, lead = _planes(req)
     plan = plan_filter(req.spatial_shape, weights, req.padding, req.stride,
                        req.dilation, req.method, convolve=flip, factors=factors,
-                       is_finite=_finite_check(planes, req.nthreads))
+                       is_finite=_finite_check(planes),
+                       nthreads=req.nthreads)
     return req, weights, plan, planes, lead
 
 

@@ -27,14 +27,15 @@ def mapped_indices(start, length, n, mode):
     return np.where(c < n, c, 2 * n - 2 - c)
 
 
-def extend(plane, row_start, nrows, col_start, ncols, mode, cval):
+def extend(plane, row_start, nrows, col_start, ncols, mode, cval, out=None):
     """The window ``[row_start, +nrows) x [col_start, +ncols)`` of ``plane``
-    extended by ``mode``: a plain slice for the part inside the plane, the
-    index maps only for the border strips."""
+    extended by ``mode`` (into ``out`` if given): a plain slice for the part
+    inside the plane, the index maps only for the border strips."""
     H, W = plane.shape
     rows = mapped_indices(row_start, nrows, H, mode)
     cols = mapped_indices(col_start, ncols, W, mode)
-    out = np.empty((nrows, ncols), dtype=plane.dtype)
+    if out is None:
+        out = np.empty((nrows, ncols), dtype=plane.dtype)
     # Positions [i0, i1) and [j0, j1) read the plane unchanged.
     i0, i1 = min(max(-row_start, 0), nrows), min(max(H - row_start, 0), nrows)
     j0, j1 = min(max(-col_start, 0), ncols), min(max(W - col_start, 0), ncols)

@@ -6,9 +6,13 @@ Build the site and run every example with::
     sphinx-build -W -b doctest docs docs/_build/doctest
 
 The package must be importable (``pip install .``); autodoc and the doctests
-import the installed ``cfilter``.
+import the installed ``cfilter``. Every build first runs ``gallery_images.py``,
+which writes the kernel gallery's pictures into ``docs/_generated/`` (a build
+product, not kept in git).
 """
 
+import os
+import sys
 from importlib import metadata
 
 project = "cfilter"
@@ -28,7 +32,7 @@ extensions = [
     "numpydoc",
 ]
 
-exclude_patterns = ["_build"]
+exclude_patterns = ["_build", "_generated"]
 root_doc = "index"
 default_role = "code"
 
@@ -51,3 +55,24 @@ html_title = f"cfilter {release}"
 html_theme_options = {
     "description": "Fast, exact 2-D convolution and correlation compiled with Cython",
 }
+
+
+# -- Kernel gallery ------------------------------------------------------------
+# The gallery's pictures are made, not stored: gallery_images.py writes them
+# into docs/_generated/ before any page is read (the image directive checks
+# that its file exists, so this runs for every builder).
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _make_gallery_images(app):
+    sys.path.insert(0, _HERE)
+    try:
+        import gallery_images
+    finally:
+        sys.path.remove(_HERE)
+    gallery_images.main(os.path.join(_HERE, "_generated"))
+
+
+def setup(app):
+    app.connect("builder-inited", _make_gallery_images)
+    return {"parallel_read_safe": True}

@@ -390,3 +390,17 @@ def test_explicit_box_method_refuses_non_finite_image(rng, value):
     x[3, 4] = value
     with pytest.raises(ValueError, match=r"method='box'.*NaN or Inf"):
         cfilter.box_blur(x, 5, method="box")
+
+
+@pytest.mark.parametrize("size,stride", [(15, 1), (4, 1), (51, 2), (3, (1, 3))])
+def test_box_result_does_not_depend_on_thread_count(rng, size, stride):
+    """Moving sums restart at the same rows and columns however the rows are
+    shared among threads, so float64 results agree to the last bit."""
+    x = random_image(rng, (300, 200), np.float64)
+    kernel = _box(size)
+    results = [cfilter.correlate(x, kernel, method="box", stride=stride,
+                                 workers=w) for w in (1, 2, 3, 4)]
+    expected = ref_correlate2d(x, kernel, stride=stride)
+    assert_matches(results[0], expected, tol_with_cval(np.float64, kernel, x, 0.0))
+    for other in results[1:]:
+        np.testing.assert_array_equal(other, results[0])

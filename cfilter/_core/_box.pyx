@@ -57,10 +57,10 @@ cdef inline void _row_box(real* out, const double* ext, Py_ssize_t kw,
             for k in range(a, a + kw):
                 s += ext[k]
         else:
+            # The same update as _row_box4, so a row's result does not
+            # depend on whether it was summed alone or in a group of four.
             for k in range(a - sx, a):
-                s -= ext[k]
-            for k in range(a - sx + kw, a + kw):
-                s += ext[k]
+                s += ext[k + kw] - ext[k]
         out[j] = <real>(s * scale)
 
 
@@ -186,6 +186,17 @@ def box_correlate_plane(const real[:, ::1] image, real[:, ::1] out,
         i = i0
         slot = 0
         prev = &bufs[c, 3 * blen + left]
+        if sy < kh and i0 % RESTART != 0:
+            # Reach row i0 from the restart row before it, as a single band
+            # would: every row then gets the same float64 operations, so the
+            # result does not depend on the number of threads.
+            r0 = (i0 // RESTART) * RESTART
+            _window_sum(prev, src, H, W, r0 * sy - top, kh, mode, cval)
+            for q in range(r0 + 1, i0):
+                cur = &bufs[c, (2 + q % 2) * blen + left]
+                _advance(cur, prev, src, H, W, q * sy - top - sy,
+                         q * sy - top - sy + kh, sy, mode, cval)
+                prev = cur
         while i < i1:
             # Column sums for up to four output rows, then their row sums.
             n = i1 - i
@@ -195,7 +206,7 @@ def box_correlate_plane(const real[:, ::1] image, real[:, ::1] out,
                 cur = &bufs[c, slot * blen + left]
                 r0 = (i + q) * sy - top
                 # Restarts fall on the same rows whatever the thread count.
-                if i + q == i0 or (i + q) % RESTART == 0 or sy >= kh:
+                if (i + q) % RESTART == 0 or sy >= kh:
                     _window_sum(cur, src, H, W, r0, kh, mode, cval)
                 else:
                     _advance(cur, prev, src, H, W, r0 - sy, r0 - sy + kh, sy,
