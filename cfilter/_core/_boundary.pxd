@@ -61,3 +61,17 @@ cdef inline void extend_row(const real* src, Py_ssize_t n, real* dst,
     for k in range(hi, length):
         c = map_index(start + k, n, mode)
         dst[k] = cval if c < 0 else src[c]
+
+
+cdef inline void fill_margins(real* buf, Py_ssize_t n, Py_ssize_t left,
+                              Py_ssize_t length, BoundaryMode mode,
+                              real outside) noexcept nogil:
+    """A row held at buf[left:left+n], extended in place by ``mode`` over
+    buf[0:length]; ``outside`` is what the constant mode puts there."""
+    cdef Py_ssize_t k, c
+    for k in range(left):
+        c = map_index(k - left, n, mode)
+        buf[k] = outside if c < 0 else buf[left + c]
+    for k in range(left + n, length):
+        c = map_index(k - left, n, mode)
+        buf[k] = outside if c < 0 else buf[left + c]

@@ -12,7 +12,7 @@ import numpy as np
 from cython.parallel cimport prange
 
 from ._types cimport real
-from ._boundary cimport BoundaryMode, map_index
+from ._boundary cimport BoundaryMode, fill_margins, map_index
 
 
 cdef enum:
@@ -134,19 +134,6 @@ cdef inline void _advance(double* dst, const double* prev, const real* image,
         _add_row(dst, image, H, W, r_new + m, 1.0, mode, cval)
 
 
-cdef inline void _fill_margins(double* buf, Py_ssize_t W, Py_ssize_t left,
-                               Py_ssize_t wext, BoundaryMode mode,
-                               double outside_col) noexcept nogil:
-    """Extend the column sums held at buf[left:left+W] by the mode."""
-    cdef Py_ssize_t k, mc
-    for k in range(left):
-        mc = map_index(k - left, W, mode)
-        buf[k] = outside_col if mc < 0 else buf[left + mc]
-    for k in range(left + W, wext):
-        mc = map_index(k - left, W, mode)
-        buf[k] = outside_col if mc < 0 else buf[left + mc]
-
-
 def box_correlate_plane(const real[:, ::1] image, real[:, ::1] out,
                         Py_ssize_t kh, Py_ssize_t kw,
                         Py_ssize_t top, Py_ssize_t left,
@@ -211,7 +198,7 @@ def box_correlate_plane(const real[:, ::1] image, real[:, ::1] out,
                 else:
                     _advance(cur, prev, src, H, W, r0 - sy, r0 - sy + kh, sy,
                              mode, cval)
-                _fill_margins(cur - left, W, left, wext, mode, outside_col)
+                fill_margins(cur - left, W, left, wext, mode, outside_col)
                 ext[q] = cur - left
                 orows[q] = &out[i + q, 0]
                 prev = cur

@@ -15,7 +15,7 @@ import numpy as np
 from cython.parallel cimport prange
 
 from ._types cimport real
-from ._boundary cimport BoundaryMode, map_index
+from ._boundary cimport BoundaryMode, fill_margins, map_index
 from ._taps cimport BLOCK, taps_unit_stride, taps_strided
 
 
@@ -130,14 +130,8 @@ cdef inline void _row_pass(real* out, real* buf, const real* wr, Py_ssize_t kw,
                            BoundaryMode mode, real outside_col) noexcept nogil:
     """Extend the column-pass row held at buf[left:left+W] by the mode, then
     correlate it with the row weights."""
-    cdef Py_ssize_t k, mc
     cdef const real* row = buf
-    for k in range(left):
-        mc = map_index(k - left, W, mode)
-        buf[k] = outside_col if mc < 0 else buf[left + mc]
-    for k in range(left + W, wext):
-        mc = map_index(k - left, W, mode)
-        buf[k] = outside_col if mc < 0 else buf[left + mc]
+    fill_margins(buf, W, left, wext, mode, outside_col)
     if sx == 1:
         taps_unit_stride(out, &row, wr, 1, kw, dx, ow)
     else:
