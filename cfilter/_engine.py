@@ -10,7 +10,24 @@ from ._core import _box, _direct, _separable
 from ._fft import correlate_fft
 
 
+# Multiply-adds that make a second thread worth starting (about 0.1 ms on
+# the project's machine); below it, starting and joining threads costs more
+# than they save, and on a busy machine a preempted thread stalls the call.
+MIN_WORK_PER_THREAD = 1 << 18
+
+
+def useful_threads(nthreads, plan, kernel_shape):
+    """At most ``nthreads``, and no more than the work can keep busy."""
+    kh, kw = kernel_shape
+    taps = {"direct": kh * kw, "separable": kh + kw, "box": 4}.get(plan.method)
+    if taps is None:           # fft: its strips bound the threads it uses
+        return nthreads
+    work = plan.out_shape[0] * plan.out_shape[1] * taps
+    return max(1, min(nthreads, work // MIN_WORK_PER_THREAD))
+
+
 def run(planes, kernel, plan, mode, cval, nthreads, out):
+    nthreads = useful_threads(nthreads, plan, kernel.shape)
     (top, _), (left, _) = plan.pads
     sy, sx = plan.stride
     dy, dx = plan.dilation

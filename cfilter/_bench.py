@@ -1,0 +1,254 @@
+"""The benchmark tables of ``cfilter bench`` and ``benchmarks/``: one copy.
+
+cfilter is timed side by side with whichever peers are installed
+(OpenCV, scipy.ndimage), on float32 square images with the reflect border
+(OpenCV ``BORDER_REFLECT``), all threads:
+
+* direct correlation with random 3x3, 5x5 and 7x7 kernels (``filter2D``,
+  ``ndimage.correlate``), then cfilter's thread scaling on the 7x7 case;
+* named filters: Gaussian sigma 1, 3, 8, box 3, 15, 51, Sobel along each
+  axis.
+
+Candidates run interleaved in one process, so a noisy machine slows them
+alike and their ratios stay meaningful.  Ratios below 1 mean cfilter is
+faster.  The scripts ``benchmarks/bench_direct.py`` and
+``benchmarks/bench_filters.py`` are thin wrappers around :func:`direct` and
+:func:`filters`.
+"""
+import time
+
+import numpy as np
+
+import cfilter
+
+__all__ = ["interleaved", "table", "peers", "direct", "filters", "run"]
+
+
+def interleaved(candidates, repeats=15, warmup=2, seed=0):
+    """Median seconds of each callable, run round-robin.
+
+    Each round runs the candidates in a fresh random order, so none always
+    follows the same one (whose cache footprint or lingering threads would
+    otherwise tilt the comparison).
+
+    Parameters
+    ----------
+    candidates : dict
+        Name -> callable taking no argument.
+    repeats : int, optional
+        Timed rounds.
+    warmup : int, optional
+        Untimed rounds first.
+    seed : int, optional
+        Seed of the round order.
+
+    Returns
+    -------
+    dict
+        Name -> median seconds.
+
+    Examples
+    --------
+    >>> from cfilter._bench import interleaved
+    >>> sorted(interleaved({"a": lambda: None, "b": lambda: None}, 2, 0))
+    ['a', 'b']
+    """
+    for _ in range(warmup):
+        for fn in candidates.values():
+            fn()
+    times = {name: [] for name in candidates}
+    order = list(candidates.items())
+    rng = np.random.default_rng(seed)
+    for _ in range(repeats):
+        rng.shuffle(order)
+        for name, fn in order:
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return {name: float(np.median(ts)) for name, ts in times.items()}
+
+
+def table(rows, columns, reference):
+    """A Markdown table: medians in ms and each column's ratio to `reference`.
+
+    Parameters
+    ----------
+    rows : list of (str, dict)
+        Case name and its medians (name -> seconds); a missing name shows -.
+    columns : list of str
+        Candidate names, in column order.
+    reference : str
+        The column the ratios are taken of (``reference / column``).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from cfilter._bench import table
+    >>> print(table([("3x3", {"cfilter": 0.001, "scipy": 0.004})],
+    ...             ["cfilter", "scipy"], "cfilter"))
+    | case | cfilter ms | scipy ms | cfilter/scipy |
+    |---|---|---|---|
+    | 3x3 | 1.00 | 4.00 | 0.25 |
+    """
+    head = ["case"] + [f"{c} ms" for c in columns] + \
+        [f"{reference}/{c}" for c in columns if c != reference]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for case, med in rows:
+        cells = [case] + [f"{med[c] * 1e3:.2f}" if c in med else "-"
+                          for c in columns]
+        cells += [f"{med[reference] / med[c]:.2f}" if c in med else "-"
+                  for c in columns if c != reference]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def peers():
+    """The installed peer libraries: a dict name -> module (may be empty).
+
+    OpenCV is optional; scipy is a dependency of cfilter and always there.
+    """
+    found = {}
+    try:
+        import cv2
+        found["opencv"] = cv2
+    except ImportError:
+        pass
+    import scipy.ndimage
+    found["scipy"] = scipy.ndimage
+    return found
+
+
+def _image(size, seed=0):
+    return np.random.default_rng(seed).random((size, size), dtype=np.float32)
+
+
+def direct(size=2048, quick=False):
+    """Direct correlation, cfilter vs the peers, and thread scaling.
+
+    Parameters
+    ----------
+    size : int, optional
+        Side of the square float32 image.
+    quick : bool, optional
+        Fewer repeats, for a smoke run.
+
+    Returns
+    -------
+    str
+        A title line, the Markdown table and the thread-scaling line.
+    """
+    libs = peers()
+    cv2, ndi = libs.get("opencv"), libs["scipy"]
+    repeats = 3 if quick else 15
+    rng = np.random.default_rng(0)
+    image = _image(size)
+    rows = []
+    for k in (3, 5, 7):
+        kernel = rng.standard_normal((k, k)).astype(np.float32)
+        cands = {"cfilter": lambda: cfilter.correlate(image, kernel,
+                                                      method="direct")}
+        if cv2 is not None:
+            cands["opencv"] = lambda: cv2.filter2D(
+                image, -1, kernel, borderType=cv2.BORDER_REFLECT)
+        cands["scipy"] = lambda: ndi.correlate(image, kernel, mode="reflect")
+        rows.append((f"{k}x{k}", interleaved(cands, repeats)))
+    cols = ["cfilter"] + [p for p in ("opencv", "scipy") if p in libs]
+    lines = [f"float32 {size}x{size}, reflect, direct correlation, "
+             f"{cfilter.get_num_threads()} threads", table(rows, cols,
+                                                           "cfilter")]
+    kernel = rng.standard_normal((7, 7)).astype(np.float32)
+    med = interleaved({
+        "1 worker": lambda: cfilter.correlate(image, kernel, workers=1,
+                                              method="direct"),
+        "2 workers": lambda: cfilter.correlate(image, kernel, workers=2,
+                                               method="direct"),
+    }, repeats)
+    lines.append(f"\n7x7 thread scaling: 1 worker "
+                 f"{med['1 worker'] * 1e3:.2f} ms, 2 workers "
+                 f"{med['2 workers'] * 1e3:.2f} ms, speed-up "
+                 f"{med['1 worker'] / med['2 workers']:.2f}x")
+    return "\n".join(lines)
+
+
+def filter_cases(image):
+    """``(name, cfilter, opencv or None, scipy)`` for every named filter."""
+    libs = peers()
+    cv2, ndi = libs.get("opencv"), libs["scipy"]
+    reflect = cv2.BORDER_REFLECT if cv2 is not None else None
+    out = []
+    for sigma in (1, 3, 8):
+        size = 2 * int(4.0 * sigma + 0.5) + 1
+        out.append((
+            f"gaussian sigma {sigma}",
+            lambda s=sigma: cfilter.gaussian_blur(image, s),
+            cv2 and (lambda s=sigma, k=size: cv2.GaussianBlur(
+                image, (k, k), s, borderType=reflect)),
+            lambda s=sigma: ndi.gaussian_filter(image, s, mode="reflect")))
+    for size in (3, 15, 51):
+        out.append((
+            f"box {size}",
+            lambda k=size: cfilter.box_blur(image, k),
+            cv2 and (lambda k=size: cv2.blur(image, (k, k),
+                                             borderType=reflect)),
+            lambda k=size: ndi.uniform_filter(image, k, mode="reflect")))
+    for axis in (0, 1):
+        out.append((
+            f"sobel axis {axis}",
+            lambda a=axis: cfilter.sobel(image, axis=a),
+            cv2 and (lambda a=axis: cv2.Sobel(image, cv2.CV_32F, a, 1 - a,
+                                              borderType=reflect)),
+            lambda a=axis: ndi.sobel(image, axis=a, mode="reflect")))
+    return out
+
+
+def filters(size=2048, quick=False):
+    """Named filters, cfilter vs the peers.
+
+    Parameters
+    ----------
+    size : int, optional
+        Side of the square float32 image.
+    quick : bool, optional
+        Fewer repeats, for a smoke run.
+
+    Returns
+    -------
+    str
+        A title line and the Markdown table.
+    """
+    repeats = 3 if quick else 11
+    image = _image(size)
+    rows = []
+    for name, ours, theirs, scipy_fn in filter_cases(image):
+        cands = {"cfilter": ours}
+        if theirs:
+            cands["opencv"] = theirs
+        cands["scipy"] = scipy_fn
+        rows.append((name, interleaved(cands, repeats)))
+    cols = ["cfilter"] + [p for p in ("opencv", "scipy") if p in peers()]
+    return "\n".join([f"float32 {size}x{size}, reflect, "
+                      f"{cfilter.get_num_threads()} threads",
+                      table(rows, cols, "cfilter")])
+
+
+def run(size=2048, quick=False, out=print):
+    """Both tables, one after the other, each passed to ``out`` when done.
+
+    Parameters
+    ----------
+    size : int, optional
+        Side of the square float32 image.
+    quick : bool, optional
+        Fewer repeats.
+    out : callable, optional
+        Receives each block of text (default :func:`print`).
+    """
+    found = ", ".join(peers())
+    out(f"cfilter {cfilter.__version__} against: {found}\n")
+    out("## Direct correlation\n")
+    out(direct(size, quick) + "\n")
+    out("## Named filters\n")
+    out(filters(size, quick))
