@@ -1,16 +1,24 @@
 """cfilter: exact, fast 2-D image convolution and correlation.
 
-The public functions are :func:`correlate`, :func:`convolve`,
-:func:`correlate1d`, :func:`convolve1d` and :func:`sep_filter`; the default
+Filtering: :func:`correlate`, :func:`convolve`, :func:`correlate1d`,
+:func:`convolve1d`, :func:`sep_filter` (and :func:`plan`, which tells how a
+call would run); named filters such as :func:`gaussian_blur` on top of the
+kernel catalog :mod:`cfilter.kernels`; transposed convolution
+(:func:`conv_transpose`), the shape arithmetic (:func:`conv_output_shape`,
+:func:`transposed_output_shape`) and the convolution matrix
+(:func:`convolution_matrix`); NCHW layers in :mod:`cfilter.nn`.  The default
 thread count is read and set with :func:`get_num_threads` and
 :func:`set_num_threads`.
 """
-from . import kernels
+from . import kernels, nn
 from ._api import (FilterPlan, convolve, convolve1d, correlate, correlate1d,
                    plan, sep_filter)
 from .filters import (box_blur, gaussian_blur, laplace, prewitt, scharr,
                       sharpen, sobel, unsharp_mask)
+from ._matrix import convolution_matrix
+from ._shapes import conv_output_shape, transposed_output_shape
 from ._threads import get_num_threads, set_num_threads
+from ._transpose import conv_transpose
 from ._validate import mode_names
 
 __version__ = "0.1.0.dev0"
@@ -20,5 +28,6 @@ __all__ = [
     "plan", "FilterPlan",
     "get_num_threads", "set_num_threads", "mode_names", "kernels",
     "gaussian_blur", "box_blur", "sobel", "prewitt", "scharr", "laplace",
-    "sharpen", "unsharp_mask",
+    "sharpen", "unsharp_mask", "conv_output_shape", "transposed_output_shape",
+    "conv_transpose", "convolution_matrix", "nn",
 ]

@@ -1,0 +1,97 @@
+"""NCHW layers and transposed convolution: cfilter vs torch (CPU).
+
+1. ``cfilter.nn.conv2d`` and ``conv_transpose2d`` against
+   ``torch.nn.functional`` on a (8, 16, 128, 128) float32 batch with 32 3x3
+   filters, padding 1, torch limited to 2 threads (the project machine's
+   cores).  Target: within 2x of torch.
+2. Single-image ``cfilter.conv_transpose`` against ``cfilter.correlate``
+   with the same parameters on 2048 x 2048 float32, 3x3, stride 1.
+   Target: the transpose no slower than the forward call.
+
+    python benchmarks/bench_nn.py [--quick]
+
+Ratios below 1 mean cfilter (or the transpose) is faster.
+"""
+import argparse
+import os
+import sys
+
+import numpy as np
+
+import cfilter
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _timing import interleaved, table  # noqa: E402
+
+
+def _layers(repeats):
+    import torch
+    F = torch.nn.functional
+    torch.set_num_threads(2)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((8, 16, 128, 128), dtype=np.float32)
+    w = rng.standard_normal((32, 16, 3, 3), dtype=np.float32)
+    wt = rng.standard_normal((16, 32, 3, 3), dtype=np.float32)
+    b = rng.standard_normal(32, dtype=np.float32)
+    xt, w_t, wt_t, b_t = (torch.from_numpy(a) for a in (x, w, wt, b))
+    rows = []
+    with torch.no_grad():
+        for stride in (1, 2):
+            rows.append((f"conv2d s{stride}", interleaved({
+                "cfilter": lambda: cfilter.nn.conv2d(x, w, b, stride=stride,
+                                                     padding=1),
+                "torch": lambda: F.conv2d(xt, w_t, b_t, stride=stride,
+                                          padding=1),
+            }, repeats)))
+            op = stride - 1
+            rows.append((f"conv_transpose2d s{stride}", interleaved({
+                "cfilter": lambda: cfilter.nn.conv_transpose2d(
+                    x, wt, b, stride=stride, padding=1, output_padding=op),
+                "torch": lambda: F.conv_transpose2d(
+                    xt, wt_t, b_t, stride=stride, padding=1,
+                    output_padding=op),
+            }, repeats)))
+    print("(8, 16, 128, 128) float32, 32 3x3 filters, padding 1, "
+          "torch with 2 threads")
+    print(table(rows, ["cfilter", "torch"], "cfilter"))
+
+
+def _single(repeats):
+    rng = np.random.default_rng(1)
+    image = rng.random((2048, 2048), dtype=np.float32)
+    kernel = rng.standard_normal((3, 3)).astype(np.float32)
+    rows = []
+    for mode in ("constant", "reflect"):
+        for padding in (1, "same"):
+            kw = dict(mode=mode, padding=padding)
+            y = cfilter.correlate(image, kernel, **kw)
+            rows.append((f"{mode}, padding={padding!r}", interleaved({
+                "conv_transpose": lambda: cfilter.conv_transpose(
+                    y, kernel, output_shape=image.shape, **kw),
+                "correlate": lambda: cfilter.correlate(image, kernel, **kw),
+            }, repeats)))
+    print(f"\nfloat32 2048x2048, 3x3, stride 1, "
+          f"{cfilter.get_num_threads()} threads")
+    head = "| case | conv_transpose ms | correlate ms | transpose/correlate |"
+    print(head + "\n|---|---|---|---|")
+    for case, med in rows:
+        print(f"| {case} | {med['conv_transpose'] * 1e3:.2f} | "
+              f"{med['correlate'] * 1e3:.2f} | "
+              f"{med['conv_transpose'] / med['correlate']:.2f} |")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true",
+                    help="fewer repeats, for a smoke run")
+    args = ap.parse_args(argv)
+    repeats = 3 if args.quick else 15
+    try:
+        _layers(repeats)
+    except ImportError:
+        print("torch is not installed: skipping the layer comparison")
+    _single(repeats)
+
+
+if __name__ == "__main__":
+    main()

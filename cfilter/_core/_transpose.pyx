@@ -1,0 +1,313 @@
+"""Transposed correlation of one plane: the adjoint of ``correlate_plane``.
+
+The forward map (``_direct.pyx``) is
+
+    y[i, j] = sum_{m, l} w[m, l] * x~[i*sy + m*dy - top, j*sx + l*dx - left]
+
+with ``x~`` the plane extended by the mode.  Its adjoint sends ``y`` back to
+the plane's shape.  It is computed in two steps, both gathers:
+
+1. The *canvas*: in extended coordinates ``(er, ec) = (r' + top, c' + left)``,
+   ``E[er, ec] = sum w[m, l] * y[i, j]`` over the taps with
+   ``i*sy + m*dy == er`` and ``j*sx + l*dx == ec``.  Each canvas row knows the
+   kernel rows that reach it; the columns split into ``sx`` phases
+   (``ec % sx``), and within a phase every tap reads ``y`` at a fixed offset,
+   so a block of outputs accumulates in registers from contiguous loads, as
+   in ``_taps.pxd``.  Only the few outputs whose taps leave ``y`` take a
+   checked path.
+2. The *fold*: a canvas entry outside the plane is added to the pixel the
+   mode read it from (``map_index``); under 'constant' it is dropped, so that
+   mode computes only the plane's own rows and columns.
+
+Canvas rows outside the plane are gathered first into a buffer (their
+columns folded); then each canvas row inside the plane is gathered straight
+into its output row (its out-of-plane columns into a small per-thread
+buffer, folded in), and the output row adds the buffered rows that fold onto
+it.  Every output row is written by one thread, in one parallel region.
+"""
+import numpy as np
+from cython.parallel cimport prange
+
+from ._types cimport real
+from ._boundary cimport BoundaryMode, CONSTANT, map_index, _pmod
+from ._taps cimport BLOCK, taps_unit_stride
+
+
+cdef inline void _taps_block(real* dst, Py_ssize_t step, const real** src,
+                             const real* wv, Py_ssize_t ntaps,
+                             Py_ssize_t n) noexcept nogil:
+    """dst[k*step] = sum_t wv[t] * src[t][k] for k < n (every read in range)."""
+    cdef real acc[BLOCK]
+    cdef real w
+    cdef const real* s
+    cdef Py_ssize_t k0 = 0, t, k, rest
+    while k0 + BLOCK <= n:
+        for k in range(BLOCK):
+            acc[k] = 0
+        for t in range(ntaps):
+            w = wv[t]
+            s = src[t] + k0
+            for k in range(BLOCK):
+                acc[k] += w * s[k]
+        if step == 1:
+            for k in range(BLOCK):
+                dst[k0 + k] = acc[k]
+        else:
+            for k in range(BLOCK):
+                dst[(k0 + k) * step] = acc[k]
+        k0 += BLOCK
+    rest = n - k0
+    if rest > 0:
+        for k in range(rest):
+            acc[k] = 0
+        for t in range(ntaps):
+            w = wv[t]
+            s = src[t] + k0
+            for k in range(rest):
+                acc[k] += w * s[k]
+        for k in range(rest):
+            dst[(k0 + k) * step] = acc[k]
+
+
+cdef inline void _taps_checked(real* dst, Py_ssize_t step, const real** rowp,
+                               const Py_ssize_t* off, const real* wv,
+                               Py_ssize_t ntaps, Py_ssize_t k0, Py_ssize_t k1,
+                               Py_ssize_t ow) noexcept nogil:
+    """As _taps_block for outputs k0 <= k < k1, skipping reads outside y."""
+    cdef Py_ssize_t k, t, j
+    cdef real acc
+    for k in range(k0, k1):
+        acc = 0
+        for t in range(ntaps):
+            j = off[t] + k
+            if 0 <= j < ow:
+                acc = acc + wv[t] * rowp[t][j]
+        dst[k * step] = acc
+
+
+cdef void _gather_row(real* dst, Py_ssize_t er, Py_ssize_t ec0, Py_ssize_t ec1,
+                      const real* y, Py_ssize_t oh, Py_ssize_t ow,
+                      const real* w, Py_ssize_t kh, Py_ssize_t kw,
+                      Py_ssize_t sy, Py_ssize_t sx, Py_ssize_t dy, Py_ssize_t dx,
+                      const real** rowp, const real** src, Py_ssize_t* off,
+                      real* wv) noexcept nogil:
+    """Canvas row ``er``, columns ``[ec0, ec1)``, into ``dst[0 : ec1 - ec0]``.
+
+    ``rowp``, ``src``, ``off``, ``wv`` are scratch of ``kh*kw`` entries.
+    """
+    cdef Py_ssize_t rho, first, nq, q0, ntaps, m, l, num, i, nl, o
+    cdef Py_ssize_t omin, omax, klo, khi, t, k
+    cdef real w0
+    cdef real* base
+    for rho in range(sx):
+        # Canvas columns of this phase: first, first + sx, ... < ec1.
+        if sx == 1:
+            first = ec0
+            nq = ec1 - ec0
+            q0 = ec0
+        else:
+            first = ec0 + _pmod(rho - ec0, sx)
+            nq = (ec1 - first + sx - 1) // sx
+            q0 = (first - rho) // sx
+        if nq <= 0:
+            continue
+        base = dst + (first - ec0)
+        ntaps = 0
+        omin = 0
+        omax = 0
+        for m in range(kh):
+            num = er - m * dy
+            if num < 0:
+                continue
+            if sy == 1:
+                i = num
+            elif num % sy != 0:
+                continue
+            else:
+                i = num // sy
+            if i >= oh:
+                continue
+            for l in range(kw):
+                # y column read by output k of the phase: o + k
+                nl = rho - l * dx
+                if sx == 1:
+                    o = q0 + nl
+                elif _pmod(nl, sx) != 0:
+                    continue
+                else:
+                    o = q0 + nl // sx    # exact division
+                if ntaps == 0 or o < omin:
+                    omin = o
+                if ntaps == 0 or o > omax:
+                    omax = o
+                rowp[ntaps] = y + i * ow
+                off[ntaps] = o
+                wv[ntaps] = w[m * kw + l]
+                ntaps += 1
+        if ntaps == 0:
+            for k in range(nq):
+                base[k * sx] = 0
+            continue
+        # Outputs [klo, khi) read y only inside its row.
+        klo = -omin if omin < 0 else 0
+        if klo > nq:
+            klo = nq
+        khi = ow - omax
+        if khi > nq:
+            khi = nq
+        if khi < klo:
+            khi = klo
+        _taps_checked(base, sx, rowp, off, wv, ntaps, 0, klo, ow)
+        _taps_checked(base, sx, rowp, off, wv, ntaps, khi, nq, ow)
+        if khi <= klo:
+            continue
+        if sx == 1:
+            # One phase holding every column tap of each kernel row that
+            # reaches this canvas row (``ntaps // kw`` of them, taps in
+            # (m, l) order): a correlation with the rows reversed, the
+            # shared contiguous loop of _taps.pxd.
+            for t in range(ntaps // kw):
+                src[t] = rowp[t * kw] + off[t * kw + kw - 1] + klo
+                for k in range(kw // 2):
+                    w0 = wv[t * kw + k]
+                    wv[t * kw + k] = wv[t * kw + kw - 1 - k]
+                    wv[t * kw + kw - 1 - k] = w0
+            taps_unit_stride(base + klo, src, wv, ntaps // kw, kw, dx,
+                             khi - klo)
+        else:
+            for t in range(ntaps):
+                src[t] = rowp[t] + off[t] + klo
+            _taps_block(base + klo * sx, sx, src, wv, ntaps, khi - klo)
+
+
+cdef inline void _fold_columns(real* row, const real* lside, Py_ssize_t left,
+                               const real* rside, Py_ssize_t nright,
+                               Py_ssize_t W, BoundaryMode mode) noexcept nogil:
+    """Add the out-of-plane canvas columns (``left`` of them before the plane,
+    ``nright`` after it) onto the plane row ``row`` where the mode read them
+    from."""
+    cdef Py_ssize_t e, c
+    for e in range(left):
+        c = map_index(e - left, W, mode)
+        if c >= 0:
+            row[c] += lside[e]
+    for e in range(nright):
+        c = map_index(W + e, W, mode)
+        if c >= 0:
+            row[c] += rside[e]
+
+
+def conv_transpose_plane(const real[:, ::1] y, const real[:, ::1] kernel,
+                         real[:, ::1] out,
+                         Py_ssize_t top, Py_ssize_t left,
+                         Py_ssize_t sy, Py_ssize_t sx,
+                         Py_ssize_t dy, Py_ssize_t dx,
+                         BoundaryMode mode, int nthreads):
+    """Write the adjoint of correlating ``out``'s shape into ``out`` (all
+    arguments validated: ``y`` has the forward output's shape, or fewer rows
+    and columns, and ``top``, ``left`` >= 0)."""
+    cdef Py_ssize_t H = out.shape[0], W = out.shape[1]
+    cdef Py_ssize_t oh = y.shape[0], ow = y.shape[1]
+    cdef Py_ssize_t kh = kernel.shape[0], kw = kernel.shape[1]
+    cdef Py_ssize_t ntap = kh * kw
+    # Canvas extent reached by y: rows [0, lh), columns [0, lw).
+    cdef Py_ssize_t lh = (oh - 1) * sy + (kh - 1) * dy + 1
+    cdef Py_ssize_t lw = (ow - 1) * sx + (kw - 1) * dx + 1
+    cdef bint fold = mode != CONSTANT
+    cdef Py_ssize_t wc, nright, nside, ntop, nbottom, nborder
+    cdef Py_ssize_t nchunks, c, r, b, er, j
+    cdef const real* yp = &y[0, 0]
+    cdef const real* wp = &kernel[0, 0]
+    cdef const real** rowp
+    cdef const real** src
+    cdef Py_ssize_t* off
+    cdef real* wv
+    cdef real* side
+    cdef real* brow
+    cdef size_t[:, ::1] ptrs
+    cdef Py_ssize_t[:, ::1] offs
+    cdef real[:, ::1] wvs, sides, border
+    cdef Py_ssize_t[::1] brows, target
+
+    if H == 0 or W == 0:
+        return
+    if nthreads < 1:
+        nthreads = 1
+    if fold:
+        wc = lw if lw > left + W else left + W
+        nright = wc - left - W
+        ntop = top if top < lh else lh
+        nbottom = lh - top - H if lh > top + H else 0
+    else:
+        wc = left + W
+        nright = 0
+        ntop = 0
+        nbottom = 0
+    nside = left + nright if fold else 0
+    nborder = ntop + nbottom
+    # Scratch (one row per thread, for both loops below) is allocated here,
+    # so running out of memory is a MemoryError rather than a crash inside
+    # the parallel loop.
+    dtype = np.asarray(out).dtype
+    ptrs = np.empty((nthreads, 2 * ntap), dtype=np.uintp)
+    offs = np.empty((nthreads, ntap), dtype=np.intp)
+    wvs = np.empty((nthreads, ntap), dtype=dtype)
+    sides = np.empty((nthreads, nside + 1), dtype=dtype)
+    border = np.empty((nborder + 1, wc), dtype=dtype)
+    brows = np.empty(nborder + 1, dtype=np.intp)
+    target = np.empty(nborder + 1, dtype=np.intp)
+    for b in range(ntop):
+        brows[b] = b
+    for b in range(nbottom):
+        brows[ntop + b] = top + H + b
+
+    # Canvas rows outside the plane first, whole rows with their columns
+    # folded; in parallel only when there are many of them, since a parallel
+    # region costs more than a few short rows.
+    if nborder > 0:
+        nchunks = nthreads if nthreads < nborder else nborder
+        if nborder * wc < 65536:
+            nchunks = 1
+        for c in prange(nchunks, nogil=True, schedule="static",
+                        num_threads=nchunks):
+            rowp = <const real**> &ptrs[c, 0]
+            src = rowp + ntap
+            off = &offs[c, 0]
+            wv = &wvs[c, 0]
+            for b in range(c * nborder // nchunks, (c + 1) * nborder // nchunks):
+                brow = &border[b, 0]
+                _gather_row(brow, brows[b], 0, wc, yp, oh, ow, wp, kh, kw,
+                            sy, sx, dy, dx, rowp, src, off, wv)
+                # The side entries do not overlap the plane's columns, so the
+                # row can be folded in place.
+                _fold_columns(brow + left, brow, left, brow + left + W, nright,
+                              W, mode)
+                # the plane row it folds onto (-1: none)
+                target[b] = map_index(brows[b] - top, H, mode)
+
+    # Canvas rows inside the plane, straight into the output rows; each
+    # output row then collects the border rows that fold onto it, so every
+    # output row is written by one thread only.
+    nchunks = nthreads if nthreads < H else H
+    for c in prange(nchunks, nogil=True, schedule="static", num_threads=nthreads):
+        rowp = <const real**> &ptrs[c, 0]
+        src = rowp + ntap
+        off = &offs[c, 0]
+        wv = &wvs[c, 0]
+        side = &sides[c, 0]
+        for r in range(c * H // nchunks, (c + 1) * H // nchunks):
+            er = r + top
+            _gather_row(&out[r, 0], er, left, left + W, yp, oh, ow, wp, kh, kw,
+                        sy, sx, dy, dx, rowp, src, off, wv)
+            if nside > 0:
+                _gather_row(side, er, 0, left, yp, oh, ow, wp, kh, kw,
+                            sy, sx, dy, dx, rowp, src, off, wv)
+                _gather_row(side + left, er, left + W, wc, yp, oh, ow, wp,
+                            kh, kw, sy, sx, dy, dx, rowp, src, off, wv)
+                _fold_columns(&out[r, 0], side, left, side + left, nright, W,
+                              mode)
+            for b in range(nborder):
+                if target[b] == r:
+                    brow = &border[b, left]
+                    for j in range(W):
+                        out[r, j] += brow[j]

@@ -1,0 +1,329 @@
+"""Convolution layers on NCHW batches, numerically equal to
+``torch.nn.functional.conv2d`` and ``conv_transpose2d``.
+
+A layer is a bank of kernels: output channel ``o`` of :func:`conv2d` is
+``bias[o] + sum_c correlate(x[:, c], weight[o, c])`` over the input channels
+``c`` of its group.  The boundary extension comes from
+:func:`cfilter.correlate` itself (a 1x1 identity kernel with the requested
+padding and mode), so the modes mean exactly what they mean everywhere in
+cfilter; what is left is the channel sums.  Those are done the way deep
+learning libraries do them, as one matrix product per group: the taps of
+every window are laid side by side ("im2col") and multiplied by the weights
+reshaped to a matrix, which BLAS runs multithreaded.
+
+:func:`conv_transpose2d` is the adjoint of :func:`conv2d`.  Per axis, the
+outputs split into ``stride`` phases; the outputs of one phase gather from
+the kernel taps of that phase at fixed input offsets, so each phase is again
+an im2col product (no zeros are inserted between the input's pixels).
+"""
+import numpy as np
+
+from . import _validate as V
+from ._api import correlate
+from ._shapes import conv_output_shape, transposed_output_shape
+
+__all__ = ["conv2d", "conv_transpose2d"]
+
+# torch padding_mode -> cfilter mode (DESIGN.md §2 table).
+_PADDING_MODES = {"zeros": "constant", "reflect": "mirror",
+                  "replicate": "nearest", "circular": "wrap"}
+
+_IDENTITY = np.ones((1, 1))
+
+
+def _batch(x):
+    """``x`` as an (N, C, H, W) array and whether it had no batch axis."""
+    arr = V.as_image(x, "x")
+    if arr.ndim == 3:
+        return arr[np.newaxis], True
+    if arr.ndim != 4:
+        raise ValueError(f"x must be (N, C, H, W) or (C, H, W), got shape "
+                         f"{arr.shape}")
+    return arr, False
+
+
+def _weights(weight, dtype):
+    arr = np.asarray(weight)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"weight must be a real numeric array, got dtype "
+                        f"{arr.dtype}")
+    if arr.ndim != 4 or arr.size == 0:
+        raise ValueError(f"weight must be a non-empty 4-D array, got shape "
+                         f"{arr.shape}")
+    return arr.astype(dtype, copy=False)
+
+
+def _check_groups(g, c_in, c_out, weight_in):
+    """Channel counts consistent with ``g`` groups; ``weight_in`` is the
+    number of input channels the weight is shaped for."""
+    if c_in % g or c_out % g:
+        raise ValueError(f"groups={g} must divide the input channels ({c_in}) "
+                         f"and the output channels ({c_out})")
+    if weight_in != c_in:
+        raise ValueError(f"weight is shaped for {weight_in} input channels "
+                         f"(groups={g}), but x has {c_in}")
+
+
+def _bias(bias, c_out, dtype):
+    if bias is None:
+        return None
+    b = np.asarray(bias)
+    if b.dtype.kind not in "biuf" or b.shape != (c_out,):
+        raise ValueError(f"bias must be a real array of shape ({c_out},), got "
+                         f"shape {b.shape}")
+    return b.astype(dtype, copy=False)
+
+
+def _int_pair(value, name):
+    """An int or pair of ints >= 0, as in torch."""
+    return V.as_pair(value, name, minimum=0)
+
+
+def _extend(x, pads, mode):
+    """``x`` (N, C, H, W) extended by ``pads`` per side under ``mode``."""
+    if not any(p for side in pads for p in side):
+        return x
+    # A copy with borders: one thread, as a parallel region per small plane
+    # costs more than it saves.
+    return correlate(x, _IDENTITY, mode=mode, padding=pads, axes=(-2, -1),
+                     method="direct", workers=1)
+
+
+def _columns(xe, offsets, counts, steps):
+    """im2col: ``(N, C, T, nr, nc)`` with tap ``t`` reading
+    ``xe[..., r0 + i*sy, c0 + j*sx]``, ``(r0, c0) = offsets[t]``."""
+    (nr, nc), (sy, sx) = counts, steps
+    return np.stack([xe[:, :, r0:r0 + (nr - 1) * sy + 1:sy,
+                        c0:c0 + (nc - 1) * sx + 1:sx] for r0, c0 in offsets],
+                    axis=2)
+
+
+def _grouped_product(wmat, cols, groups):
+    """``(G, Cog, K) @ (N, G, K, L)`` -> ``(N, G*Cog, L)``."""
+    n = cols.shape[0]
+    cols = cols.reshape(n, groups, -1, cols.shape[-2] * cols.shape[-1])
+    out = np.matmul(wmat, cols)
+    return out.reshape(n, -1, out.shape[-1])
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
+           padding_mode="zeros"):
+    """2-D convolution layer (cross-correlation) of an NCHW batch.
+
+    ``out[n, o] = bias[o] + sum_c correlate(x[n, c], weight[o, c'], ...)``
+    over the input channels ``c`` of output channel ``o``'s group
+    (``c'`` counts within the group), with the parameters of
+    :func:`torch.nn.functional.conv2d`; the numbers are the same.
+
+    Parameters
+    ----------
+    x : array_like
+        Input ``(N, C_in, H, W)``, or ``(C_in, H, W)`` for one sample.
+    weight : array_like
+        Kernels ``(C_out, C_in / groups, kh, kw)``.
+    bias : array_like, optional
+        ``(C_out,)`` values added to each output channel.
+    stride : int or pair of int, optional
+        Step between outputs (default 1).
+    padding : {'valid', 'same'}, int or pair of int, optional
+        Rows and columns added on both sides (default 0).  'same' pads
+        ``d*(k-1)`` in all, the odd one after (torch's split), and needs
+        stride 1.
+    dilation : int or pair of int, optional
+        Spacing between taps (default 1).
+    groups : int, optional
+        Input and output channels split into this many independent groups
+        (default 1; ``groups == C_in`` is a depthwise convolution).
+    padding_mode : {'zeros', 'reflect', 'replicate', 'circular'}, optional
+        How the padding is filled, as ``torch.nn.Conv2d``'s padding_mode
+        (cfilter modes 'constant', 'mirror', 'nearest', 'wrap').
+
+    Returns
+    -------
+    ndarray
+        ``(N, C_out, oh, ow)`` (or ``(C_out, oh, ow)``), float64 for float64
+        input and float32 otherwise.
+
+    See Also
+    --------
+    cfilter.correlate : one input channel, one kernel.
+    conv_transpose2d : the adjoint.
+
+    Examples
+    --------
+    A bank of two kernels turns a 1-channel batch into two feature maps:
+
+    >>> import numpy as np, cfilter
+    >>> x = np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4)
+    >>> bank = np.stack([np.ones((3, 3)), np.eye(3)])[:, None]   # (2, 1, 3, 3)
+    >>> cfilter.nn.conv2d(x, bank, bias=[0.0, 100.0])
+    array([[[[ 45.,  54.],
+             [ 81.,  90.]],
+    <BLANKLINE>
+            [[115., 118.],
+             [127., 130.]]]], dtype=float32)
+    >>> cfilter.nn.conv2d(x, bank, padding=1, stride=2).shape
+    (1, 2, 2, 2)
+    """
+    xb, unbatched = _batch(x)
+    dtype = V.compute_dtype(xb.dtype, None)
+    w = _weights(weight, dtype)
+    n, c_in = xb.shape[:2]
+    c_out, wc, kh, kw = w.shape
+    g = V.as_int(groups, "groups", 1)
+    _check_groups(g, c_in, c_out, wc * g)
+    b = _bias(bias, c_out, dtype)
+    stride = V.as_pair(stride, "stride")
+    dilation = V.as_pair(dilation, "dilation")
+    if not isinstance(padding_mode, str) or padding_mode not in _PADDING_MODES:
+        raise ValueError(f"padding_mode={padding_mode!r} is not a torch padding "
+                         f"mode; use one of: {', '.join(_PADDING_MODES)}")
+    if isinstance(padding, str):
+        if padding == "valid":
+            pads = ((0, 0), (0, 0))
+        elif padding == "same":
+            if stride != (1, 1):
+                raise ValueError("padding='same' needs stride 1 (as in torch), "
+                                 f"got stride={stride}")
+            pads = tuple((d * (k - 1) // 2, d * (k - 1) - d * (k - 1) // 2)
+                         for k, d in zip((kh, kw), dilation))
+        else:
+            raise ValueError(f"padding={padding!r} is not a padding; use "
+                             "'valid', 'same', an int or a pair of ints")
+    else:
+        ph, pw = _int_pair(padding, "padding")
+        pads = ((ph, ph), (pw, pw))
+
+    xe = _extend(np.ascontiguousarray(xb, dtype=dtype), pads,
+                 _PADDING_MODES[padding_mode])
+    oh, ow = conv_output_shape(xe.shape[2:], (kh, kw), 0, stride, dilation)
+    dy, dx = dilation
+    offsets = [(m * dy, l * dx) for m in range(kh) for l in range(kw)]
+    cols = _columns(xe, offsets, (oh, ow), stride)
+    out = _grouped_product(w.reshape(g, c_out // g, -1), cols, g)
+    out = out.reshape(n, c_out, oh, ow)
+    if b is not None:
+        out += b[:, None, None]
+    return out[0] if unbatched else out
+
+
+def _phases(n, k, s, d, before, length):
+    """Per output phase along one axis of a transposed convolution:
+    ``(first, count, taps, starts)`` -- outputs ``first, first + s, ...``
+    (``count`` of them) gather kernel taps ``taps``, tap ``taps[t]`` reading
+    input ``starts[t] + q`` for the phase's ``q``-th output -- and the zero
+    padding ``(p0, p1)`` that keeps every read inside."""
+    phases = []
+    lo, hi = 0, n
+    for rho in range(s):
+        first = (rho - before) % s
+        if first >= length:
+            continue
+        count = (length - first + s - 1) // s
+        q0 = (first + before - rho) // s
+        taps = [m for m in range(k) if (m * d - rho) % s == 0]
+        starts = [q0 + (rho - m * d) // s for m in taps]
+        for u in starts:
+            lo, hi = min(lo, u), max(hi, u + count)
+        phases.append((first, count, taps, starts))
+    return phases, (-lo, hi - n)
+
+
+def conv_transpose2d(x, weight, bias=None, stride=1, padding=0,
+                     output_padding=0, groups=1, dilation=1):
+    """2-D transposed convolution layer of an NCHW batch.
+
+    The adjoint of :func:`conv2d` with zero padding:
+    ``out[n, o] = bias[o] + sum_c conv_transpose(x[n, c], weight[c, o'], ...)``
+    over the input channels ``c`` of output channel ``o``'s group, with the
+    parameters (and the weight layout) of
+    :func:`torch.nn.functional.conv_transpose2d`; the numbers are the same.
+
+    Parameters
+    ----------
+    x : array_like
+        Input ``(N, C_in, H, W)``, or ``(C_in, H, W)`` for one sample.
+    weight : array_like
+        Kernels ``(C_in, C_out / groups, kh, kw)`` -- torch's layout for
+        transposed convolutions, input channels first.
+    bias : array_like, optional
+        ``(C_out,)`` values added to each output channel.
+    stride : int or pair of int, optional
+        The forward convolution's stride: the upsampling factor (default 1).
+    padding : int or pair of int, optional
+        The forward convolution's zero padding, cut from the result
+        (default 0).
+    output_padding : int or pair of int, optional
+        Extra rows and columns at the bottom and right (default 0); smaller
+        than the stride or the dilation.
+    groups : int, optional
+        Independent channel groups (default 1).
+    dilation : int or pair of int, optional
+        Spacing between taps (default 1).
+
+    Returns
+    -------
+    ndarray
+        ``(N, C_out, H', W')`` with ``H' = (H-1)*s - 2*p + d*(kh-1) + 1 +
+        output_padding`` (see :func:`cfilter.transposed_output_shape`).
+
+    See Also
+    --------
+    cfilter.conv_transpose : one channel, any boundary mode.
+    conv2d : the forward layer.
+
+    Examples
+    --------
+    >>> import numpy as np, cfilter
+    >>> x = np.ones((1, 1, 2, 2), dtype=np.float32)
+    >>> weight = np.ones((1, 1, 3, 3))
+    >>> cfilter.nn.conv_transpose2d(x, weight, stride=2)
+    array([[[[1., 1., 2., 1., 1.],
+             [1., 1., 2., 1., 1.],
+             [2., 2., 4., 2., 2.],
+             [1., 1., 2., 1., 1.],
+             [1., 1., 2., 1., 1.]]]], dtype=float32)
+    >>> cfilter.nn.conv_transpose2d(x, weight, stride=2, padding=1,
+    ...                             output_padding=1).shape
+    (1, 1, 4, 4)
+    """
+    xb, unbatched = _batch(x)
+    dtype = V.compute_dtype(xb.dtype, None)
+    w = _weights(weight, dtype)
+    n, c_in, H, W = xb.shape
+    wc, cog, kh, kw = w.shape
+    g = V.as_int(groups, "groups", 1)
+    c_out = cog * g
+    _check_groups(g, c_in, c_out, wc)
+    b = _bias(bias, c_out, dtype)
+    stride = V.as_pair(stride, "stride")
+    dilation = V.as_pair(dilation, "dilation")
+    if isinstance(padding, str):
+        raise ValueError(f"padding={padding!r}: conv_transpose2d takes an int "
+                         "or a pair of ints, as in torch")
+    ph, pw = _int_pair(padding, "padding")
+    out_h, out_w = transposed_output_shape(
+        (H, W), (kh, kw), ((ph, ph), (pw, pw)), stride, dilation,
+        _int_pair(output_padding, "output_padding"))
+
+    rows, (p0, p1) = _phases(H, kh, stride[0], dilation[0], ph, out_h)
+    cols_, (q0, q1) = _phases(W, kw, stride[1], dilation[1], pw, out_w)
+    xe = _extend(np.ascontiguousarray(xb, dtype=dtype), ((p0, p1), (q0, q1)),
+                 "constant")
+    # (G, Cig, Cog, kh, kw): the weights of each group, input channels first.
+    wg = w.reshape(g, c_in // g, cog, kh, kw)
+    out = np.empty((n, c_out, out_h, out_w), dtype=dtype)
+    for r_first, r_count, r_taps, r_starts in rows:
+        for c_first, c_count, c_taps, c_starts in cols_:
+            dst = out[:, :, r_first::stride[0], c_first::stride[1]]
+            if not r_taps or not c_taps:
+                dst[...] = 0
+                continue
+            offsets = [(p0 + u, q0 + v) for u in r_starts for v in c_starts]
+            cols = _columns(xe, offsets, (r_count, c_count), (1, 1))
+            sub = wg[:, :, :, r_taps][:, :, :, :, c_taps]
+            wmat = sub.transpose(0, 2, 1, 3, 4).reshape(g, cog, -1)
+            dst[...] = _grouped_product(wmat, cols, g).reshape(dst.shape)
+    if b is not None:
+        out += b[:, None, None]
+    return out[0] if unbatched else out
