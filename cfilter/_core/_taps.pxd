@@ -30,7 +30,21 @@ cdef inline void taps_unit_stride(real* out, const real** rows, const real* w,
             out[j0 + t] = acc[t]
         j0 += BLOCK
     rest = n - j0
-    if rest > 0:
+    if rest > 0 and n >= BLOCK:
+        # Finish with one full block that overlaps the last: vector code
+        # throughout, and the outputs computed twice get the same values.
+        j0 = n - BLOCK
+        for t in range(BLOCK):
+            acc[t] = 0
+        for m in range(kh):
+            for l in range(kw):
+                wv = w[m * kw + l]
+                src = rows[m] + j0 + l * dx
+                for t in range(BLOCK):
+                    acc[t] += wv * src[t]
+        for t in range(BLOCK):
+            out[j0 + t] = acc[t]
+    elif rest > 0:
         for t in range(rest):
             acc[t] = 0
         for m in range(kh):
