@@ -57,7 +57,20 @@ cdef inline void _taps_block(real* dst, Py_ssize_t step, const real** src,
                 dst[(k0 + k) * step] = acc[k]
         k0 += BLOCK
     rest = n - k0
-    if rest > 0:
+    if rest > 0 and n >= BLOCK:
+        # One full block overlapping the last: vector code for the tail too
+        # (the outputs computed twice get the same values).
+        k0 = n - BLOCK
+        for k in range(BLOCK):
+            acc[k] = 0
+        for t in range(ntaps):
+            w = wv[t]
+            s = src[t] + k0
+            for k in range(BLOCK):
+                acc[k] += w * s[k]
+        for k in range(BLOCK):
+            dst[(k0 + k) * step] = acc[k]
+    elif rest > 0:
         for k in range(rest):
             acc[k] = 0
         for t in range(ntaps):
