@@ -56,24 +56,39 @@ def _finite_check(planes):
     return lambda: bool(np.isfinite(planes).all())
 
 
-def _execute(req, kernel, plan, planes, lead):
-    """Run the engine over the planes and deliver the requested output."""
+def _deliver(req, out_lens, lead, compute):
+    """Give ``compute`` planes ``(N, oh, ow)`` of the compute dtype to fill,
+    then return the result as asked: a new array, or cast into ``output=``.
+
+    An ``output`` array that already has the planes' layout and dtype (and
+    does not overlap the image) is filled in place, without a copy.
+    """
     img, axes = req.image, req.axes
-    oh, ow = plan.out_shape
+    oh, ow = out_lens
     final_shape = list(img.shape)
     final_shape[axes[0]], final_shape[axes[1]] = oh, ow
     dest = V.check_output_array(req.output, final_shape)
+    if (dest is not None and dest.dtype == req.dtype
+            and dest.flags.c_contiguous and tuple(axes) == (img.ndim - 2, img.ndim - 1)
+            and not np.may_share_memory(dest, img)):
+        compute(dest.reshape((-1, oh, ow)))
+        return dest
     result = np.empty(lead + (oh, ow), dtype=req.dtype)
-    run(planes, kernel, plan, req.mode, req.cval, req.nthreads,
-        result.reshape((-1, oh, ow)))
+    compute(result.reshape((-1, oh, ow)))
     result = np.moveaxis(result, (-2, -1), axes)
-
     if dest is not None:
         return cast_into(result, dest)
     wanted = V.output_dtype(req.output)
     if wanted is None or wanted == result.dtype:
         return np.ascontiguousarray(result)
     return cast_into(result, np.empty(final_shape, dtype=wanted))
+
+
+def _execute(req, kernel, plan, planes, lead):
+    """Run the planned engine over the planes and deliver the output."""
+    return _deliver(req, plan.out_shape, lead,
+                    lambda out: run(planes, kernel, plan, req.mode, req.cval,
+                                    req.nthreads, out))
 
 
 def _prepare(image, kernel, *, flip, **options):

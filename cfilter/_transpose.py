@@ -7,10 +7,9 @@ from ``_shapes``, and the work is the compiled gather of
 import numpy as np
 
 from . import _validate as V
-from ._api import _Request, _planes
+from ._api import _deliver, _Request, _planes
 from ._core._transpose import conv_transpose_plane
 from ._docstrings import docfiller
-from ._output import cast_into
 from ._plan import padding_amounts
 from ._shapes import (resolve_forward, resolve_output_padding,
                       resolve_transposed)
@@ -191,24 +190,15 @@ def conv_transpose(image, kernel, *, stride=1, padding=0, output_padding=0,
             _spatial_target(output_shape, req.image, req.axes), ylens, kshape,
             pads, req.stride, req.dilation)
 
-    final_shape = list(req.image.shape)
-    final_shape[req.axes[0]], final_shape[req.axes[1]] = target
-    dest = V.check_output_array(req.output, final_shape)
     planes, lead = _planes(req)
-    H, W = target
-    result = np.empty(lead + (H, W), dtype=req.dtype)
     w = np.ascontiguousarray(weights, dtype=req.dtype)
     (top, _), (left, _) = pads
     sy, sx = req.stride
     dy, dx = req.dilation
-    for src, dst in zip(planes, result.reshape((-1, H, W))):
-        conv_transpose_plane(src, w, dst, top, left, sy, sx, dy, dx, req.mode,
-                             req.nthreads)
-    result = np.moveaxis(result, (-2, -1), req.axes)
 
-    if dest is not None:
-        return cast_into(result, dest)
-    wanted = V.output_dtype(req.output)
-    if wanted is None or wanted == result.dtype:
-        return np.ascontiguousarray(result)
-    return cast_into(result, np.empty(final_shape, dtype=wanted))
+    def compute(out):
+        for src, dst in zip(planes, out):
+            conv_transpose_plane(src, w, dst, top, left, sy, sx, dy, dx,
+                                 req.mode, req.nthreads)
+
+    return _deliver(req, target, lead, compute)
