@@ -33,6 +33,29 @@ from ._boundary cimport BoundaryMode, CONSTANT, map_index, _pmod
 from ._taps cimport BLOCK, taps_unit_stride
 
 
+cdef inline void _block_at(real* dst, Py_ssize_t step, const real** src,
+                           const real* wv, Py_ssize_t ntaps,
+                           Py_ssize_t k0) noexcept nogil:
+    """BLOCK outputs from k0 on, held in registers while every tap adds in."""
+    cdef real acc[BLOCK]
+    cdef real w
+    cdef const real* s
+    cdef Py_ssize_t t, k
+    for k in range(BLOCK):
+        acc[k] = 0
+    for t in range(ntaps):
+        w = wv[t]
+        s = src[t] + k0
+        for k in range(BLOCK):
+            acc[k] += w * s[k]
+    if step == 1:
+        for k in range(BLOCK):
+            dst[k0 + k] = acc[k]
+    else:
+        for k in range(BLOCK):
+            dst[(k0 + k) * step] = acc[k]
+
+
 cdef inline void _taps_block(real* dst, Py_ssize_t step, const real** src,
                              const real* wv, Py_ssize_t ntaps,
                              Py_ssize_t n) noexcept nogil:
@@ -40,46 +63,24 @@ cdef inline void _taps_block(real* dst, Py_ssize_t step, const real** src,
     cdef real acc[BLOCK]
     cdef real w
     cdef const real* s
-    cdef Py_ssize_t k0 = 0, t, k, rest
+    cdef Py_ssize_t k0 = 0, t, k
     while k0 + BLOCK <= n:
-        for k in range(BLOCK):
-            acc[k] = 0
-        for t in range(ntaps):
-            w = wv[t]
-            s = src[t] + k0
-            for k in range(BLOCK):
-                acc[k] += w * s[k]
-        if step == 1:
-            for k in range(BLOCK):
-                dst[k0 + k] = acc[k]
-        else:
-            for k in range(BLOCK):
-                dst[(k0 + k) * step] = acc[k]
+        _block_at(dst, step, src, wv, ntaps, k0)
         k0 += BLOCK
-    rest = n - k0
-    if rest > 0 and n >= BLOCK:
+    if k0 < n and n >= BLOCK:
         # One full block overlapping the last: vector code for the tail too
         # (the outputs computed twice get the same values).
-        k0 = n - BLOCK
-        for k in range(BLOCK):
+        _block_at(dst, step, src, wv, ntaps, n - BLOCK)
+    elif k0 < n:
+        for k in range(n):
             acc[k] = 0
         for t in range(ntaps):
             w = wv[t]
-            s = src[t] + k0
-            for k in range(BLOCK):
+            s = src[t]
+            for k in range(n):
                 acc[k] += w * s[k]
-        for k in range(BLOCK):
-            dst[(k0 + k) * step] = acc[k]
-    elif rest > 0:
-        for k in range(rest):
-            acc[k] = 0
-        for t in range(ntaps):
-            w = wv[t]
-            s = src[t] + k0
-            for k in range(rest):
-                acc[k] += w * s[k]
-        for k in range(rest):
-            dst[(k0 + k) * step] = acc[k]
+        for k in range(n):
+            dst[k * step] = acc[k]
 
 
 cdef inline void _taps_checked(real* dst, Py_ssize_t step, const real** rowp,
