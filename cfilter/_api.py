@@ -136,6 +136,14 @@ class FilterPlan(NamedTuple):
     fft_tiles : tuple or None
         ``((nh, th), (nw, tw))``: FFT length and outputs per tile per axis,
         for the FFT engine.
+
+    Examples
+    --------
+    >>> import numpy as np, cfilter
+    >>> p = cfilter.plan(np.zeros((100, 80)), np.ones((3, 3)), stride=2,
+    ...                  padding="valid", method="direct")
+    >>> p.method, p.output_shape, p.padding, p.reason
+    ('direct', (49, 39), ((0, 0), (0, 0)), "method='direct' was asked for")
     """
 
     method: str

@@ -36,7 +36,17 @@ PADDING_NAMES = ("same", "valid", "full")
 
 
 def mode_names():
-    """The canonical boundary-mode names, in documentation order."""
+    """The canonical boundary-mode names, in documentation order.
+
+    Every function's ``mode`` accepts these and the aliases listed in the
+    user guide (``symmetric``, ``reflect101``, ``edge``, ``circular``, ...).
+
+    Examples
+    --------
+    >>> import cfilter
+    >>> cfilter.mode_names()
+    ('reflect', 'mirror', 'nearest', 'wrap', 'constant')
+    """
     return tuple(_MODE_NAMES)
 
 
