@@ -180,6 +180,34 @@ def test_channels_and_stacks_are_independent_planes(rng, mode):
     np.testing.assert_array_equal(full, got)
 
 
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("kshape, dilation, padding", [
+    ((3, 3), 1, "same"), ((7, 4), 1, "same"), ((5, 5), (1, 3), "full"),
+    ((3, 3), (2, 40), "same"), ((3, 3), (2, 40), 0),
+    ((2, 3), 1, ((1, 0), (0, 2))), ((3, 3), 1, 0),
+    ((3, 3), 1, 5)], ids=str)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_wide_images_stride_one(rng, mode, kshape, dilation, padding, dtype):
+    # Rows wider than the 64-output blocks of the compiled loops, so the
+    # vector path of every row is used, not only the short-row tails (with
+    # dilation 40 the edge segments are a block wide too).
+    shape = (13, 211)
+    w = random_kernel(rng, kshape)
+    kw = dict(mode=mode, padding=padding, dilation=dilation)
+    ylen = cfilter.correlate(np.zeros(shape), w, **kw).shape
+    y = rng.standard_normal(ylen)
+    got = cfilter.conv_transpose(y.astype(dtype), w, output_shape=shape, **kw)
+    ref = ref_conv_transpose(y, w, mode, padding, 1, dilation, shape)
+    atol = 64 * np.finfo(dtype).eps * np.abs(w).sum() * np.abs(y).max()
+    assert got.dtype == dtype
+    np.testing.assert_allclose(got, ref, rtol=0, atol=atol)
+    one = cfilter.conv_transpose(y.astype(dtype), w, output_shape=shape,
+                                 workers=1, **kw)
+    np.testing.assert_array_equal(
+        cfilter.conv_transpose(y.astype(dtype), w, output_shape=shape,
+                               workers=3, **kw), one)
+
+
 def test_threads_give_the_same_result(rng):
     y = rng.standard_normal((37, 41)).astype(np.float32)
     w = random_kernel(rng, (3, 4))

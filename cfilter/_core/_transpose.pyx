@@ -29,8 +29,10 @@ import numpy as np
 from cython.parallel cimport prange
 
 from ._types cimport real
-from ._boundary cimport BoundaryMode, CONSTANT, map_index, _pmod
+from ._boundary cimport BoundaryMode, CONSTANT, map_index, _pmod, extend_row
 from ._taps cimport BLOCK, taps_unit_stride
+
+
 
 
 cdef inline void _block_at(real* dst, Py_ssize_t step, const real** src,
@@ -211,6 +213,99 @@ cdef inline void _fold_columns(real* row, const real* lside, Py_ssize_t left,
             row[c] += rside[e]
 
 
+cdef inline void _unit_row(real* dst, Py_ssize_t r, const real* y,
+                           Py_ssize_t oh, Py_ssize_t ow, const real* wf,
+                           Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t t0,
+                           Py_ssize_t l0, Py_ssize_t dy, Py_ssize_t dx,
+                           Py_ssize_t W, const real** rows, real* ebuf,
+                           Py_ssize_t elen) noexcept nogil:
+    """Row ``r`` of the canvas inside the plane at stride 1: a correlation of
+    ``y`` (zeros outside) with the flipped kernel ``wf``, shifted by
+    ``(t0, l0)``.  As in ``_direct.pyx``, the interior columns read ``y``
+    directly and the few edge columns read zero-extended copies in ``ebuf``
+    (``kh * elen`` entries)."""
+    cdef Py_ssize_t reach = (kw - 1) * dx
+    cdef Py_ssize_t mlo, mhi, nr, q, i, jlo, jhi, n, k
+    # kernel rows reading a row of y: 0 <= r - t0 + m*dy < oh
+    mlo = 0 if r >= t0 else (t0 - r + dy - 1) // dy
+    mhi = (oh - 1 - r + t0) // dy + 1 if oh - 1 - r + t0 >= 0 else 0
+    if mhi > kh:
+        mhi = kh
+    if mhi <= mlo:
+        for k in range(W):
+            dst[k] = 0
+        return
+    nr = mhi - mlo
+    # outputs [jlo, jhi) read y inside its rows
+    jlo = l0 if l0 < W else W
+    jhi = ow + l0 - reach
+    if jhi > W:
+        jhi = W
+    if jhi < jlo:
+        jhi = jlo
+    if jhi > jlo:
+        for q in range(nr):
+            i = r - t0 + (mlo + q) * dy
+            rows[q] = y + i * ow + (jlo - l0)
+        taps_unit_stride(dst + jlo, rows, wf + mlo * kw, nr, kw, dx, jhi - jlo)
+    # Edges: [0, jlo) and [jhi, W) from extended copies of the rows.
+    if jlo > 0:
+        n = jlo + reach
+        for q in range(nr):
+            i = r - t0 + (mlo + q) * dy
+            extend_row(y + i * ow, ow, ebuf + q * elen, -l0, n, CONSTANT, 0)
+            rows[q] = ebuf + q * elen
+        taps_unit_stride(dst, rows, wf + mlo * kw, nr, kw, dx, jlo)
+    if jhi < W:
+        n = W - jhi + reach
+        for q in range(nr):
+            i = r - t0 + (mlo + q) * dy
+            extend_row(y + i * ow, ow, ebuf + q * elen, jhi - l0, n,
+                       CONSTANT, 0)
+            rows[q] = ebuf + q * elen
+        taps_unit_stride(dst + jhi, rows, wf + mlo * kw, nr, kw, dx, W - jhi)
+
+
+cdef inline void _add_outside(real* row, Py_ssize_t r, Py_ssize_t er,
+                              const real* y, Py_ssize_t oh, Py_ssize_t ow,
+                              const real* w, Py_ssize_t kh, Py_ssize_t kw,
+                              Py_ssize_t sy, Py_ssize_t dy, Py_ssize_t W,
+                              Py_ssize_t nside, const Py_ssize_t* sidecol,
+                              const Py_ssize_t* cstart, const Py_ssize_t* ctap,
+                              const Py_ssize_t* ccol, Py_ssize_t nborder,
+                              const Py_ssize_t* target, const real* border,
+                              Py_ssize_t wc, Py_ssize_t left,
+                              Py_ssize_t* rm, Py_ssize_t* ri) noexcept nogil:
+    """Add onto plane row ``r`` (canvas row ``er``) what the mode folds onto
+    it: its own canvas columns beside the plane (``nside`` of them, the taps
+    of each listed once for all rows in ``cstart``/``ctap``/``ccol``), and the
+    border rows whose ``target`` is ``r``."""
+    cdef Py_ssize_t nrow = 0, m, num, e, q, t, b, j
+    cdef real acc
+    cdef const real* brow
+    if nside > 0:
+        # the kernel rows reaching canvas row er, and the y row each reads
+        for m in range(kh):
+            num = er - m * dy
+            if num >= 0 and num % sy == 0 and num // sy < oh:
+                rm[nrow] = m * kw
+                ri[nrow] = (num // sy) * ow
+                nrow += 1
+        for e in range(nside):
+            if sidecol[e] < 0:
+                continue
+            acc = 0
+            for q in range(nrow):
+                for t in range(cstart[e], cstart[e + 1]):
+                    acc = acc + w[rm[q] + ctap[t]] * y[ri[q] + ccol[t]]
+            row[sidecol[e]] += acc
+    for b in range(nborder):
+        if target[b] == r:
+            brow = border + b * wc + left
+            for j in range(W):
+                row[j] += brow[j]
+
+
 def conv_transpose_plane(const real[:, ::1] y, const real[:, ::1] kernel,
                          real[:, ::1] out,
                          Py_ssize_t top, Py_ssize_t left,
@@ -228,26 +323,30 @@ def conv_transpose_plane(const real[:, ::1] y, const real[:, ::1] kernel,
     cdef Py_ssize_t lh = (oh - 1) * sy + (kh - 1) * dy + 1
     cdef Py_ssize_t lw = (ow - 1) * sx + (kw - 1) * dx + 1
     cdef bint fold = mode != CONSTANT
-    cdef Py_ssize_t wc, nright, nside, ntop, nbottom, nborder
-    cdef Py_ssize_t nchunks, c, r, b, er, j
+    # Stride 1 with the padding inside the kernel's reach: the canvas inside
+    # the plane is a correlation with the flipped kernel, shifted by (t0, l0)
+    # >= 0, which runs as fast as the forward call; otherwise the gather.
+    cdef Py_ssize_t t0 = (kh - 1) * dy - top, l0 = (kw - 1) * dx - left
+    cdef bint unit = sy == 1 and sx == 1 and t0 >= 0 and l0 >= 0
+    cdef Py_ssize_t elen = W + (kw - 1) * dx + 1
+    cdef Py_ssize_t wc, nright, ntop, nbottom, nborder, nside
+    cdef Py_ssize_t nchunks, c, r, b, e, l, num, col, t
     cdef const real* yp = &y[0, 0]
     cdef const real* wp = &kernel[0, 0]
+    cdef const real* wfp
     cdef const real** rowp
-    cdef const real** src
-    cdef Py_ssize_t* off
-    cdef real* wv
-    cdef real* side
     cdef real* brow
     cdef size_t[:, ::1] ptrs
-    cdef Py_ssize_t[:, ::1] offs
-    cdef real[:, ::1] wvs, sides, border
-    cdef Py_ssize_t[::1] brows, target
+    cdef Py_ssize_t[:, ::1] offs, rowtaps
+    cdef real[:, ::1] wvs, border, ebuf
+    cdef const real[:, ::1] wf
+    cdef Py_ssize_t[::1] brows, target, cstart, ctap, ccol, sidecol
 
     if H == 0 or W == 0:
         return
     if nthreads < 1:
         nthreads = 1
-    if fold:
+    if fold and oh > 0 and ow > 0:
         wc = lw if lw > left + W else left + W
         nright = wc - left - W
         ntop = top if top < lh else lh
@@ -266,7 +365,10 @@ def conv_transpose_plane(const real[:, ::1] y, const real[:, ::1] kernel,
     ptrs = np.empty((nthreads, 2 * ntap), dtype=np.uintp)
     offs = np.empty((nthreads, ntap), dtype=np.intp)
     wvs = np.empty((nthreads, ntap), dtype=dtype)
-    sides = np.empty((nthreads, nside + 1), dtype=dtype)
+    rowtaps = np.empty((nthreads, 2 * kh), dtype=np.intp)
+    ebuf = np.empty((nthreads, kh * elen if unit else 1), dtype=dtype)
+    wf = np.ascontiguousarray(np.asarray(kernel)[::-1, ::-1])
+    wfp = &wf[0, 0]
     border = np.empty((nborder + 1, wc), dtype=dtype)
     brows = np.empty(nborder + 1, dtype=np.intp)
     target = np.empty(nborder + 1, dtype=np.intp)
@@ -274,6 +376,24 @@ def conv_transpose_plane(const real[:, ::1] y, const real[:, ::1] kernel,
         brows[b] = b
     for b in range(nbottom):
         brows[ntop + b] = top + H + b
+    # The canvas columns beside the plane: for each, the kernel columns that
+    # reach it and the y column each reads are the same on every row, so
+    # they are listed once, and each entry is then a sum of a few taps.
+    cstart = np.zeros(nside + 1, dtype=np.intp)
+    ctap = np.empty(nside * kw + 1, dtype=np.intp)
+    ccol = np.empty(nside * kw + 1, dtype=np.intp)
+    sidecol = np.empty(nside + 1, dtype=np.intp)
+    t = 0
+    for e in range(nside):
+        col = e if e < left else W + e    # canvas column
+        sidecol[e] = map_index(col - left, W, mode)
+        for l in range(kw):
+            num = col - l * dx
+            if num >= 0 and num % sx == 0 and num // sx < ow:
+                ctap[t] = l
+                ccol[t] = num // sx
+                t += 1
+        cstart[e + 1] = t
 
     # Canvas rows outside the plane first, whole rows with their columns
     # folded; in parallel only when there are many of them, since a parallel
@@ -285,13 +405,11 @@ def conv_transpose_plane(const real[:, ::1] y, const real[:, ::1] kernel,
         for c in prange(nchunks, nogil=True, schedule="static",
                         num_threads=nchunks):
             rowp = <const real**> &ptrs[c, 0]
-            src = rowp + ntap
-            off = &offs[c, 0]
-            wv = &wvs[c, 0]
             for b in range(c * nborder // nchunks, (c + 1) * nborder // nchunks):
                 brow = &border[b, 0]
                 _gather_row(brow, brows[b], 0, wc, yp, oh, ow, wp, kh, kw,
-                            sy, sx, dy, dx, rowp, src, off, wv)
+                            sy, sx, dy, dx, rowp, rowp + ntap, &offs[c, 0],
+                            &wvs[c, 0])
                 # The side entries do not overlap the plane's columns, so the
                 # row can be folded in place.
                 _fold_columns(brow + left, brow, left, brow + left + W, nright,
@@ -299,29 +417,22 @@ def conv_transpose_plane(const real[:, ::1] y, const real[:, ::1] kernel,
                 # the plane row it folds onto (-1: none)
                 target[b] = map_index(brows[b] - top, H, mode)
 
-    # Canvas rows inside the plane, straight into the output rows; each
-    # output row then collects the border rows that fold onto it, so every
-    # output row is written by one thread only.
+    # Then the plane rows, each followed at once (while it is in cache) by
+    # what folds onto it, so every output row is written by one thread.
     nchunks = nthreads if nthreads < H else H
-    for c in prange(nchunks, nogil=True, schedule="static", num_threads=nthreads):
+    for c in prange(nchunks, nogil=True, schedule="static", num_threads=nchunks):
         rowp = <const real**> &ptrs[c, 0]
-        src = rowp + ntap
-        off = &offs[c, 0]
-        wv = &wvs[c, 0]
-        side = &sides[c, 0]
         for r in range(c * H // nchunks, (c + 1) * H // nchunks):
-            er = r + top
-            _gather_row(&out[r, 0], er, left, left + W, yp, oh, ow, wp, kh, kw,
-                        sy, sx, dy, dx, rowp, src, off, wv)
-            if nside > 0:
-                _gather_row(side, er, 0, left, yp, oh, ow, wp, kh, kw,
-                            sy, sx, dy, dx, rowp, src, off, wv)
-                _gather_row(side + left, er, left + W, wc, yp, oh, ow, wp,
-                            kh, kw, sy, sx, dy, dx, rowp, src, off, wv)
-                _fold_columns(&out[r, 0], side, left, side + left, nright, W,
-                              mode)
-            for b in range(nborder):
-                if target[b] == r:
-                    brow = &border[b, left]
-                    for j in range(W):
-                        out[r, j] += brow[j]
+            if unit:
+                _unit_row(&out[r, 0], r, yp, oh, ow, wfp, kh, kw, t0, l0,
+                          dy, dx, W, rowp, &ebuf[c, 0], elen)
+            else:
+                _gather_row(&out[r, 0], r + top, left, left + W, yp, oh, ow,
+                            wp, kh, kw, sy, sx, dy, dx, rowp, rowp + ntap,
+                            &offs[c, 0], &wvs[c, 0])
+            if nside > 0 or nborder > 0:
+                _add_outside(&out[r, 0], r, r + top, yp, oh, ow, wp, kh, kw,
+                             sy, dy, W, nside, &sidecol[0], &cstart[0],
+                             &ctap[0], &ccol[0], nborder, &target[0],
+                             &border[0, 0], wc, left, &rowtaps[c, 0],
+                             &rowtaps[c, kh])
