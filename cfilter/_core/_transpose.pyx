@@ -35,9 +35,8 @@ from ._taps cimport BLOCK, taps_unit_stride
 
 
 
-cdef inline void _block_at(real* dst, Py_ssize_t step, const real** src,
-                           const real* wv, Py_ssize_t ntaps,
-                           Py_ssize_t k0) noexcept nogil:
+cdef inline void _block_at(real* dst, const real** src, const real* wv,
+                           Py_ssize_t ntaps, Py_ssize_t k0) noexcept nogil:
     """BLOCK outputs from k0 on, held in registers while every tap adds in."""
     cdef real acc[BLOCK]
     cdef real w
@@ -50,29 +49,24 @@ cdef inline void _block_at(real* dst, Py_ssize_t step, const real** src,
         s = src[t] + k0
         for k in range(BLOCK):
             acc[k] += w * s[k]
-    if step == 1:
-        for k in range(BLOCK):
-            dst[k0 + k] = acc[k]
-    else:
-        for k in range(BLOCK):
-            dst[(k0 + k) * step] = acc[k]
+    for k in range(BLOCK):
+        dst[k0 + k] = acc[k]
 
 
-cdef inline void _taps_block(real* dst, Py_ssize_t step, const real** src,
-                             const real* wv, Py_ssize_t ntaps,
-                             Py_ssize_t n) noexcept nogil:
-    """dst[k*step] = sum_t wv[t] * src[t][k] for k < n (every read in range)."""
+cdef inline void _taps_block(real* dst, const real** src, const real* wv,
+                             Py_ssize_t ntaps, Py_ssize_t n) noexcept nogil:
+    """dst[k] = sum_t wv[t] * src[t][k] for k < n (every read in range)."""
     cdef real acc[BLOCK]
     cdef real w
     cdef const real* s
     cdef Py_ssize_t k0 = 0, t, k
     while k0 + BLOCK <= n:
-        _block_at(dst, step, src, wv, ntaps, k0)
+        _block_at(dst, src, wv, ntaps, k0)
         k0 += BLOCK
     if k0 < n and n >= BLOCK:
         # One full block overlapping the last: vector code for the tail too
         # (the outputs computed twice get the same values).
-        _block_at(dst, step, src, wv, ntaps, n - BLOCK)
+        _block_at(dst, src, wv, ntaps, n - BLOCK)
     elif k0 < n:
         for k in range(n):
             acc[k] = 0
@@ -82,10 +76,10 @@ cdef inline void _taps_block(real* dst, Py_ssize_t step, const real** src,
             for k in range(n):
                 acc[k] += w * s[k]
         for k in range(n):
-            dst[k * step] = acc[k]
+            dst[k] = acc[k]
 
 
-cdef inline void _taps_checked(real* dst, Py_ssize_t step, const real** rowp,
+cdef inline void _taps_checked(real* dst, const real** rowp,
                                const Py_ssize_t* off, const real* wv,
                                Py_ssize_t ntaps, Py_ssize_t k0, Py_ssize_t k1,
                                Py_ssize_t ow) noexcept nogil:
@@ -98,7 +92,40 @@ cdef inline void _taps_checked(real* dst, Py_ssize_t step, const real** rowp,
             j = off[t] + k
             if 0 <= j < ow:
                 acc = acc + wv[t] * rowp[t][j]
-        dst[k * step] = acc
+        dst[k] = acc
+
+
+cdef inline void _interleave(real* dst, const real* phases, Py_ssize_t plen,
+                             Py_ssize_t sx, Py_ssize_t n) noexcept nogil:
+    """dst[p + k*sx] = phases[p*plen + k] for the n entries of dst."""
+    cdef Py_ssize_t k, p, full = n // sx
+    cdef const real* a = phases
+    cdef const real* b = phases + plen
+    cdef const real* c = phases + 2 * plen
+    cdef const real* d = phases + 3 * plen
+    # The common strides get loops of their own: the compiler vectorises a
+    # fixed group of interleaved stores, not a variable one.
+    if sx == 2:
+        for k in range(full):
+            dst[2 * k] = a[k]
+            dst[2 * k + 1] = b[k]
+    elif sx == 3:
+        for k in range(full):
+            dst[3 * k] = a[k]
+            dst[3 * k + 1] = b[k]
+            dst[3 * k + 2] = c[k]
+    elif sx == 4:
+        for k in range(full):
+            dst[4 * k] = a[k]
+            dst[4 * k + 1] = b[k]
+            dst[4 * k + 2] = c[k]
+            dst[4 * k + 3] = d[k]
+    else:
+        for k in range(full):
+            for p in range(sx):
+                dst[k * sx + p] = phases[p * plen + k]
+    for p in range(n - full * sx):
+        dst[full * sx + p] = phases[p * plen + full]
 
 
 cdef void _gather_row(real* dst, Py_ssize_t er, Py_ssize_t ec0, Py_ssize_t ec1,
@@ -106,15 +133,27 @@ cdef void _gather_row(real* dst, Py_ssize_t er, Py_ssize_t ec0, Py_ssize_t ec1,
                       const real* w, Py_ssize_t kh, Py_ssize_t kw,
                       Py_ssize_t sy, Py_ssize_t sx, Py_ssize_t dy, Py_ssize_t dx,
                       const real** rowp, const real** src, Py_ssize_t* off,
-                      real* wv) noexcept nogil:
+                      real* wv, real* pbuf) noexcept nogil:
     """Canvas row ``er``, columns ``[ec0, ec1)``, into ``dst[0 : ec1 - ec0]``.
 
-    ``rowp``, ``src``, ``off``, ``wv`` are scratch of ``kh*kw`` entries.
+    ``rowp``, ``src``, ``off``, ``wv`` are scratch of ``kh*kw`` entries;
+    ``pbuf`` of ``ec1 - ec0 + sx`` entries when ``sx > 1``: each phase is
+    computed into its own contiguous run there, so the accumulators stay in
+    registers and store as vectors, and the phases are interleaved at the end.
     """
-    cdef Py_ssize_t rho, first, nq, q0, ntaps, m, l, num, i, nl, o
-    cdef Py_ssize_t omin, omax, klo, khi, t, k
+    cdef Py_ssize_t rho, first, nq, q0, ntaps, m, num, i
+    cdef Py_ssize_t omin, omax, klo, khi, t, k, g, sxp, dxp, l0, npr
+    cdef Py_ssize_t plen = (ec1 - ec0 + sx - 1) // sx
     cdef real w0
     cdef real* base
+    # With g = gcd(sx, dx), a phase's kernel columns are sxp = sx / g apart
+    # and read y columns dxp = dx / g apart.
+    g = dx
+    t = sx
+    while t != 0:
+        g, t = t, g % t
+    sxp = sx // g
+    dxp = dx // g
     for rho in range(sx):
         # Canvas columns of this phase: first, first + sx, ... < ec1.
         if sx == 1:
@@ -127,14 +166,23 @@ cdef void _gather_row(real* dst, Py_ssize_t er, Py_ssize_t ec0, Py_ssize_t ec1,
             q0 = (first - rho) // sx
         if nq <= 0:
             continue
-        base = dst + (first - ec0)
+        base = dst if sx == 1 else pbuf + (first - ec0) * plen
+        # The kernel columns of this phase, l0, l0 + sxp, ... (those with
+        # rho - l*dx divisible by sx): npr of them, the same on every row.
+        l0 = 0
+        while l0 < kw and l0 < sxp and _pmod(rho - l0 * dx, sx) != 0:
+            l0 += 1
+        npr = (kw - 1 - l0) // sxp + 1 if l0 < kw and l0 < sxp else 0
         ntaps = 0
-        omin = 0
-        omax = 0
+        # y columns read by output k of the phase: o + k, falling with l
+        omax = q0 + (rho - l0 * dx) // sx
+        omin = omax - (npr - 1) * dxp
         for m in range(kh):
+            if npr == 0:
+                break
             num = er - m * dy
             if num < 0:
-                continue
+                break
             if sy == 1:
                 i = num
             elif num % sy != 0:
@@ -143,26 +191,14 @@ cdef void _gather_row(real* dst, Py_ssize_t er, Py_ssize_t ec0, Py_ssize_t ec1,
                 i = num // sy
             if i >= oh:
                 continue
-            for l in range(kw):
-                # y column read by output k of the phase: o + k
-                nl = rho - l * dx
-                if sx == 1:
-                    o = q0 + nl
-                elif _pmod(nl, sx) != 0:
-                    continue
-                else:
-                    o = q0 + nl // sx    # exact division
-                if ntaps == 0 or o < omin:
-                    omin = o
-                if ntaps == 0 or o > omax:
-                    omax = o
+            for t in range(npr):
                 rowp[ntaps] = y + i * ow
-                off[ntaps] = o
-                wv[ntaps] = w[m * kw + l]
+                off[ntaps] = omax - t * dxp
+                wv[ntaps] = w[m * kw + l0 + t * sxp]
                 ntaps += 1
         if ntaps == 0:
             for k in range(nq):
-                base[k * sx] = 0
+                base[k] = 0
             continue
         # Outputs [klo, khi) read y only inside its row.
         klo = -omin if omin < 0 else 0
@@ -173,27 +209,23 @@ cdef void _gather_row(real* dst, Py_ssize_t er, Py_ssize_t ec0, Py_ssize_t ec1,
             khi = nq
         if khi < klo:
             khi = klo
-        _taps_checked(base, sx, rowp, off, wv, ntaps, 0, klo, ow)
-        _taps_checked(base, sx, rowp, off, wv, ntaps, khi, nq, ow)
+        _taps_checked(base, rowp, off, wv, ntaps, 0, klo, ow)
+        _taps_checked(base, rowp, off, wv, ntaps, khi, nq, ow)
         if khi <= klo:
             continue
-        if sx == 1:
-            # One phase holding every column tap of each kernel row that
-            # reaches this canvas row (``ntaps // kw`` of them, taps in
-            # (m, l) order): a correlation with the rows reversed, the
-            # shared contiguous loop of _taps.pxd.
-            for t in range(ntaps // kw):
-                src[t] = rowp[t * kw] + off[t * kw + kw - 1] + klo
-                for k in range(kw // 2):
-                    w0 = wv[t * kw + k]
-                    wv[t * kw + k] = wv[t * kw + kw - 1 - k]
-                    wv[t * kw + kw - 1 - k] = w0
-            taps_unit_stride(base + klo, src, wv, ntaps // kw, kw, dx,
-                             khi - klo)
-        else:
-            for t in range(ntaps):
-                src[t] = rowp[t] + off[t] + klo
-            _taps_block(base + klo * sx, sx, src, wv, ntaps, khi - klo)
+        # Within a kernel row the phase's taps read y at offsets falling by
+        # dxp: with each row's taps reversed this is a correlation, the
+        # shared contiguous loop of _taps.pxd.
+        for t in range(ntaps // npr):
+            src[t] = rowp[t * npr] + omin + klo
+            for k in range(npr // 2):
+                w0 = wv[t * npr + k]
+                wv[t * npr + k] = wv[t * npr + npr - 1 - k]
+                wv[t * npr + npr - 1 - k] = w0
+        taps_unit_stride(base + klo, src, wv, ntaps // npr, npr, dxp,
+                         khi - klo)
+    if sx > 1:
+        _interleave(dst, pbuf, plen, sx, ec1 - ec0)
 
 
 cdef inline void _fold_columns(real* row, const real* lside, Py_ssize_t left,
@@ -338,7 +370,7 @@ def conv_transpose_plane(const real[:, ::1] y, const real[:, ::1] kernel,
     cdef real* brow
     cdef size_t[:, ::1] ptrs
     cdef Py_ssize_t[:, ::1] offs, rowtaps
-    cdef real[:, ::1] wvs, border, ebuf
+    cdef real[:, ::1] wvs, border, ebuf, pbufs
     cdef const real[:, ::1] wf
     cdef Py_ssize_t[::1] brows, target, cstart, ctap, ccol, sidecol
 
@@ -367,6 +399,7 @@ def conv_transpose_plane(const real[:, ::1] y, const real[:, ::1] kernel,
     wvs = np.empty((nthreads, ntap), dtype=dtype)
     rowtaps = np.empty((nthreads, 2 * kh), dtype=np.intp)
     ebuf = np.empty((nthreads, kh * elen if unit else 1), dtype=dtype)
+    pbufs = np.empty((nthreads, wc + sx if sx > 1 else 1), dtype=dtype)
     wf = np.ascontiguousarray(np.asarray(kernel)[::-1, ::-1])
     wfp = &wf[0, 0]
     border = np.empty((nborder + 1, wc), dtype=dtype)
@@ -409,7 +442,7 @@ def conv_transpose_plane(const real[:, ::1] y, const real[:, ::1] kernel,
                 brow = &border[b, 0]
                 _gather_row(brow, brows[b], 0, wc, yp, oh, ow, wp, kh, kw,
                             sy, sx, dy, dx, rowp, rowp + ntap, &offs[c, 0],
-                            &wvs[c, 0])
+                            &wvs[c, 0], &pbufs[c, 0])
                 # The side entries do not overlap the plane's columns, so the
                 # row can be folded in place.
                 _fold_columns(brow + left, brow, left, brow + left + W, nright,
@@ -429,7 +462,7 @@ def conv_transpose_plane(const real[:, ::1] y, const real[:, ::1] kernel,
             else:
                 _gather_row(&out[r, 0], r + top, left, left + W, yp, oh, ow,
                             wp, kh, kw, sy, sx, dy, dx, rowp, rowp + ntap,
-                            &offs[c, 0], &wvs[c, 0])
+                            &offs[c, 0], &wvs[c, 0], &pbufs[c, 0])
             if nside > 0 or nborder > 0:
                 _add_outside(&out[r, 0], r, r + top, yp, oh, ow, wp, kh, kw,
                              sy, dy, W, nside, &sidecol[0], &cstart[0],
