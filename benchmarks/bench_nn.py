@@ -5,10 +5,11 @@
    filters, padding 1, torch limited to 2 threads (the project machine's
    cores).  Target: within 2x of torch.
 2. Single-image ``cfilter.conv_transpose`` against ``cfilter.correlate``
-   with the same parameters on 2048 x 2048 float32, 3x3, stride 1.
-   Target: the transpose no slower than the forward call.
+   with the same parameters on 2048 x 2048 float32: 3x3 and 7x7 kernels,
+   three modes, strides 1 to 3, dilation 2.  Target: the transpose no
+   slower than the forward call.
 
-    python benchmarks/bench_nn.py [--quick]
+    python benchmarks/bench_nn.py [--quick] [--size N]
 
 Ratios below 1 mean cfilter (or the transpose) is faster.
 """
@@ -56,22 +57,33 @@ def _layers(repeats):
     print(table(rows, ["cfilter", "torch"], "cfilter"))
 
 
-def _single(repeats):
+# (stride, dilation, padding) of the single-image cases
+_SINGLE_CASES = [(1, 1, "same"), (1, 2, "same"), (2, 1, 1), ((1, 2), 1, 1),
+                 (3, 1, 1)]
+
+
+def _single(repeats, size):
     rng = np.random.default_rng(1)
-    image = rng.random((2048, 2048), dtype=np.float32)
-    kernel = rng.standard_normal((3, 3)).astype(np.float32)
+    image = rng.random((size, size), dtype=np.float32)
     rows = []
-    for mode in ("constant", "reflect"):
-        for padding in (1, "same"):
-            kw = dict(mode=mode, padding=padding)
-            y = cfilter.correlate(image, kernel, **kw)
-            rows.append((f"{mode}, padding={padding!r}", interleaved({
-                "conv_transpose": lambda: cfilter.conv_transpose(
-                    y, kernel, output_shape=image.shape, **kw),
-                "correlate": lambda: cfilter.correlate(image, kernel, **kw),
-            }, repeats)))
-    print(f"\nfloat32 2048x2048, 3x3, stride 1, "
-          f"{cfilter.get_num_threads()} threads")
+    for k in (3, 7):
+        kernel = rng.standard_normal((k, k)).astype(np.float32)
+        for mode in ("constant", "reflect", "wrap"):
+            for stride, dilation, padding in _SINGLE_CASES:
+                if padding != "same":
+                    padding = k // 2
+                kw = dict(mode=mode, padding=padding, stride=stride,
+                          dilation=dilation)
+                y = cfilter.correlate(image, kernel, **kw)
+                rows.append((f"{k}x{k} {mode}, stride={stride}, "
+                             f"dilation={dilation}, padding={padding!r}",
+                             interleaved({
+                                 "conv_transpose": lambda: cfilter.conv_transpose(
+                                     y, kernel, output_shape=image.shape, **kw),
+                                 "correlate": lambda: cfilter.correlate(
+                                     image, kernel, **kw),
+                             }, repeats)))
+    print(f"\nfloat32 {size}x{size}, {cfilter.get_num_threads()} threads")
     head = "| case | conv_transpose ms | correlate ms | transpose/correlate |"
     print(head + "\n|---|---|---|---|")
     for case, med in rows:
@@ -84,13 +96,15 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true",
                     help="fewer repeats, for a smoke run")
+    ap.add_argument("--size", type=int, default=2048,
+                    help="side of the single images (default 2048)")
     args = ap.parse_args(argv)
     repeats = 3 if args.quick else 15
     try:
         _layers(repeats)
     except ImportError:
         print("torch is not installed: skipping the layer comparison")
-    _single(repeats)
+    _single(repeats, args.size)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from cython.parallel cimport prange
 
 from ._types cimport real
 from ._boundary cimport BoundaryMode, fill_margins, map_index
+from ._scratch cimport per_thread
 
 
 cdef enum:
@@ -162,8 +163,8 @@ def box_correlate_plane(const real[:, ::1] image, real[:, ::1] out,
     if nthreads < 1:
         nthreads = 1
     nchunks = nthreads if nthreads < oh else oh
-    bufs = np.empty((nchunks, 4 * blen), dtype=np.float64)
-    ptrs = np.empty((nchunks, 8), dtype=np.uintp)
+    bufs = per_thread(nchunks, 4 * blen, np.float64)
+    ptrs = per_thread(nchunks, 8, np.uintp)
 
     for c in prange(nchunks, nogil=True, schedule="static", num_threads=nthreads):
         ext = <double**> &ptrs[c, 0]

@@ -9,21 +9,26 @@ the plane's shape.  It is computed in two steps, both gathers:
 
 1. The *canvas*: in extended coordinates ``(er, ec) = (r' + top, c' + left)``,
    ``E[er, ec] = sum w[m, l] * y[i, j]`` over the taps with
-   ``i*sy + m*dy == er`` and ``j*sx + l*dx == ec``.  Each canvas row knows the
-   kernel rows that reach it; the columns split into ``sx`` phases
-   (``ec % sx``), and within a phase every tap reads ``y`` at a fixed offset,
-   so a block of outputs accumulates in registers from contiguous loads, as
-   in ``_taps.pxd``.  Only the few outputs whose taps leave ``y`` take a
-   checked path.
+   ``i*sy + m*dy == er`` and ``j*sx + l*dx == ec``.
+   At stride 1 this is a correlation of ``y`` (zeros outside) with the
+   flipped kernel, and the plane's rows run exactly as the forward call's
+   (``_unit_row``).  Otherwise each canvas row knows the kernel rows that
+   reach it, and its columns split into ``sx`` phases (``ec % sx``); within a
+   phase a kernel row's taps read ``y`` at offsets a fixed step apart, so a
+   phase is again a correlation, computed into its own contiguous run and
+   then interleaved with the others (``_gather_row``).  In both, a block of
+   outputs accumulates in registers from contiguous loads (``_taps.pxd``),
+   and only the few outputs whose taps leave ``y`` take a checked path.
 2. The *fold*: a canvas entry outside the plane is added to the pixel the
    mode read it from (``map_index``); under 'constant' it is dropped, so that
    mode computes only the plane's own rows and columns.
 
 Canvas rows outside the plane are gathered first into a buffer (their
-columns folded); then each canvas row inside the plane is gathered straight
-into its output row (its out-of-plane columns into a small per-thread
-buffer, folded in), and the output row adds the buffered rows that fold onto
-it.  Every output row is written by one thread, in one parallel region.
+columns folded).  Then each plane row is computed and, while it is in cache,
+receives its own canvas columns beside the plane (a few taps each, listed
+once for all rows) and the buffered rows that fold onto it.  Every output
+row is written by one thread, in one parallel region, so the result does not
+depend on the number of threads.
 """
 import numpy as np
 from cython.parallel cimport prange
@@ -31,6 +36,7 @@ from cython.parallel cimport prange
 from ._types cimport real
 from ._boundary cimport BoundaryMode, CONSTANT, map_index, _pmod, extend_row
 from ._taps cimport BLOCK, taps_unit_stride
+from ._scratch cimport per_thread
 
 
 
@@ -394,12 +400,12 @@ def conv_transpose_plane(const real[:, ::1] y, const real[:, ::1] kernel,
     # so running out of memory is a MemoryError rather than a crash inside
     # the parallel loop.
     dtype = np.asarray(out).dtype
-    ptrs = np.empty((nthreads, 2 * ntap), dtype=np.uintp)
-    offs = np.empty((nthreads, ntap), dtype=np.intp)
-    wvs = np.empty((nthreads, ntap), dtype=dtype)
-    rowtaps = np.empty((nthreads, 2 * kh), dtype=np.intp)
-    ebuf = np.empty((nthreads, kh * elen if unit else 1), dtype=dtype)
-    pbufs = np.empty((nthreads, wc + sx if sx > 1 else 1), dtype=dtype)
+    ptrs = per_thread(nthreads, 2 * ntap, np.uintp)
+    offs = per_thread(nthreads, ntap, np.intp)
+    wvs = per_thread(nthreads, ntap, dtype)
+    rowtaps = per_thread(nthreads, 2 * kh, np.intp)
+    ebuf = per_thread(nthreads, kh * elen if unit else 1, dtype)
+    pbufs = per_thread(nthreads, wc + sx if sx > 1 else 1, dtype)
     wf = np.ascontiguousarray(np.asarray(kernel)[::-1, ::-1])
     wfp = &wf[0, 0]
     border = np.empty((nborder + 1, wc), dtype=dtype)
