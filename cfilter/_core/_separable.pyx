@@ -9,7 +9,9 @@ Extending ``t`` by the mode equals extending ``x`` first, because every mode
 maps columns independently of rows; for the constant mode an outside column of
 ``t`` is ``cval * sum(wc)``, and an outside row is read from a row of cval.
 With stride and dilation 1 in y, GROUP output rows share one column pass, so
-each input vector loaded feeds GROUP accumulators.
+each input vector loaded feeds GROUP accumulators.  With a column stride sx > 1
+the extended row is split into sx phase rows before the row pass, so its taps
+read contiguously as at stride 1 (see ``phase_groups`` in _taps.pxd).
 """
 import numpy as np
 from cython.parallel cimport prange
