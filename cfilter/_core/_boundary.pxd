@@ -125,12 +125,17 @@ cdef inline void split_phases(const real* src, real* dst, Py_ssize_t sx,
 
 cdef inline void extend_phases(const real* src, Py_ssize_t n, real* dst,
                                Py_ssize_t start, Py_ssize_t sx, Py_ssize_t plen,
+                               Py_ssize_t dx, Py_ssize_t nph,
                                BoundaryMode mode, real cval) noexcept nogil:
-    """dst[p*plen + q] = src~[start + q*sx + p] for p < sx, q < plen: the row
-    seen through ``mode``, split into its ``sx`` column phases, so that a
-    strided output reads each tap from one contiguous phase row."""
-    cdef Py_ssize_t p, q, c, q0, q1
+    """dst[p*plen + q] = src~[start + q*sx + p] for q < plen: the row seen
+    through ``mode``, split into its column phases p, so that a strided
+    output reads each tap from one contiguous phase row.  Only the phases
+    p = (r*dx) % sx for r < nph are written, those that taps dx apart read:
+    all sx when nph == sx, else a few, so a stride far larger than the
+    kernel does not copy whole rows."""
+    cdef Py_ssize_t p, q, r, c, q0, q1
     cdef real* d
+    cdef const real* s
     # [q0, q1): the q whose sx columns all lie inside the row, a plain split
     q0 = 0 if start >= 0 else (sx - 1 - start) // sx
     q1 = (n - sx - start) // sx + 1 if n - sx - start >= 0 else 0
@@ -140,7 +145,8 @@ cdef inline void extend_phases(const real* src, Py_ssize_t n, real* dst,
         q1 = plen
     if q1 < q0:
         q1 = q0
-    for p in range(sx):
+    for r in range(nph):
+        p = (r * dx) % sx
         d = dst + p * plen
         for q in range(q0):
             c = map_index(start + q * sx + p, n, mode)
@@ -148,5 +154,10 @@ cdef inline void extend_phases(const real* src, Py_ssize_t n, real* dst,
         for q in range(q1, plen):
             c = map_index(start + q * sx + p, n, mode)
             d[q] = cval if c < 0 else src[c]
-    if q1 > q0:
+        if nph < sx and q1 > q0:
+            s = src + start + q0 * sx + p
+            d = d + q0
+            for q in range(q1 - q0):
+                d[q] = s[q * sx]
+    if nph == sx and q1 > q0:
         split_phases(src + start + q0 * sx, dst + q0, sx, plen, q1 - q0)

@@ -49,7 +49,8 @@ def correlate_plane(const real[:, ::1] image, const real[:, ::1] kernel,
     cdef Py_ssize_t lw, rw, rstart
     # Strided columns: a phase row's length, and the split-row cache.
     cdef Py_ssize_t plen = ow + reach // sx, psize = sx * plen
-    cdef Py_ssize_t ng = kh * phase_ngroups(kw, dx, sx), step = phase_step(dx, sx)
+    cdef Py_ssize_t nph = phase_ngroups(kw, dx, sx), step = phase_step(dx, sx)
+    cdef Py_ssize_t ng = kh * nph
     cdef Py_ssize_t nchunks, c, i, m, rr, k, s, y
     cdef Py_ssize_t* tags
     cdef Py_ssize_t* used
@@ -80,6 +81,8 @@ def correlate_plane(const real[:, ::1] image, const real[:, ::1] kernel,
     lw = (jlo - 1) * sx + reach + 1 if jlo > 0 else 0
     rstart = jhi * sx - left
     rw = (ow - 1 - jhi) * sx + reach + 1 if jhi < ow else 0
+    # Strided rows are split whole, edges included, so only stride 1 reads
+    # edge segments, and only column stride > 1 needs phase rows.
     if sx > 1:
         lw = rw = 0
     else:
@@ -137,7 +140,7 @@ def correlate_plane(const real[:, ::1] image, const real[:, ::1] kernel,
                         rr = map_index(y, H, mode)
                         src = &cvrow[0] if rr < 0 else &image[rr, 0]
                         extend_phases(src, W, &phbuf[c, s * psize], -left, sx,
-                                      plen, mode, cv)
+                                      plen, dx, nph, mode, cv)
                         tags[s] = y
                         used[s] = 1
                         slot[m] = s
