@@ -123,6 +123,32 @@ cdef inline void split_phases(const real* src, real* dst, Py_ssize_t sx,
                 d[q] = src[q * sx + p]
 
 
+cdef inline void split_row(const real* src, Py_ssize_t n, real* dst,
+                           Py_ssize_t sx, Py_ssize_t plen, Py_ssize_t dx,
+                           Py_ssize_t nph) noexcept nogil:
+    """dst[p*plen + q] = src[q*sx + p] for q*sx + p < n, q < plen: a row
+    already extended, split into the phases p = (r*dx) % sx, r < nph, that
+    taps dx apart read (as extend_phases)."""
+    cdef Py_ssize_t nq = n // sx, p, q, r, m
+    cdef real* d
+    if nph == sx:
+        if nq > plen:
+            nq = plen
+        split_phases(src, dst, sx, plen, nq)
+        if nq < plen:
+            for p in range(n - nq * sx):
+                dst[p * plen + nq] = src[nq * sx + p]
+        return
+    for r in range(nph):
+        p = (r * dx) % sx
+        d = dst + p * plen
+        m = (n - p + sx - 1) // sx if n > p else 0
+        if m > plen:
+            m = plen
+        for q in range(m):
+            d[q] = src[q * sx + p]
+
+
 cdef inline void extend_phases(const real* src, Py_ssize_t n, real* dst,
                                Py_ssize_t start, Py_ssize_t sx, Py_ssize_t plen,
                                Py_ssize_t dx, Py_ssize_t nph,

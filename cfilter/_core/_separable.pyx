@@ -17,7 +17,7 @@ import numpy as np
 from cython.parallel cimport prange
 
 from ._types cimport real
-from ._boundary cimport BoundaryMode, fill_margins, map_index, split_phases
+from ._boundary cimport BoundaryMode, fill_margins, map_index, split_row
 from ._taps cimport (BLOCK, taps_unit_stride, taps_groups, phase_groups,
                      phase_weights, phase_ngroups, phase_step)
 
@@ -140,14 +140,11 @@ cdef inline void _row_pass(real* out, real* buf, const real* wr, Py_ssize_t kw,
     reads contiguously (see ``phase_groups``; cnt and wg are the row
     weights' ``phase_weights``)."""
     cdef const real* row = buf
-    cdef Py_ssize_t nq = wext // sx, p
     fill_margins(buf, W, left, wext, mode, outside_col)
     if sx == 1:
         taps_unit_stride(out, &row, wr, 1, kw, dx, ow)
         return
-    split_phases(buf, phases, sx, plen, nq)
-    for p in range(wext - nq * sx):
-        phases[p * plen + nq] = buf[nq * sx + p]
+    split_row(buf, wext, phases, sx, plen, dx, phase_ngroups(kw, dx, sx))
     row = phases
     phase_groups(taps, &row, 1, kw, dx, sx, plen)
     taps_groups(out, taps, cnt, wg, phase_ngroups(kw, dx, sx),
