@@ -236,7 +236,7 @@ def test_sep_filter_matches_reference_with_padding_stride_dilation(rng, mode, pa
 # reused across output rows); the small images above only reach its tail
 # ---------------------------------------------------------------------------
 
-WIDE_STRIDES = [(1, 2), 2, 3, (2, 4), (3, 5), (1, 7), (5, 2)]
+WIDE_STRIDES = [(1, 2), 2, 3, (2, 4), (3, 5), (1, 7), (5, 2), (2, 40)]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -273,7 +273,8 @@ def test_column_stride_on_rows_narrower_than_kernel(rng, width, stride, mode):
 @pytest.mark.parametrize("method", ["direct", "separable"])
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("stride,dilation", [(2, 1), ((1, 3), 1), ((3, 2), (2, 3)),
-                                             (4, (1, 2)), ((2, 6), (1, 4))], ids=str)
+                                             (4, (1, 2)), ((2, 6), (1, 4)), ((1, 50), 1)],
+                         ids=str)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_methods_with_column_stride_on_wide_rows_match_reference(rng, method, mode, stride,
                                                                  dilation, dtype):
