@@ -231,6 +231,84 @@ def test_sep_filter_matches_reference_with_padding_stride_dilation(rng, mode, pa
 
 
 # ---------------------------------------------------------------------------
+# column stride on wide rows: the phase-split path (rows split into stride
+# phases, full blocks of 64 outputs plus an overlapping tail, split rows
+# reused across output rows); the small images above only reach its tail
+# ---------------------------------------------------------------------------
+
+WIDE_STRIDES = [(1, 2), 2, 3, (2, 4), (3, 5), (1, 7), (5, 2), (2, 40)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("stride", WIDE_STRIDES, ids=str)
+@pytest.mark.parametrize("dilation", [1, (1, 2), (2, 3), (1, 4)], ids=str)
+@pytest.mark.parametrize("kshape", [(3, 3), (4, 6), (1, 7), (7, 2)], ids=str)
+def test_column_stride_on_wide_rows_matches_reference(rng, kshape, dilation, stride,
+                                                      mode, dtype):
+    # widths give 64 * k outputs, a few more, and fewer than 64
+    _check(rng, "correlate", (17, 269), kshape, mode=mode, cval=-0.75, stride=stride,
+           dilation=dilation, dtype=dtype)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("padding", ["valid", "full", ((3, 0), (9, 2)), ((0, 4), (0, 13))],
+                         ids=str)
+@pytest.mark.parametrize("stride", [2, (3, 3), (1, 4)], ids=str)
+def test_column_stride_on_wide_rows_with_padding_matches_reference(rng, padding, stride,
+                                                                   mode):
+    _check(rng, "convolve", (9, 200), (3, 5), mode=mode, cval=1.5, padding=padding,
+           stride=stride, dilation=(1, 2))
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("width", [1, 2, 3, 5], ids=str)
+@pytest.mark.parametrize("stride", [2, 3, (1, 5)], ids=str)
+def test_column_stride_on_rows_narrower_than_kernel(rng, width, stride, mode):
+    # every column of every output is read through the mode
+    _check(rng, "correlate", (6, width), (3, 7), mode=mode, cval=0.25, stride=stride,
+           dilation=(1, 2), padding="full")
+
+
+@pytest.mark.parametrize("method", ["direct", "separable"])
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("stride,dilation", [(2, 1), ((1, 3), 1), ((3, 2), (2, 3)),
+                                             (4, (1, 2)), ((2, 6), (1, 4)), ((1, 50), 1)],
+                         ids=str)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_methods_with_column_stride_on_wide_rows_match_reference(rng, method, mode, stride,
+                                                                 dilation, dtype):
+    x = random_image(rng, (21, 333), dtype)
+    w = np.outer(random_kernel(rng, 5), random_kernel(rng, 6))
+    kw = dict(mode=mode, cval=0.5, stride=stride, dilation=dilation)
+    got = cfilter.correlate(x, w, method=method, **kw)
+    expected = ref_correlate2d(x, w, **kw)
+    assert_matches(got, expected, tol_with_cval(dtype, w, x, 0.5), dtype=dtype)
+
+
+@pytest.mark.parametrize("method", ["direct", "separable"])
+@pytest.mark.parametrize("stride", [(1, 2), (2, 3), (5, 2)], ids=str)
+def test_workers_do_not_change_column_strided_results_on_wide_rows(rng, method, stride):
+    x = random_image(rng, (67, 301), np.float32)
+    w = np.outer(random_kernel(rng, 7), random_kernel(rng, 7))
+    results = [cfilter.correlate(x, w, method=method, stride=stride, mode="reflect",
+                                 workers=n) for n in (1, 2, 3)]
+    for r in results[1:]:
+        np.testing.assert_array_equal(results[0], r)
+    assert_matches(results[0], ref_correlate2d(x, w, stride=stride), tol(np.float32, w, x))
+
+
+def test_column_stride_propagates_nan_only_to_windows_holding_it(rng):
+    x = random_image(rng, (9, 260), np.float64)
+    x[4, 131] = np.nan
+    w = random_kernel(rng, (3, 5))
+    got = cfilter.correlate(x, w, stride=(1, 2), mode="constant")
+    expected = ref_correlate2d(x, w, stride=(1, 2), mode="constant")
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
+    assert_matches(got, expected, tol(np.float64, w, np.nan_to_num(x)))
+
+
+# ---------------------------------------------------------------------------
 # properties
 # ---------------------------------------------------------------------------
 

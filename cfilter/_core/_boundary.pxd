@@ -75,3 +75,115 @@ cdef inline void fill_margins(real* buf, Py_ssize_t n, Py_ssize_t left,
     for k in range(left + n, length):
         c = map_index(k - left, n, mode)
         buf[k] = outside if c < 0 else buf[left + c]
+
+
+cdef inline void _split2(const real* src, real* dst, Py_ssize_t plen,
+                         Py_ssize_t nq) noexcept nogil:
+    # A constant stride lets the compiler de-interleave with vector shuffles.
+    cdef Py_ssize_t q
+    for q in range(nq):
+        dst[q] = src[2 * q]
+        dst[plen + q] = src[2 * q + 1]
+
+
+cdef inline void _split3(const real* src, real* dst, Py_ssize_t plen,
+                         Py_ssize_t nq) noexcept nogil:
+    cdef Py_ssize_t q
+    for q in range(nq):
+        dst[q] = src[3 * q]
+        dst[plen + q] = src[3 * q + 1]
+        dst[2 * plen + q] = src[3 * q + 2]
+
+
+cdef inline void _split4(const real* src, real* dst, Py_ssize_t plen,
+                         Py_ssize_t nq) noexcept nogil:
+    cdef Py_ssize_t q
+    for q in range(nq):
+        dst[q] = src[4 * q]
+        dst[plen + q] = src[4 * q + 1]
+        dst[2 * plen + q] = src[4 * q + 2]
+        dst[3 * plen + q] = src[4 * q + 3]
+
+
+cdef inline void split_phases(const real* src, real* dst, Py_ssize_t sx,
+                              Py_ssize_t plen, Py_ssize_t nq) noexcept nogil:
+    """dst[p*plen + q] = src[q*sx + p] for p < sx, q < nq."""
+    cdef Py_ssize_t p, q
+    cdef real* d
+    if sx == 2:
+        _split2(src, dst, plen, nq)
+    elif sx == 3:
+        _split3(src, dst, plen, nq)
+    elif sx == 4:
+        _split4(src, dst, plen, nq)
+    else:
+        for p in range(sx):
+            d = dst + p * plen
+            for q in range(nq):
+                d[q] = src[q * sx + p]
+
+
+cdef inline void split_row(const real* src, Py_ssize_t n, real* dst,
+                           Py_ssize_t sx, Py_ssize_t plen, Py_ssize_t dx,
+                           Py_ssize_t nph) noexcept nogil:
+    """dst[p*plen + q] = src[q*sx + p] for q*sx + p < n, q < plen: a row
+    already extended, split into the phases p = (r*dx) % sx, r < nph, that
+    taps dx apart read (as extend_phases)."""
+    cdef Py_ssize_t nq = n // sx, p, q, r, m
+    cdef real* d
+    if nph == sx:
+        if nq > plen:
+            nq = plen
+        split_phases(src, dst, sx, plen, nq)
+        if nq < plen:
+            for p in range(n - nq * sx):
+                dst[p * plen + nq] = src[nq * sx + p]
+        return
+    for r in range(nph):
+        p = (r * dx) % sx
+        d = dst + p * plen
+        m = (n - p + sx - 1) // sx if n > p else 0
+        if m > plen:
+            m = plen
+        for q in range(m):
+            d[q] = src[q * sx + p]
+
+
+cdef inline void extend_phases(const real* src, Py_ssize_t n, real* dst,
+                               Py_ssize_t start, Py_ssize_t sx, Py_ssize_t plen,
+                               Py_ssize_t dx, Py_ssize_t nph,
+                               BoundaryMode mode, real cval) noexcept nogil:
+    """dst[p*plen + q] = src~[start + q*sx + p] for q < plen: the row seen
+    through ``mode``, split into its column phases p, so that a strided
+    output reads each tap from one contiguous phase row.  Only the phases
+    p = (r*dx) % sx for r < nph are written, those that taps dx apart read:
+    all sx when nph == sx, else a few, so a stride far larger than the
+    kernel does not copy whole rows."""
+    cdef Py_ssize_t p, q, r, c, q0, q1
+    cdef real* d
+    cdef const real* s
+    # [q0, q1): the q whose sx columns all lie inside the row, a plain split
+    q0 = 0 if start >= 0 else (sx - 1 - start) // sx
+    q1 = (n - sx - start) // sx + 1 if n - sx - start >= 0 else 0
+    if q0 > plen:
+        q0 = plen
+    if q1 > plen:
+        q1 = plen
+    if q1 < q0:
+        q1 = q0
+    for r in range(nph):
+        p = (r * dx) % sx
+        d = dst + p * plen
+        for q in range(q0):
+            c = map_index(start + q * sx + p, n, mode)
+            d[q] = cval if c < 0 else src[c]
+        for q in range(q1, plen):
+            c = map_index(start + q * sx + p, n, mode)
+            d[q] = cval if c < 0 else src[c]
+        if nph < sx and q1 > q0:
+            s = src + start + q0 * sx + p
+            d = d + q0
+            for q in range(q1 - q0):
+                d[q] = s[q * sx]
+    if nph == sx and q1 > q0:
+        split_phases(src + start + q0 * sx, dst + q0, sx, plen, q1 - q0)

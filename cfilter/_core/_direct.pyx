@@ -8,24 +8,28 @@ whose taps all fall inside the row read the image directly; only the few
 outputs near the left and right edges read short segments extended by the
 mode.  A block of outputs stays in registers while every tap accumulates
 into it (see _taps.pxd).
+
+A column stride sx > 1 would make those loads strided.  Instead each input
+row a kernel row reads is extended by the mode and split into sx phase rows
+(column c to phase c % sx, index c // sx), whole, so the edge outputs need
+no separate path; tap l then reads one phase row contiguously and the same
+block loop applies.  Each thread keeps the split rows of its last output
+row, so with row stride sy < kh a row is split about once, not kh/sy times.
 """
 import numpy as np
 from cython.parallel cimport prange
 
 from ._types cimport real
-from ._boundary cimport BoundaryMode, map_index, extend_row
-from ._taps cimport taps_unit_stride, taps_strided
+from ._boundary cimport BoundaryMode, map_index, extend_row, extend_phases
+from ._taps cimport (taps_unit_stride, taps_groups, phase_groups,
+                     phase_weights, phase_ngroups, phase_step)
 
 
 cdef inline void _row_span(real* out, const real** rows, const real* w,
                            Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t dx,
-                           Py_ssize_t sx, Py_ssize_t n) noexcept nogil:
-    if n <= 0:
-        return
-    if sx == 1:
+                           Py_ssize_t n) noexcept nogil:
+    if n > 0:
         taps_unit_stride(out, rows, w, kh, kw, dx, n)
-    else:
-        taps_strided(out, rows, w, kh, kw, dx, sx, n)
 
 
 def correlate_plane(const real[:, ::1] image, const real[:, ::1] kernel,
@@ -43,16 +47,27 @@ def correlate_plane(const real[:, ::1] image, const real[:, ::1] kernel,
     cdef Py_ssize_t jlo = (left + sx - 1) // sx
     cdef Py_ssize_t jhi = (W - 1 - reach + left) // sx + 1 if W - 1 - reach + left >= 0 else 0
     cdef Py_ssize_t lw, rw, rstart
-    cdef Py_ssize_t nchunks, c, i, m, rr, k
+    # Strided columns: a phase row's length, and the split-row cache.
+    cdef Py_ssize_t plen = ow + reach // sx, psize = sx * plen
+    cdef Py_ssize_t nph = phase_ngroups(kw, dx, sx), step = phase_step(dx, sx)
+    cdef Py_ssize_t ng = kh * nph
+    cdef Py_ssize_t nchunks, c, i, m, rr, k, s, y
+    cdef Py_ssize_t* tags
+    cdef Py_ssize_t* used
+    cdef Py_ssize_t* slot
     cdef real cv = <real>cval
     cdef const real* w = &kernel[0, 0]
     cdef const real* src
     cdef const real** rows
     cdef const real** lrows
     cdef const real** rrows
-    cdef real[:, ::1] lbuf, rbuf
+    cdef const real** taps
+    cdef real[:, ::1] lbuf, rbuf, phbuf
+    cdef real[::1] wg
+    cdef Py_ssize_t[::1] cnt
     cdef real[::1] cvrow
     cdef size_t[:, ::1] ptrs
+    cdef Py_ssize_t[:, ::1] cache
 
     if oh == 0 or ow == 0:
         return
@@ -66,6 +81,12 @@ def correlate_plane(const real[:, ::1] image, const real[:, ::1] kernel,
     lw = (jlo - 1) * sx + reach + 1 if jlo > 0 else 0
     rstart = jhi * sx - left
     rw = (ow - 1 - jhi) * sx + reach + 1 if jhi < ow else 0
+    # Strided rows are split whole, edges included, so only stride 1 reads
+    # edge segments, and only column stride > 1 needs phase rows.
+    if sx > 1:
+        lw = rw = 0
+    else:
+        psize = 0
     if nthreads < 1:
         nthreads = 1
     nchunks = nthreads if nthreads < oh else oh
@@ -74,14 +95,59 @@ def correlate_plane(const real[:, ::1] image, const real[:, ::1] kernel,
     dtype = np.asarray(out).dtype
     lbuf = np.empty((nchunks, kh * lw + 1), dtype=dtype)
     rbuf = np.empty((nchunks, kh * rw + 1), dtype=dtype)
+    phbuf = np.empty((nchunks, kh * psize + 1), dtype=dtype)
     cvrow = np.full(W + left + ow * sx + reach + 1, cval, dtype=dtype)
-    ptrs = np.empty((nchunks, 3 * kh), dtype=np.uintp)
+    # Pointers and cache tags are rewritten for every output row: 8 spare
+    # entries keep two threads' rows off a shared cache line.
+    ptrs = np.empty((nchunks, kh * (kw + 3) + 8), dtype=np.uintp)
+    cache = np.empty((nchunks, 3 * kh + 8), dtype=np.intp)
+    wg = np.empty(kh * kw, dtype=dtype)
+    cnt = np.empty(ng, dtype=np.intp)
+    phase_weights(&wg[0], &cnt[0], w, kh, kw, dx, sx)
 
     for c in prange(nchunks, nogil=True, schedule="static", num_threads=nthreads):
         rows = <const real**> &ptrs[c, 0]
         lrows = rows + kh
         rrows = rows + 2 * kh
+        taps = rows + 3 * kh
+        # Slot s of phbuf[c] holds the split of row coordinate tags[s]; no
+        # row coordinate is below -top.
+        tags = &cache[c, 0]
+        used = tags + kh
+        slot = tags + 2 * kh
+        for s in range(kh):
+            tags[s] = -top - 1
         for i in range(c * oh // nchunks, (c + 1) * oh // nchunks):
+            if sx > 1:
+                # Reuse the rows split for earlier outputs; split the others
+                # into slots no row of this output holds.
+                for s in range(kh):
+                    used[s] = 0
+                for m in range(kh):
+                    y = i * sy + m * dy - top
+                    slot[m] = -1
+                    for s in range(kh):
+                        if tags[s] == y:
+                            slot[m] = s
+                            used[s] = 1
+                            break
+                for m in range(kh):
+                    if slot[m] < 0:
+                        s = 0
+                        while used[s]:
+                            s = s + 1
+                        y = i * sy + m * dy - top
+                        rr = map_index(y, H, mode)
+                        src = &cvrow[0] if rr < 0 else &image[rr, 0]
+                        extend_phases(src, W, &phbuf[c, s * psize], -left, sx,
+                                      plen, dx, nph, mode, cv)
+                        tags[s] = y
+                        used[s] = 1
+                        slot[m] = s
+                    rows[m] = &phbuf[c, slot[m] * psize]
+                phase_groups(taps, rows, kh, kw, dx, sx, plen)
+                taps_groups(&out[i, 0], taps, &cnt[0], &wg[0], ng, step, ow)
+                continue
             for m in range(kh):
                 rr = map_index(i * sy + m * dy - top, H, mode)
                 # A row outside under 'constant' reads the row of cval,
@@ -94,8 +160,8 @@ def correlate_plane(const real[:, ::1] image, const real[:, ::1] kernel,
                 if rw > 0:
                     extend_row(src, W, &rbuf[c, m * rw], rstart, rw, mode, cv)
                     rrows[m] = &rbuf[c, m * rw]
-            _row_span(&out[i, 0], lrows, w, kh, kw, dx, sx, jlo)
+            _row_span(&out[i, 0], lrows, w, kh, kw, dx, jlo)
             if jhi > jlo:
-                _row_span(&out[i, jlo], rows, w, kh, kw, dx, sx, jhi - jlo)
+                _row_span(&out[i, jlo], rows, w, kh, kw, dx, jhi - jlo)
             if jhi < ow:
-                _row_span(&out[i, jhi], rrows, w, kh, kw, dx, sx, ow - jhi)
+                _row_span(&out[i, jhi], rrows, w, kh, kw, dx, ow - jhi)

@@ -9,14 +9,17 @@ Extending ``t`` by the mode equals extending ``x`` first, because every mode
 maps columns independently of rows; for the constant mode an outside column of
 ``t`` is ``cval * sum(wc)``, and an outside row is read from a row of cval.
 With stride and dilation 1 in y, GROUP output rows share one column pass, so
-each input vector loaded feeds GROUP accumulators.
+each input vector loaded feeds GROUP accumulators.  With a column stride sx > 1
+the extended row is split into sx phase rows before the row pass, so its taps
+read contiguously as at stride 1 (see ``phase_groups`` in _taps.pxd).
 """
 import numpy as np
 from cython.parallel cimport prange
 
 from ._types cimport real
-from ._boundary cimport BoundaryMode, fill_margins, map_index
-from ._taps cimport BLOCK, taps_unit_stride, taps_strided
+from ._boundary cimport BoundaryMode, fill_margins, map_index, split_row
+from ._taps cimport (BLOCK, taps_unit_stride, taps_groups, phase_groups,
+                     phase_weights, phase_ngroups, phase_step)
 
 
 cdef enum:
@@ -127,15 +130,25 @@ cdef inline void _column_pass_group(real** dst, const real** rows,
 cdef inline void _row_pass(real* out, real* buf, const real* wr, Py_ssize_t kw,
                            Py_ssize_t W, Py_ssize_t left, Py_ssize_t wext,
                            Py_ssize_t sx, Py_ssize_t dx, Py_ssize_t ow,
-                           BoundaryMode mode, real outside_col) noexcept nogil:
+                           BoundaryMode mode, real outside_col,
+                           real* phases, const real** taps,
+                           Py_ssize_t plen, const Py_ssize_t* cnt,
+                           const real* wg) noexcept nogil:
     """Extend the column-pass row held at buf[left:left+W] by the mode, then
-    correlate it with the row weights."""
+    correlate it with the row weights.  A column stride sx > 1 first splits
+    the extended row into sx phase rows of plen in ``phases``, so each tap
+    reads contiguously (see ``phase_groups``; cnt and wg are the row
+    weights' ``phase_weights``)."""
     cdef const real* row = buf
     fill_margins(buf, W, left, wext, mode, outside_col)
     if sx == 1:
         taps_unit_stride(out, &row, wr, 1, kw, dx, ow)
-    else:
-        taps_strided(out, &row, wr, 1, kw, dx, sx, ow)
+        return
+    split_row(buf, wext, phases, sx, plen, dx, phase_ngroups(kw, dx, sx))
+    row = phases
+    phase_groups(taps, &row, 1, kw, dx, sx, plen)
+    taps_groups(out, taps, cnt, wg, phase_ngroups(kw, dx, sx),
+                phase_step(dx, sx), ow)
 
 
 def sep_correlate_plane(const real[:, ::1] image, const real[::1] wc,
@@ -152,15 +165,20 @@ def sep_correlate_plane(const real[:, ::1] image, const real[::1] wc,
     # A row buffer holds a column-pass row at [left, left + W) and its
     # extension around it.
     cdef Py_ssize_t blen = wext if wext > left + W else left + W
+    # With column stride sx > 1, the extended row split into sx phase rows.
+    cdef Py_ssize_t plen = ow + (kw - 1) * dx // sx
     cdef Py_ssize_t nchunks, ngroups, c, i, i1, k, q, rr, nrows
     cdef bint grouped = sy == 1 and dy == 1 and kh >= 3
     cdef real cv = <real>cval
     cdef real outside_col = 0
-    cdef real[:, ::1] bufs
+    cdef real[:, ::1] bufs, phbuf
+    cdef real[::1] wg
+    cdef Py_ssize_t[::1] cnt
     cdef real[::1] cvrow
     cdef size_t[:, ::1] ptrs
     cdef const real** rows
     cdef real** dst
+    cdef const real** taps
 
     if oh == 0 or ow == 0:
         return
@@ -171,9 +189,13 @@ def sep_correlate_plane(const real[:, ::1] image, const real[::1] wc,
     nchunks = nthreads if nthreads < oh else oh
     dtype = np.asarray(out).dtype
     bufs = np.empty((nchunks, GROUP * blen), dtype=dtype)
+    phbuf = np.empty((nchunks, (sx * plen if sx > 1 else 0) + 1), dtype=dtype)
+    wg = np.empty(kw, dtype=dtype)
+    cnt = np.empty(kw, dtype=np.intp)
+    phase_weights(&wg[0], &cnt[0], &wr[0], 1, kw, dx, sx)
     cvrow = np.full(W, cval, dtype=dtype)
     nrows = (kh - 1) * dy + GROUP
-    ptrs = np.empty((nchunks, nrows + GROUP), dtype=np.uintp)
+    ptrs = np.empty((nchunks, nrows + GROUP + kw), dtype=np.uintp)
 
     # Bands start at multiples of GROUP, so every output row is computed by
     # the same code (grouped or not) whatever the number of threads, and
@@ -184,6 +206,7 @@ def sep_correlate_plane(const real[:, ::1] image, const real[::1] wc,
     for c in prange(nchunks, nogil=True, schedule="static", num_threads=nthreads):
         rows = <const real**> &ptrs[c, 0]
         dst = <real**> &ptrs[c, nrows]
+        taps = <const real**> &ptrs[c, nrows + GROUP]
         i = (c * ngroups // nchunks) * GROUP
         i1 = ((c + 1) * ngroups // nchunks) * GROUP
         if i1 > oh:
@@ -199,7 +222,8 @@ def sep_correlate_plane(const real[:, ::1] image, const real[::1] wc,
                 _column_pass_group(dst, rows, &wc[0], kh, W)
                 for q in range(GROUP):
                     _row_pass(&out[i + q, 0], &bufs[c, q * blen], &wr[0], kw, W,
-                              left, wext, sx, dx, ow, mode, outside_col)
+                              left, wext, sx, dx, ow, mode, outside_col,
+                              &phbuf[c, 0], taps, plen, &cnt[0], &wg[0])
                 i = i + GROUP
             else:
                 for k in range(kh):
@@ -207,5 +231,6 @@ def sep_correlate_plane(const real[:, ::1] image, const real[::1] wc,
                     rows[k] = &cvrow[0] if rr < 0 else &image[rr, 0]
                 _column_pass(&bufs[c, left], rows, &wc[0], kh, 0, W)
                 _row_pass(&out[i, 0], &bufs[c, 0], &wr[0], kw, W, left, wext,
-                          sx, dx, ow, mode, outside_col)
+                          sx, dx, ow, mode, outside_col, &phbuf[c, 0], taps,
+                          plen, &cnt[0], &wg[0])
                 i = i + 1
