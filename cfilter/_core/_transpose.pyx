@@ -85,22 +85,6 @@ cdef inline void _taps_block(real* dst, const real** src, const real* wv,
             dst[k] = acc[k]
 
 
-cdef inline void _taps_checked(real* dst, const real** rowp,
-                               const Py_ssize_t* off, const real* wv,
-                               Py_ssize_t ntaps, Py_ssize_t k0, Py_ssize_t k1,
-                               Py_ssize_t ow) noexcept nogil:
-    """As _taps_block for outputs k0 <= k < k1, skipping reads outside y."""
-    cdef Py_ssize_t k, t, j
-    cdef real acc
-    for k in range(k0, k1):
-        acc = 0
-        for t in range(ntaps):
-            j = off[t] + k
-            if 0 <= j < ow:
-                acc = acc + wv[t] * rowp[t][j]
-        dst[k] = acc
-
-
 cdef inline void _interleave(real* dst, const real* phases, Py_ssize_t plen,
                              Py_ssize_t sx, Py_ssize_t n) noexcept nogil:
     """dst[p + k*sx] = phases[p*plen + k] for the n entries of dst."""
@@ -134,104 +118,248 @@ cdef inline void _interleave(real* dst, const real* phases, Py_ssize_t plen,
         dst[full * sx + p] = phases[p * plen + full]
 
 
-cdef void _gather_row(real* dst, Py_ssize_t er, Py_ssize_t ec0, Py_ssize_t ec1,
-                      const real* y, Py_ssize_t oh, Py_ssize_t ow,
-                      const real* w, Py_ssize_t kh, Py_ssize_t kw,
-                      Py_ssize_t sy, Py_ssize_t sx, Py_ssize_t dy, Py_ssize_t dx,
-                      const real** rowp, const real** src, Py_ssize_t* off,
-                      real* wv, real* pbuf) noexcept nogil:
-    """Canvas row ``er``, columns ``[ec0, ec1)``, into ``dst[0 : ec1 - ec0]``.
-
-    ``rowp``, ``src``, ``off``, ``wv`` are scratch of ``kh*kw`` entries;
-    ``pbuf`` of ``ec1 - ec0 + sx`` entries when ``sx > 1``: each phase is
-    computed into its own contiguous run there, so the accumulators stay in
-    registers and store as vectors, and the phases are interleaved at the end.
-    """
-    cdef Py_ssize_t rho, first, nq, q0, ntaps, m, num, i
-    cdef Py_ssize_t omin, omax, klo, khi, t, k, g, sxp, dxp, l0, npr
-    cdef Py_ssize_t plen = (ec1 - ec0 + sx - 1) // sx
-    cdef real w0
-    cdef real* base
+cdef struct Taps:
+    # The geometry the gather needs on every row, fixed per call.
+    Py_ssize_t oh, ow, kh, kw, sy, sx, dy, dx
+    # dy = dq*sy + dr: stepping to the next kernel row moves the y row read
+    # by whole and partial strides, tracked without a division per row.
+    Py_ssize_t dq, dr
     # With g = gcd(sx, dx), a phase's kernel columns are sxp = sx / g apart
     # and read y columns dxp = dx / g apart.
-    g = dx
-    t = sx
-    while t != 0:
-        g, t = t, g % t
-    sxp = sx // g
-    dxp = dx // g
-    for rho in range(sx):
-        # Canvas columns of this phase: first, first + sx, ... < ec1.
-        if sx == 1:
-            first = ec0
-            nq = ec1 - ec0
-            q0 = ec0
+    Py_ssize_t sxp, dxp
+
+
+cdef enum:
+    # Entries of a phase in a phase table (see _phase_table).
+    PH_POS, PH_N, PH_O0, PH_NPR, PH_L0, PH_KLO, PH_KHI, PH_SIZE
+
+
+cdef void _phase_table(Py_ssize_t* ph, Py_ssize_t ec0, Py_ssize_t ec1,
+                       const Taps* g) noexcept nogil:
+    """For canvas columns ``[ec0, ec1)``, each column phase ``rho``
+    (``ec % sx == rho``), the same on every row: its first column's position
+    ``PH_POS`` and its length ``PH_N``; its kernel columns ``l0, l0 + sxp,
+    ...`` (``PH_NPR`` of them); ``PH_O0``, the y column that its output 0
+    reads by its last tap (the leftmost); and ``[PH_KLO, PH_KHI)``, the
+    outputs whose taps all stay inside y's row."""
+    cdef Py_ssize_t rho, first, q0, l0, npr, omax, omin, klo, khi, nq
+    cdef Py_ssize_t* e
+    for rho in range(g.sx):
+        e = ph + rho * PH_SIZE
+        first = ec0 + _pmod(rho - ec0, g.sx)
+        nq = (ec1 - first + g.sx - 1) // g.sx if ec1 > first else 0
+        q0 = (first - rho) // g.sx
+        l0 = 0
+        while l0 < g.kw and l0 < g.sxp and _pmod(rho - l0 * g.dx, g.sx) != 0:
+            l0 += 1
+        npr = (g.kw - 1 - l0) // g.sxp + 1 if l0 < g.kw and l0 < g.sxp else 0
+        if npr == 0:
+            # no taps: every output is a zero, and none reads outside y
+            omin = 0
+            klo = 0
+            khi = nq
         else:
-            first = ec0 + _pmod(rho - ec0, sx)
-            nq = (ec1 - first + sx - 1) // sx
-            q0 = (first - rho) // sx
+            omax = q0 + (rho - l0 * g.dx) // g.sx     # an exact division
+            omin = omax - (npr - 1) * g.dxp
+            klo = -omin if omin < 0 else 0
+            if klo > nq:
+                klo = nq
+            khi = g.ow - omax
+            if khi > nq:
+                khi = nq
+            if khi < klo:
+                khi = klo
+        e[PH_POS] = first - ec0
+        e[PH_N] = nq
+        e[PH_O0] = omin
+        e[PH_NPR] = npr
+        e[PH_L0] = l0
+        e[PH_KLO] = klo
+        e[PH_KHI] = khi
+
+
+cdef inline void _checked(real* dst, const real** rows, const real* wv,
+                          Py_ssize_t nr, Py_ssize_t npr, Py_ssize_t o0,
+                          Py_ssize_t dxp, Py_ssize_t k0, Py_ssize_t k1,
+                          Py_ssize_t ow) noexcept nogil:
+    """Outputs ``k0 <= k < k1`` of a phase, tap by tap, skipping the reads
+    outside y's row (``rows[q]`` point at the rows' starts, each row's taps
+    read columns ``o0 + t*dxp + k``)."""
+    cdef Py_ssize_t k, q, t, j
+    cdef real acc
+    for k in range(k0, k1):
+        acc = 0
+        for q in range(nr):
+            for t in range(npr):
+                j = o0 + t * dxp + k
+                if 0 <= j < ow:
+                    acc = acc + wv[q * npr + t] * rows[q][j]
+        dst[k] = acc
+
+
+cdef inline void _pair_block(real* dst, const real** sa, const real* wa,
+                             Py_ssize_t na, const real** sb, const real* wb,
+                             Py_ssize_t nb, Py_ssize_t nr, Py_ssize_t dxp,
+                             Py_ssize_t k0) noexcept nogil:
+    """Outputs k0 .. k0 + BLOCK of both phases of a column stride of 2, kept
+    in registers and stored interleaved: ``dst[2k]`` from phase a (``na``
+    taps per row), ``dst[2k + 1]`` from phase b."""
+    cdef real a[BLOCK]
+    cdef real b[BLOCK]
+    cdef real w
+    cdef const real* s
+    cdef Py_ssize_t q, t, k
+    for k in range(BLOCK):
+        a[k] = 0
+        b[k] = 0
+    for q in range(nr):
+        for t in range(na):
+            w = wa[q * na + t]
+            s = sa[q] + k0 + t * dxp
+            for k in range(BLOCK):
+                a[k] += w * s[k]
+        for t in range(nb):
+            w = wb[q * nb + t]
+            s = sb[q] + k0 + t * dxp
+            for k in range(BLOCK):
+                b[k] += w * s[k]
+    for k in range(BLOCK):
+        dst[2 * (k0 + k)] = a[k]
+        dst[2 * (k0 + k) + 1] = b[k]
+
+
+cdef bint _pair_row(real* dst, Py_ssize_t n, const real* wtab,
+                    const Py_ssize_t* ph, const Taps* g, const real** rows,
+                    Py_ssize_t nr, const Py_ssize_t* rm, const real** src,
+                    real* wv, real* pbuf, Py_ssize_t plen) noexcept nogil:
+    """A canvas row at column stride 2 (arguments as for ``_gather_row``,
+    ``src`` of ``2*kh`` entries), or False, with nothing written, when
+    phases a (even positions) and b (odd) do not share a block of outputs
+    that read inside y.  The outputs they share go straight to ``dst``,
+    interleaved from registers: through the phase buffer, the extra pass
+    over the row cost more than the taps of a small kernel.  The few
+    outputs at the ends take the checked path and the phase buffer."""
+    cdef const Py_ssize_t* ea = ph
+    cdef const Py_ssize_t* eb = ph + PH_SIZE
+    cdef const Py_ssize_t* tmp
+    cdef Py_ssize_t na, nb, la, lb, kc0, kc1, q, t, k, k0
+    cdef real* wa = wv
+    cdef real* wb
+    cdef real* pa = pbuf
+    cdef real* pb = pbuf + plen
+    cdef const real* wr
+    if ea[PH_POS] != 0:
+        tmp = ea
+        ea = eb
+        eb = tmp
+    na = ea[PH_N]
+    nb = eb[PH_N]
+    la = ea[PH_NPR]
+    lb = eb[PH_NPR]
+    kc0 = ea[PH_KLO] if ea[PH_KLO] > eb[PH_KLO] else eb[PH_KLO]
+    kc1 = ea[PH_KHI] if ea[PH_KHI] < eb[PH_KHI] else eb[PH_KHI]
+    if kc1 - kc0 < BLOCK:
+        return False
+    wb = wv + nr * la
+    for q in range(nr):
+        wr = wtab + ((ea - ph) // PH_SIZE * g.kh + rm[q]) * g.kw
+        for t in range(la):
+            wa[q * la + t] = wr[t]
+        wr = wtab + ((eb - ph) // PH_SIZE * g.kh + rm[q]) * g.kw
+        for t in range(lb):
+            wb[q * lb + t] = wr[t]
+    # the ends
+    _checked(pa, rows, wa, nr, la, ea[PH_O0], g.dxp, 0, kc0, g.ow)
+    _checked(pa, rows, wa, nr, la, ea[PH_O0], g.dxp, kc1, na, g.ow)
+    _checked(pb, rows, wb, nr, lb, eb[PH_O0], g.dxp, 0, kc0, g.ow)
+    _checked(pb, rows, wb, nr, lb, eb[PH_O0], g.dxp, kc1, nb, g.ow)
+    for k in range(kc0):
+        dst[2 * k] = pa[k]
+        dst[2 * k + 1] = pb[k]
+    for k in range(kc1, nb):
+        dst[2 * k] = pa[k]
+        dst[2 * k + 1] = pb[k]
+    if na > nb:
+        dst[2 * nb] = pa[nb]
+    # the shared span, in blocks, the last one overlapping the one before
+    for q in range(nr):
+        src[q] = rows[q] + ea[PH_O0]
+        src[nr + q] = rows[q] + eb[PH_O0]
+    k0 = kc0
+    while k0 + BLOCK <= kc1:
+        _pair_block(dst, src, wa, la, src + nr, wb, lb, nr, g.dxp, k0)
+        k0 += BLOCK
+    if k0 < kc1:
+        _pair_block(dst, src, wa, la, src + nr, wb, lb, nr, g.dxp, kc1 - BLOCK)
+    return True
+
+
+cdef void _gather_row(real* dst, Py_ssize_t er, Py_ssize_t n,
+                      const real* y, const real* wtab, const Py_ssize_t* ph,
+                      const Taps* g, const real** rows, const real** src,
+                      Py_ssize_t* rm, real* wv, real* pbuf) noexcept nogil:
+    """Canvas row ``er`` over the columns of the phase table ``ph`` (``n`` of
+    them) into ``dst[0 : n]``.
+
+    ``wtab`` holds each phase's weights per kernel row, reversed
+    (``[rho, m, t]``, ``kh*kw`` per phase), so that every phase is a
+    correlation run by the shared loop of _taps.pxd.  ``rows`` and ``rm``
+    are scratch of ``kh`` entries, ``src`` of ``2*kh``, ``wv`` of
+    ``kh*kw``, and ``pbuf`` of ``n + sx`` when ``sx > 1``: each phase is
+    computed into its own contiguous run there, so the accumulators stay in
+    registers and store as vectors, and the phases are interleaved at the
+    end (at stride 2 only the ends of the row, see ``_pair_row``).
+    """
+    cdef Py_ssize_t sx = g.sx, plen = (n + sx - 1) // sx
+    cdef Py_ssize_t nr = 0, m, qi, ri, rho, q, t, npr, nq, o0, klo, khi
+    cdef const Py_ssize_t* e
+    cdef const real* wr
+    cdef real* base
+    # The kernel rows reaching canvas row er, and the y row each reads:
+    # er - m*dy = qi*sy + ri with 0 <= ri < sy, stepped along m.
+    qi = er // g.sy
+    ri = er - qi * g.sy
+    for m in range(g.kh):
+        if qi < 0:
+            break
+        if ri == 0 and qi < g.oh:
+            rows[nr] = y + qi * g.ow
+            rm[nr] = m
+            nr += 1
+        qi -= g.dq
+        ri -= g.dr
+        if ri < 0:
+            ri += g.sy
+            qi -= 1
+    if sx == 2 and nr > 0 and _pair_row(dst, n, wtab, ph, g, rows, nr, rm,
+                                        src, wv, pbuf, plen):
+        return
+    for rho in range(sx):
+        e = ph + rho * PH_SIZE
+        nq = e[PH_N]
         if nq <= 0:
             continue
-        base = dst if sx == 1 else pbuf + (first - ec0) * plen
-        # The kernel columns of this phase, l0, l0 + sxp, ... (those with
-        # rho - l*dx divisible by sx): npr of them, the same on every row.
-        l0 = 0
-        while l0 < kw and l0 < sxp and _pmod(rho - l0 * dx, sx) != 0:
-            l0 += 1
-        npr = (kw - 1 - l0) // sxp + 1 if l0 < kw and l0 < sxp else 0
-        ntaps = 0
-        # y columns read by output k of the phase: o + k, falling with l
-        omax = q0 + (rho - l0 * dx) // sx
-        omin = omax - (npr - 1) * dxp
-        for m in range(kh):
-            if npr == 0:
-                break
-            num = er - m * dy
-            if num < 0:
-                break
-            if sy == 1:
-                i = num
-            elif num % sy != 0:
-                continue
-            else:
-                i = num // sy
-            if i >= oh:
-                continue
+        base = dst if sx == 1 else pbuf + e[PH_POS] * plen
+        npr = e[PH_NPR]
+        if nr == 0 or npr == 0:
+            for t in range(nq):
+                base[t] = 0
+            continue
+        for q in range(nr):
+            wr = wtab + (rho * g.kh + rm[q]) * g.kw
             for t in range(npr):
-                rowp[ntaps] = y + i * ow
-                off[ntaps] = omax - t * dxp
-                wv[ntaps] = w[m * kw + l0 + t * sxp]
-                ntaps += 1
-        if ntaps == 0:
-            for k in range(nq):
-                base[k] = 0
-            continue
-        # Outputs [klo, khi) read y only inside its row.
-        klo = -omin if omin < 0 else 0
-        if klo > nq:
-            klo = nq
-        khi = ow - omax
-        if khi > nq:
-            khi = nq
-        if khi < klo:
-            khi = klo
-        _taps_checked(base, rowp, off, wv, ntaps, 0, klo, ow)
-        _taps_checked(base, rowp, off, wv, ntaps, khi, nq, ow)
-        if khi <= klo:
-            continue
-        # Within a kernel row the phase's taps read y at offsets falling by
-        # dxp: with each row's taps reversed this is a correlation, the
-        # shared contiguous loop of _taps.pxd.
-        for t in range(ntaps // npr):
-            src[t] = rowp[t * npr] + omin + klo
-            for k in range(npr // 2):
-                w0 = wv[t * npr + k]
-                wv[t * npr + k] = wv[t * npr + npr - 1 - k]
-                wv[t * npr + npr - 1 - k] = w0
-        taps_unit_stride(base + klo, src, wv, ntaps // npr, npr, dxp,
-                         khi - klo)
+                wv[q * npr + t] = wr[t]
+        o0 = e[PH_O0]
+        klo = e[PH_KLO]
+        khi = e[PH_KHI]
+        _checked(base, rows, wv, nr, npr, o0, g.dxp, 0, klo, g.ow)
+        _checked(base, rows, wv, nr, npr, o0, g.dxp, khi, nq, g.ow)
+        if khi > klo:
+            for q in range(nr):
+                src[q] = rows[q] + o0 + klo
+            taps_unit_stride(base + klo, src, wv, nr, npr, g.dxp, khi - klo)
     if sx > 1:
-        _interleave(dst, pbuf, plen, sx, ec1 - ec0)
+        _interleave(dst, pbuf, plen, sx, n)
 
 
 cdef inline void _fold_columns(real* row, const real* lside, Py_ssize_t left,
@@ -368,15 +496,18 @@ def conv_transpose_plane(const real[:, ::1] y, const real[:, ::1] kernel,
     cdef bint unit = sy == 1 and sx == 1 and t0 >= 0 and l0 >= 0
     cdef Py_ssize_t elen = W + (kw - 1) * dx + 1
     cdef Py_ssize_t wc, nright, ntop, nbottom, nborder, nside
-    cdef Py_ssize_t nchunks, c, r, b, e, l, num, col, t
+    cdef Py_ssize_t nchunks, c, r, b, e, l, num, col, t, rho, m, npr, lfirst
+    cdef Taps g
     cdef const real* yp = &y[0, 0]
     cdef const real* wp = &kernel[0, 0]
     cdef const real* wfp
     cdef const real** rowp
     cdef real* brow
     cdef size_t[:, ::1] ptrs
-    cdef Py_ssize_t[:, ::1] offs, rowtaps
+    cdef Py_ssize_t[:, ::1] rowtaps
     cdef real[:, ::1] wvs, border, ebuf, pbufs
+    cdef real[::1] wtab
+    cdef Py_ssize_t[::1] ph_plane, ph_border
     cdef const real[:, ::1] wf
     cdef Py_ssize_t[::1] brows, target, cstart, ctap, ccol, sidecol
 
@@ -400,8 +531,7 @@ def conv_transpose_plane(const real[:, ::1] y, const real[:, ::1] kernel,
     # so running out of memory is a MemoryError rather than a crash inside
     # the parallel loop.
     dtype = np.asarray(out).dtype
-    ptrs = per_thread(nthreads, 2 * ntap, np.uintp)
-    offs = per_thread(nthreads, ntap, np.intp)
+    ptrs = per_thread(nthreads, 3 * kh, np.uintp)
     wvs = per_thread(nthreads, ntap, dtype)
     rowtaps = per_thread(nthreads, 2 * kh, np.intp)
     ebuf = per_thread(nthreads, kh * elen if unit else 1, dtype)
@@ -411,6 +541,30 @@ def conv_transpose_plane(const real[:, ::1] y, const real[:, ::1] kernel,
     border = np.empty((nborder + 1, wc), dtype=dtype)
     brows = np.empty(nborder + 1, dtype=np.intp)
     target = np.empty(nborder + 1, dtype=np.intp)
+    # The gather's geometry and, per column phase, its columns, taps and
+    # reversed weights: the same on every row, so worked out once here.
+    g.oh, g.ow, g.kh, g.kw, g.sy, g.sx, g.dy, g.dx = oh, ow, kh, kw, sy, sx, dy, dx
+    g.dq = dy // sy
+    g.dr = dy - g.dq * sy
+    g.sxp = sx
+    t = dx
+    while t != 0:
+        g.sxp, t = t, g.sxp % t
+    g.dxp = dx // g.sxp
+    g.sxp = sx // g.sxp
+    ph_plane = np.empty(sx * PH_SIZE, dtype=np.intp)
+    ph_border = np.empty(sx * PH_SIZE, dtype=np.intp)
+    _phase_table(&ph_plane[0], left, left + W, &g)
+    _phase_table(&ph_border[0], 0, wc, &g)
+    wtab = np.empty(sx * ntap, dtype=dtype)
+    for rho in range(sx):
+        # (the kernel columns of a phase do not depend on the column range)
+        npr = ph_plane[rho * PH_SIZE + PH_NPR]
+        lfirst = ph_plane[rho * PH_SIZE + PH_L0]
+        for m in range(kh):
+            for t in range(npr):
+                wtab[(rho * kh + m) * kw + t] = \
+                    wp[m * kw + lfirst + (npr - 1 - t) * g.sxp]
     for b in range(ntop):
         brows[b] = b
     for b in range(nbottom):
@@ -446,9 +600,9 @@ def conv_transpose_plane(const real[:, ::1] y, const real[:, ::1] kernel,
             rowp = <const real**> &ptrs[c, 0]
             for b in range(c * nborder // nchunks, (c + 1) * nborder // nchunks):
                 brow = &border[b, 0]
-                _gather_row(brow, brows[b], 0, wc, yp, oh, ow, wp, kh, kw,
-                            sy, sx, dy, dx, rowp, rowp + ntap, &offs[c, 0],
-                            &wvs[c, 0], &pbufs[c, 0])
+                _gather_row(brow, brows[b], wc, yp, &wtab[0], &ph_border[0],
+                            &g, rowp, rowp + kh, &rowtaps[c, 0], &wvs[c, 0],
+                            &pbufs[c, 0])
                 # The side entries do not overlap the plane's columns, so the
                 # row can be folded in place.
                 _fold_columns(brow + left, brow, left, brow + left + W, nright,
@@ -466,9 +620,9 @@ def conv_transpose_plane(const real[:, ::1] y, const real[:, ::1] kernel,
                 _unit_row(&out[r, 0], r, yp, oh, ow, wfp, kh, kw, t0, l0,
                           dy, dx, W, rowp, &ebuf[c, 0], elen)
             else:
-                _gather_row(&out[r, 0], r + top, left, left + W, yp, oh, ow,
-                            wp, kh, kw, sy, sx, dy, dx, rowp, rowp + ntap,
-                            &offs[c, 0], &wvs[c, 0], &pbufs[c, 0])
+                _gather_row(&out[r, 0], r + top, W, yp, &wtab[0],
+                            &ph_plane[0], &g, rowp, rowp + kh,
+                            &rowtaps[c, 0], &wvs[c, 0], &pbufs[c, 0])
             if nside > 0 or nborder > 0:
                 _add_outside(&out[r, 0], r, r + top, yp, oh, ow, wp, kh, kw,
                              sy, dy, W, nside, &sidecol[0], &cstart[0],
