@@ -20,6 +20,7 @@ import numpy as np
 from cython.parallel cimport prange
 
 from ._types cimport real
+from ._scratch cimport per_thread
 from ._boundary cimport BoundaryMode, map_index, extend_row, extend_phases
 from ._taps cimport (taps_unit_stride, taps_groups, phase_groups,
                      phase_weights, phase_ngroups, phase_step)
@@ -93,14 +94,13 @@ def correlate_plane(const real[:, ::1] image, const real[:, ::1] kernel,
     # Scratch is allocated here, so running out of memory is a MemoryError
     # rather than a crash inside the parallel loop.
     dtype = np.asarray(out).dtype
-    lbuf = np.empty((nchunks, kh * lw + 1), dtype=dtype)
-    rbuf = np.empty((nchunks, kh * rw + 1), dtype=dtype)
-    phbuf = np.empty((nchunks, kh * psize + 1), dtype=dtype)
+    lbuf = per_thread(nchunks, kh * lw + 1, dtype)
+    rbuf = per_thread(nchunks, kh * rw + 1, dtype)
+    phbuf = per_thread(nchunks, kh * psize + 1, dtype)
     cvrow = np.full(W + left + ow * sx + reach + 1, cval, dtype=dtype)
-    # Pointers and cache tags are rewritten for every output row: 8 spare
-    # entries keep two threads' rows off a shared cache line.
-    ptrs = np.empty((nchunks, kh * (kw + 3) + 8), dtype=np.uintp)
-    cache = np.empty((nchunks, 3 * kh + 8), dtype=np.intp)
+    # (pointers and cache tags are rewritten for every output row)
+    ptrs = per_thread(nchunks, kh * (kw + 3), np.uintp)
+    cache = per_thread(nchunks, 3 * kh, np.intp)
     wg = np.empty(kh * kw, dtype=dtype)
     cnt = np.empty(ng, dtype=np.intp)
     phase_weights(&wg[0], &cnt[0], w, kh, kw, dx, sx)

@@ -17,6 +17,7 @@ import numpy as np
 from cython.parallel cimport prange
 
 from ._types cimport real
+from ._scratch cimport per_thread
 from ._boundary cimport BoundaryMode, fill_margins, map_index, split_row
 from ._taps cimport (BLOCK, taps_unit_stride, taps_groups, phase_groups,
                      phase_weights, phase_ngroups, phase_step)
@@ -188,14 +189,14 @@ def sep_correlate_plane(const real[:, ::1] image, const real[::1] wc,
         nthreads = 1
     nchunks = nthreads if nthreads < oh else oh
     dtype = np.asarray(out).dtype
-    bufs = np.empty((nchunks, GROUP * blen), dtype=dtype)
-    phbuf = np.empty((nchunks, (sx * plen if sx > 1 else 0) + 1), dtype=dtype)
+    bufs = per_thread(nchunks, GROUP * blen, dtype)
+    phbuf = per_thread(nchunks, (sx * plen if sx > 1 else 0) + 1, dtype)
     wg = np.empty(kw, dtype=dtype)
     cnt = np.empty(kw, dtype=np.intp)
     phase_weights(&wg[0], &cnt[0], &wr[0], 1, kw, dx, sx)
     cvrow = np.full(W, cval, dtype=dtype)
     nrows = (kh - 1) * dy + GROUP
-    ptrs = np.empty((nchunks, nrows + GROUP + kw), dtype=np.uintp)
+    ptrs = per_thread(nchunks, nrows + GROUP + kw, np.uintp)
 
     # Bands start at multiples of GROUP, so every output row is computed by
     # the same code (grouped or not) whatever the number of threads, and
