@@ -3,6 +3,7 @@ correlate for every mode (<C x, y> == <x, C^T y>), C.T @ y, an independent
 scatter-and-fold reference, layouts, dtypes and errors."""
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings, strategies as st
 
 import cfilter
 from conftest import MODES, NP_PAD_MODE, random_kernel, resolve_padding
@@ -290,3 +291,28 @@ def test_bad_image_and_kernel():
         cfilter.conv_transpose(np.ones((3, 3)), np.ones(3))
     with pytest.raises(ValueError, match="channel_axis"):
         cfilter.conv_transpose(np.ones((3, 3, 3)), np.ones((2, 2)))
+
+
+@settings(max_examples=120, deadline=None)
+@given(h=st.integers(1, 9), w=st.sampled_from([1, 2, 5, 9, 70, 150]),
+       kh=st.integers(1, 5), kw=st.integers(1, 5),
+       sy=st.integers(1, 4), sx=st.integers(1, 4),
+       dy=st.integers(1, 3), dx=st.integers(1, 3),
+       pad=st.tuples(*[st.integers(0, 6)] * 4), mode=st.sampled_from(MODES),
+       seed=st.integers(0, 2**32 - 1))
+def test_property_matches_scatter_and_fold(h, w, kh, kw, sy, sx, dy, dx, pad,
+                                           mode, seed):
+    # Random geometry, rows short and long (the vector paths need 64+
+    # outputs a phase), checked against the scatter-and-fold reference.
+    padding = ((pad[0], pad[1]), (pad[2], pad[3]))
+    kw_ = dict(mode=mode, padding=padding, stride=(sy, sx), dilation=(dy, dx))
+    rng = np.random.default_rng(seed)
+    wts = rng.normal(size=(kh, kw))
+    # the kernel must fit the padded image
+    assume(h + pad[0] + pad[1] > dy * (kh - 1))
+    assume(w + pad[2] + pad[3] > dx * (kw - 1))
+    y = rng.normal(size=cfilter.correlate(np.zeros((h, w)), wts, **kw_).shape)
+    got = cfilter.conv_transpose(y, wts, output_shape=(h, w), **kw_)
+    ref = ref_conv_transpose(y, wts, mode, padding, (sy, sx), (dy, dx), (h, w))
+    atol = 64 * np.finfo(np.float64).eps * np.abs(wts).sum() * np.abs(y).max()
+    np.testing.assert_allclose(got, ref, rtol=0, atol=atol)
