@@ -95,7 +95,8 @@ def _prepare(image, kernel, *, flip, **options):
     """Validate, arrange the planes and plan: everything but the work."""
     req = _Request(image, **options)
     weights = V.as_kernel(kernel, 2)
-    # A catalog Kernel knows its factors; use them rather than an SVD.
+    # A catalog Kernel knows its factors; use them rather than testing the
+    # array for rank 1.
     factors = getattr(kernel, "factors", None)
     if flip:
         weights = weights[::-1, ::-1]
