@@ -16,7 +16,10 @@ the plane's shape.  It is computed in two steps, both gathers:
    reach it, and its columns split into ``sx`` phases (``ec % sx``); within a
    phase a kernel row's taps read ``y`` at offsets a fixed step apart, so a
    phase is again a correlation, computed into its own contiguous run and
-   then interleaved with the others (``_gather_row``).  In both, a block of
+   then interleaved with the others (``_gather_row``; at stride 2 the two
+   phases are computed together and stored interleaved, ``_pair_row``).
+   The phases' columns, taps and reversed weights are the same on every
+   row, so they are tabulated once per call.  In both, a block of
    outputs accumulates in registers from contiguous loads (``_taps.pxd``),
    and only the few outputs whose taps leave ``y`` take a checked path.
 2. The *fold*: a canvas entry outside the plane is added to the pixel the
@@ -37,52 +40,6 @@ from ._types cimport real
 from ._boundary cimport BoundaryMode, CONSTANT, map_index, _pmod, extend_row
 from ._taps cimport BLOCK, taps_unit_stride
 from ._scratch cimport per_thread
-
-
-
-
-cdef inline void _block_at(real* dst, const real** src, const real* wv,
-                           Py_ssize_t ntaps, Py_ssize_t k0) noexcept nogil:
-    """BLOCK outputs from k0 on, held in registers while every tap adds in."""
-    cdef real acc[BLOCK]
-    cdef real w
-    cdef const real* s
-    cdef Py_ssize_t t, k
-    for k in range(BLOCK):
-        acc[k] = 0
-    for t in range(ntaps):
-        w = wv[t]
-        s = src[t] + k0
-        for k in range(BLOCK):
-            acc[k] += w * s[k]
-    for k in range(BLOCK):
-        dst[k0 + k] = acc[k]
-
-
-cdef inline void _taps_block(real* dst, const real** src, const real* wv,
-                             Py_ssize_t ntaps, Py_ssize_t n) noexcept nogil:
-    """dst[k] = sum_t wv[t] * src[t][k] for k < n (every read in range)."""
-    cdef real acc[BLOCK]
-    cdef real w
-    cdef const real* s
-    cdef Py_ssize_t k0 = 0, t, k
-    while k0 + BLOCK <= n:
-        _block_at(dst, src, wv, ntaps, k0)
-        k0 += BLOCK
-    if k0 < n and n >= BLOCK:
-        # One full block overlapping the last: vector code for the tail too
-        # (the outputs computed twice get the same values).
-        _block_at(dst, src, wv, ntaps, n - BLOCK)
-    elif k0 < n:
-        for k in range(n):
-            acc[k] = 0
-        for t in range(ntaps):
-            w = wv[t]
-            s = src[t]
-            for k in range(n):
-                acc[k] += w * s[k]
-        for k in range(n):
-            dst[k] = acc[k]
 
 
 cdef inline void _interleave(real* dst, const real* phases, Py_ssize_t plen,
@@ -233,9 +190,9 @@ cdef bint _pair_row(real* dst, Py_ssize_t n, const real* wtab,
                     Py_ssize_t nr, const Py_ssize_t* rm, const real** src,
                     real* wv, real* pbuf, Py_ssize_t plen) noexcept nogil:
     """A canvas row at column stride 2 (arguments as for ``_gather_row``,
-    ``src`` of ``2*kh`` entries), or False, with nothing written, when
-    phases a (even positions) and b (odd) do not share a block of outputs
-    that read inside y.  The outputs they share go straight to ``dst``,
+    with ``rows``, ``rm`` its ``nr`` kernel rows), or False, with nothing
+    written, when phases a (even positions) and b (odd) do not share a block
+    of outputs that read inside y.  The outputs they share go straight to ``dst``,
     interleaved from registers: through the phase buffer, the extra pass
     over the row cost more than the taps of a small kernel.  The few
     outputs at the ends take the checked path and the phase buffer."""
