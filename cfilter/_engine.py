@@ -16,18 +16,22 @@ from ._fft import correlate_fft
 MIN_WORK_PER_THREAD = 1 << 18
 
 
-def useful_threads(nthreads, plan, kernel_shape):
-    """At most ``nthreads``, and no more than the work can keep busy."""
+def useful_threads(nthreads, plan, kernel_shape, nplanes=1):
+    """At most ``nthreads``, and no more than the work can keep busy: of one
+    plane, or of all ``nplanes`` for an engine that shares the rows of a
+    whole stack among its threads."""
     kh, kw = kernel_shape
     taps = {"direct": kh * kw, "separable": kh + kw, "box": 4}.get(plan.method)
     if taps is None:           # fft: its strips bound the threads it uses
         return nthreads
-    work = plan.out_shape[0] * plan.out_shape[1] * taps
+    if plan.method != "direct":
+        nplanes = 1
+    work = plan.out_shape[0] * plan.out_shape[1] * taps * nplanes
     return max(1, min(nthreads, work // MIN_WORK_PER_THREAD))
 
 
 def run(planes, kernel, plan, mode, cval, nthreads, out):
-    nthreads = useful_threads(nthreads, plan, kernel.shape)
+    nthreads = useful_threads(nthreads, plan, kernel.shape, len(planes))
     (top, _), (left, _) = plan.pads
     sy, sx = plan.stride
     dy, dx = plan.dilation
@@ -46,9 +50,8 @@ def run(planes, kernel, plan, mode, cval, nthreads, out):
         correlate_fft(planes, kernel, plan, mode, cval, nthreads, out)
     elif plan.method == "direct":
         weights = np.ascontiguousarray(kernel, dtype=dtype)
-        for src, dst in zip(planes, out):
-            _direct.correlate_plane(src, weights, dst, top, left, sy, sx, dy, dx,
-                                    mode, cval, nthreads)
+        _direct.correlate_planes(planes, weights, out, top, left, sy, sx, dy,
+                                 dx, mode, cval, nthreads)
     else:  # pragma: no cover - the planner only emits the methods above
         raise AssertionError(f"no engine for method {plan.method!r}")
     return out

@@ -11,7 +11,8 @@ import pytest
 import scipy.ndimage as ndi
 
 import cfilter
-from conftest import MODES, NDI_MODE, tol, assert_matches, random_image, random_kernel
+from conftest import (MODES, NDI_MODE, tol, assert_matches, random_image,
+                      random_kernel, ref_correlate2d)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -56,6 +57,28 @@ def test_workers_do_not_change_strided_dilated_padded_results(rng, kwargs):
     results = [cfilter.convolve(x, w, workers=n, **kwargs) for n in (1, 2, 4)]
     for r in results[1:]:
         np.testing.assert_array_equal(results[0], r)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("kwargs", [dict(), dict(stride=(2, 3)),
+                                    dict(stride=(1, 2), dilation=(2, 1))], ids=str)
+@pytest.mark.parametrize("plane", [(19, 23), (2, 23), (1, 70)], ids=str)
+def test_stacks_of_small_planes_share_out_their_rows(rng, mode, kwargs, plane):
+    # The direct engine hands the rows of all the planes of a stack to its
+    # threads together: each plane must still be its own image (a strided
+    # row split for one plane is never reused for the next), and the thread
+    # count must not change a bit.
+    x = random_image(rng, (7, 3) + plane, np.float32)
+    w = random_kernel(rng, (3, 4))
+    kw = dict(mode=mode, cval=0.5, method="direct", axes=(-2, -1), **kwargs)
+    results = [cfilter.correlate(x, w, workers=n, **kw) for n in (1, 2, 5)]
+    for r in results[1:]:
+        np.testing.assert_array_equal(results[0], r)
+    for i in range(x.shape[0]):
+        for j in range(x.shape[1]):
+            expected = ref_correlate2d(x[i, j], w, mode=mode, cval=0.5, **kwargs)
+            assert_matches(results[0][i, j], expected,
+                           tol(np.float32, w, np.append(x, 0.5)))
 
 
 def test_global_thread_setting_does_not_change_results(rng, restore_threads):

@@ -33,16 +33,22 @@ cdef inline void _row_span(real* out, const real** rows, const real* w,
         taps_unit_stride(out, rows, w, kh, kw, dx, n)
 
 
-def correlate_plane(const real[:, ::1] image, const real[:, ::1] kernel,
-                    real[:, ::1] out,
-                    Py_ssize_t top, Py_ssize_t left,
-                    Py_ssize_t sy, Py_ssize_t sx,
-                    Py_ssize_t dy, Py_ssize_t dx,
-                    BoundaryMode mode, double cval, int nthreads):
-    """Correlate ``image`` with ``kernel`` into ``out`` (all validated)."""
-    cdef Py_ssize_t H = image.shape[0], W = image.shape[1]
+def correlate_planes(const real[:, :, ::1] images, const real[:, ::1] kernel,
+                     real[:, :, ::1] out,
+                     Py_ssize_t top, Py_ssize_t left,
+                     Py_ssize_t sy, Py_ssize_t sx,
+                     Py_ssize_t dy, Py_ssize_t dx,
+                     BoundaryMode mode, double cval, int nthreads):
+    """Correlate each of the planes ``images`` with ``kernel`` into the
+    planes ``out`` (all validated).
+
+    The threads share out the rows of all the planes together, so a stack of
+    small images is as parallel as one large one, and the scratch and the
+    parallel region are set up once for the stack, not once a plane."""
+    cdef Py_ssize_t N = images.shape[0], H = images.shape[1], W = images.shape[2]
     cdef Py_ssize_t kh = kernel.shape[0], kw = kernel.shape[1]
-    cdef Py_ssize_t oh = out.shape[0], ow = out.shape[1]
+    cdef Py_ssize_t oh = out.shape[1], ow = out.shape[2]
+    cdef Py_ssize_t total = N * oh
     cdef Py_ssize_t reach = (kw - 1) * dx
     # Outputs [jlo, jhi) have every tap inside the row.
     cdef Py_ssize_t jlo = (left + sx - 1) // sx
@@ -52,7 +58,7 @@ def correlate_plane(const real[:, ::1] image, const real[:, ::1] kernel,
     cdef Py_ssize_t plen = ow + reach // sx, psize = sx * plen
     cdef Py_ssize_t nph = phase_ngroups(kw, dx, sx), step = phase_step(dx, sx)
     cdef Py_ssize_t ng = kh * nph
-    cdef Py_ssize_t nchunks, c, i, m, rr, k, s, y
+    cdef Py_ssize_t nchunks, c, i, m, rr, k, s, y, r, p, plane
     cdef Py_ssize_t* tags
     cdef Py_ssize_t* used
     cdef Py_ssize_t* slot
@@ -70,7 +76,7 @@ def correlate_plane(const real[:, ::1] image, const real[:, ::1] kernel,
     cdef size_t[:, ::1] ptrs
     cdef Py_ssize_t[:, ::1] cache
 
-    if oh == 0 or ow == 0:
+    if N == 0 or oh == 0 or ow == 0:
         return
     if jlo > ow:
         jlo = ow
@@ -90,7 +96,7 @@ def correlate_plane(const real[:, ::1] image, const real[:, ::1] kernel,
         psize = 0
     if nthreads < 1:
         nthreads = 1
-    nchunks = nthreads if nthreads < oh else oh
+    nchunks = nthreads if nthreads < total else total
     # Scratch is allocated here, so running out of memory is a MemoryError
     # rather than a crash inside the parallel loop.
     dtype = np.asarray(out).dtype
@@ -115,9 +121,15 @@ def correlate_plane(const real[:, ::1] image, const real[:, ::1] kernel,
         tags = &cache[c, 0]
         used = tags + kh
         slot = tags + 2 * kh
-        for s in range(kh):
-            tags[s] = -top - 1
-        for i in range(c * oh // nchunks, (c + 1) * oh // nchunks):
+        plane = -1
+        for r in range(c * total // nchunks, (c + 1) * total // nchunks):
+            # output row i of plane p
+            p = r // oh
+            i = r - p * oh
+            if p != plane:
+                plane = p
+                for s in range(kh):
+                    tags[s] = -top - 1
             if sx > 1:
                 # Reuse the rows split for earlier outputs; split the others
                 # into slots no row of this output holds.
@@ -138,7 +150,7 @@ def correlate_plane(const real[:, ::1] image, const real[:, ::1] kernel,
                             s = s + 1
                         y = i * sy + m * dy - top
                         rr = map_index(y, H, mode)
-                        src = &cvrow[0] if rr < 0 else &image[rr, 0]
+                        src = &cvrow[0] if rr < 0 else &images[p, rr, 0]
                         extend_phases(src, W, &phbuf[c, s * psize], -left, sx,
                                       plen, dx, nph, mode, cv)
                         tags[s] = y
@@ -146,13 +158,14 @@ def correlate_plane(const real[:, ::1] image, const real[:, ::1] kernel,
                         slot[m] = s
                     rows[m] = &phbuf[c, slot[m] * psize]
                 phase_groups(taps, rows, kh, kw, dx, sx, plen)
-                taps_groups(&out[i, 0], taps, &cnt[0], &wg[0], ng, step, ow)
+                taps_groups(&out[p, i, 0], taps, &cnt[0], &wg[0], ng, step,
+                            ow)
                 continue
             for m in range(kh):
                 rr = map_index(i * sy + m * dy - top, H, mode)
                 # A row outside under 'constant' reads the row of cval,
                 # positioned so that its column 0 is image column 0.
-                src = &cvrow[left] if rr < 0 else &image[rr, 0]
+                src = &cvrow[left] if rr < 0 else &images[p, rr, 0]
                 rows[m] = src + jlo * sx - left
                 if lw > 0:
                     extend_row(src, W, &lbuf[c, m * lw], -left, lw, mode, cv)
@@ -160,8 +173,8 @@ def correlate_plane(const real[:, ::1] image, const real[:, ::1] kernel,
                 if rw > 0:
                     extend_row(src, W, &rbuf[c, m * rw], rstart, rw, mode, cv)
                     rrows[m] = &rbuf[c, m * rw]
-            _row_span(&out[i, 0], lrows, w, kh, kw, dx, jlo)
+            _row_span(&out[p, i, 0], lrows, w, kh, kw, dx, jlo)
             if jhi > jlo:
-                _row_span(&out[i, jlo], rows, w, kh, kw, dx, jhi - jlo)
+                _row_span(&out[p, i, jlo], rows, w, kh, kw, dx, jhi - jlo)
             if jhi < ow:
-                _row_span(&out[i, jhi], rrows, w, kh, kw, dx, ow - jhi)
+                _row_span(&out[p, i, jhi], rrows, w, kh, kw, dx, ow - jhi)

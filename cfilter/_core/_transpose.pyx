@@ -1,4 +1,4 @@
-"""Transposed correlation of one plane: the adjoint of ``correlate_plane``.
+"""Transposed correlation of one plane: the adjoint of ``correlate_planes``.
 
 The forward map (``_direct.pyx``) is
 
