@@ -83,10 +83,9 @@ def _extend(x, pads, mode):
     """``x`` (N, C, H, W) extended by ``pads`` per side under ``mode``."""
     if not any(p for side in pads for p in side):
         return x
-    # A copy with borders: one thread, as a parallel region per small plane
-    # costs more than it saves.
+    # A copy with borders, the rows of all the planes shared by the threads.
     return correlate(x, _IDENTITY, mode=mode, padding=pads, axes=(-2, -1),
-                     method="direct", workers=1)
+                     method="direct")
 
 
 def _columns(xe, offsets, counts, steps):
