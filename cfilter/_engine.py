@@ -18,13 +18,13 @@ MIN_WORK_PER_THREAD = 1 << 18
 
 def useful_threads(nthreads, plan, kernel_shape, nplanes=1):
     """At most ``nthreads``, and no more than the work can keep busy: of one
-    plane, or of all ``nplanes`` for an engine that shares the rows of a
-    whole stack among its threads."""
+    plane, or of all ``nplanes`` for the engines that share the rows of a
+    whole stack among their threads."""
     kh, kw = kernel_shape
     taps = {"direct": kh * kw, "separable": kh + kw, "box": 4}.get(plan.method)
     if taps is None:           # fft: its strips bound the threads it uses
         return nthreads
-    if plan.method != "direct":
+    if plan.method not in ("direct", "separable"):
         nplanes = 1
     work = plan.out_shape[0] * plan.out_shape[1] * taps * nplanes
     return max(1, min(nthreads, work // MIN_WORK_PER_THREAD))
@@ -38,9 +38,8 @@ def run(planes, kernel, plan, mode, cval, nthreads, out):
     dtype = planes.dtype
     if plan.method == "separable":
         col, row = (np.ascontiguousarray(f, dtype=dtype) for f in plan.factors)
-        for src, dst in zip(planes, out):
-            _separable.sep_correlate_plane(src, col, row, dst, top, left, sy, sx,
-                                           dy, dx, mode, cval, nthreads)
+        _separable.sep_correlate_planes(planes, col, row, out, top, left, sy,
+                                        sx, dy, dx, mode, cval, nthreads)
     elif plan.method == "box":
         kh, kw = kernel.shape
         for src, dst in zip(planes, out):

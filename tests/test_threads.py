@@ -62,15 +62,18 @@ def test_workers_do_not_change_strided_dilated_padded_results(rng, kwargs):
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("kwargs", [dict(), dict(stride=(2, 3)),
                                     dict(stride=(1, 2), dilation=(2, 1))], ids=str)
-@pytest.mark.parametrize("plane", [(19, 23), (2, 23), (1, 70)], ids=str)
-def test_stacks_of_small_planes_share_out_their_rows(rng, mode, kwargs, plane):
-    # The direct engine hands the rows of all the planes of a stack to its
-    # threads together: each plane must still be its own image (a strided
-    # row split for one plane is never reused for the next), and the thread
-    # count must not change a bit.
+@pytest.mark.parametrize("plane", [(19, 23), (2, 23), (1, 70), (9, 5)], ids=str)
+@pytest.mark.parametrize("method", ["direct", "separable"])
+def test_stacks_of_small_planes_share_out_their_rows(rng, mode, kwargs, plane,
+                                                     method):
+    # The direct and separable engines hand the rows of all the planes of a
+    # stack to their threads together: each plane must still be its own
+    # image (a strided row split for one plane is never reused for the
+    # next, a band never runs into the next plane), and the thread count
+    # must not change a bit.
     x = random_image(rng, (7, 3) + plane, np.float32)
-    w = random_kernel(rng, (3, 4))
-    kw = dict(mode=mode, cval=0.5, method="direct", axes=(-2, -1), **kwargs)
+    w = np.outer(random_kernel(rng, 5), random_kernel(rng, 4))
+    kw = dict(mode=mode, cval=0.5, method=method, axes=(-2, -1), **kwargs)
     results = [cfilter.correlate(x, w, workers=n, **kw) for n in (1, 2, 5)]
     for r in results[1:]:
         np.testing.assert_array_equal(results[0], r)

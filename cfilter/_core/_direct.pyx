@@ -1,4 +1,4 @@
-"""Direct 2-D correlation of one plane.
+"""Direct 2-D correlation of a stack of planes.
 
 out[i, j] = sum_{m, l} w[m, l] * x~[i*sy + m*dy - top, j*sx + l*dx - left]
 

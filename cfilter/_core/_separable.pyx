@@ -1,4 +1,5 @@
-"""Separable 2-D correlation of one plane: a column pass, then a row pass.
+"""Separable 2-D correlation of a stack of planes: a column pass, then a row
+pass.
 
 out[i, j] = sum_l wr[l] * t~[i, j*sx + l*dx - left],
 t[i, c]   = sum_m wc[m] * x~[i*sy + m*dy - top, c]
@@ -152,23 +153,25 @@ cdef inline void _row_pass(real* out, real* buf, const real* wr, Py_ssize_t kw,
                 phase_step(dx, sx), ow)
 
 
-def sep_correlate_plane(const real[:, ::1] image, const real[::1] wc,
-                        const real[::1] wr, real[:, ::1] out,
-                        Py_ssize_t top, Py_ssize_t left,
-                        Py_ssize_t sy, Py_ssize_t sx,
-                        Py_ssize_t dy, Py_ssize_t dx,
-                        BoundaryMode mode, double cval, int nthreads):
-    """Correlate ``image`` with ``outer(wc, wr)`` into ``out`` (all validated)."""
-    cdef Py_ssize_t H = image.shape[0], W = image.shape[1]
+def sep_correlate_planes(const real[:, :, ::1] images, const real[::1] wc,
+                         const real[::1] wr, real[:, :, ::1] out,
+                         Py_ssize_t top, Py_ssize_t left,
+                         Py_ssize_t sy, Py_ssize_t sx,
+                         Py_ssize_t dy, Py_ssize_t dx,
+                         BoundaryMode mode, double cval, int nthreads):
+    """Correlate each of the planes ``images`` with ``outer(wc, wr)`` into
+    the planes ``out`` (all validated).  The threads share out the bands of
+    all the planes together, as in ``_direct.pyx``."""
+    cdef Py_ssize_t N = images.shape[0], H = images.shape[1], W = images.shape[2]
     cdef Py_ssize_t kh = wc.shape[0], kw = wr.shape[0]
-    cdef Py_ssize_t oh = out.shape[0], ow = out.shape[1]
+    cdef Py_ssize_t oh = out.shape[1], ow = out.shape[2]
     cdef Py_ssize_t wext = (ow - 1) * sx + (kw - 1) * dx + 1
     # A row buffer holds a column-pass row at [left, left + W) and its
     # extension around it.
     cdef Py_ssize_t blen = wext if wext > left + W else left + W
     # With column stride sx > 1, the extended row split into sx phase rows.
     cdef Py_ssize_t plen = ow + (kw - 1) * dx // sx
-    cdef Py_ssize_t nchunks, ngroups, c, i, i1, k, q, rr, nrows
+    cdef Py_ssize_t nchunks, ngroups, total, c, i, i1, k, q, rr, nrows, b, p
     cdef bint grouped = sy == 1 and dy == 1 and kh >= 3
     cdef real cv = <real>cval
     cdef real outside_col = 0
@@ -181,13 +184,19 @@ def sep_correlate_plane(const real[:, ::1] image, const real[::1] wc,
     cdef real** dst
     cdef const real** taps
 
-    if oh == 0 or ow == 0:
+    if N == 0 or oh == 0 or ow == 0:
         return
     for k in range(kh):
         outside_col += wc[k] * cv
     if nthreads < 1:
         nthreads = 1
-    nchunks = nthreads if nthreads < oh else oh
+    # Bands of GROUP output rows start at multiples of GROUP in every plane,
+    # so every output row is computed by the same code (grouped or not)
+    # whatever the number of threads, and results do not depend on it even
+    # in the last bit.
+    ngroups = (oh + GROUP - 1) // GROUP
+    total = N * ngroups
+    nchunks = nthreads if nthreads < total else total
     dtype = np.asarray(out).dtype
     bufs = per_thread(nchunks, GROUP * blen, dtype)
     phbuf = per_thread(nchunks, (sx * plen if sx > 1 else 0) + 1, dtype)
@@ -198,40 +207,39 @@ def sep_correlate_plane(const real[:, ::1] image, const real[::1] wc,
     nrows = (kh - 1) * dy + GROUP
     ptrs = per_thread(nchunks, nrows + GROUP + kw, np.uintp)
 
-    # Bands start at multiples of GROUP, so every output row is computed by
-    # the same code (grouped or not) whatever the number of threads, and
-    # results do not depend on it even in the last bit.
-    ngroups = (oh + GROUP - 1) // GROUP
-    if nchunks > ngroups:
-        nchunks = ngroups
     for c in prange(nchunks, nogil=True, schedule="static", num_threads=nthreads):
         rows = <const real**> &ptrs[c, 0]
         dst = <real**> &ptrs[c, nrows]
         taps = <const real**> &ptrs[c, nrows + GROUP]
-        i = (c * ngroups // nchunks) * GROUP
-        i1 = ((c + 1) * ngroups // nchunks) * GROUP
-        if i1 > oh:
-            i1 = oh
-        while i < i1:
-            if grouped and i + GROUP <= i1:
-                # Rows i*sy - top + t for t < kh + GROUP - 1 feed GROUP outputs.
-                for k in range(kh + GROUP - 1):
-                    rr = map_index(i - top + k, H, mode)
-                    rows[k] = &cvrow[0] if rr < 0 else &image[rr, 0]
-                for q in range(GROUP):
-                    dst[q] = &bufs[c, q * blen + left]
-                _column_pass_group(dst, rows, &wc[0], kh, W)
-                for q in range(GROUP):
-                    _row_pass(&out[i + q, 0], &bufs[c, q * blen], &wr[0], kw, W,
-                              left, wext, sx, dx, ow, mode, outside_col,
+        for b in range(c * total // nchunks, (c + 1) * total // nchunks):
+            # band b: output rows [i, i1) of plane p
+            p = b // ngroups
+            i = (b - p * ngroups) * GROUP
+            i1 = i + GROUP
+            if i1 > oh:
+                i1 = oh
+            while i < i1:
+                if grouped and i + GROUP <= i1:
+                    # Rows i - top + t for t < kh + GROUP - 1 feed GROUP
+                    # outputs.
+                    for k in range(kh + GROUP - 1):
+                        rr = map_index(i - top + k, H, mode)
+                        rows[k] = &cvrow[0] if rr < 0 else &images[p, rr, 0]
+                    for q in range(GROUP):
+                        dst[q] = &bufs[c, q * blen + left]
+                    _column_pass_group(dst, rows, &wc[0], kh, W)
+                    for q in range(GROUP):
+                        _row_pass(&out[p, i + q, 0], &bufs[c, q * blen], &wr[0],
+                                  kw, W, left, wext, sx, dx, ow, mode,
+                                  outside_col, &phbuf[c, 0], taps, plen,
+                                  &cnt[0], &wg[0])
+                    i = i + GROUP
+                else:
+                    for k in range(kh):
+                        rr = map_index(i * sy - top + k * dy, H, mode)
+                        rows[k] = &cvrow[0] if rr < 0 else &images[p, rr, 0]
+                    _column_pass(&bufs[c, left], rows, &wc[0], kh, 0, W)
+                    _row_pass(&out[p, i, 0], &bufs[c, 0], &wr[0], kw, W, left,
+                              wext, sx, dx, ow, mode, outside_col,
                               &phbuf[c, 0], taps, plen, &cnt[0], &wg[0])
-                i = i + GROUP
-            else:
-                for k in range(kh):
-                    rr = map_index(i * sy - top + k * dy, H, mode)
-                    rows[k] = &cvrow[0] if rr < 0 else &image[rr, 0]
-                _column_pass(&bufs[c, left], rows, &wc[0], kh, 0, W)
-                _row_pass(&out[i, 0], &bufs[c, 0], &wr[0], kw, W, left, wext,
-                          sx, dx, ow, mode, outside_col, &phbuf[c, 0], taps,
-                          plen, &cnt[0], &wg[0])
-                i = i + 1
+                    i = i + 1
