@@ -17,15 +17,13 @@ MIN_WORK_PER_THREAD = 1 << 18
 
 
 def useful_threads(nthreads, plan, kernel_shape, nplanes=1):
-    """At most ``nthreads``, and no more than the work can keep busy: of one
-    plane, or of all ``nplanes`` for the engines that share the rows of a
-    whole stack among their threads."""
+    """At most ``nthreads``, and no more than the work of all ``nplanes``
+    planes can keep busy (the engines share the rows of a whole stack among
+    their threads)."""
     kh, kw = kernel_shape
     taps = {"direct": kh * kw, "separable": kh + kw, "box": 4}.get(plan.method)
     if taps is None:           # fft: its strips bound the threads it uses
         return nthreads
-    if plan.method not in ("direct", "separable"):
-        nplanes = 1
     work = plan.out_shape[0] * plan.out_shape[1] * taps * nplanes
     return max(1, min(nthreads, work // MIN_WORK_PER_THREAD))
 
@@ -42,9 +40,8 @@ def run(planes, kernel, plan, mode, cval, nthreads, out):
                                         sx, dy, dx, mode, cval, nthreads)
     elif plan.method == "box":
         kh, kw = kernel.shape
-        for src, dst in zip(planes, out):
-            _box.box_correlate_plane(src, dst, kh, kw, top, left, sy, sx, mode,
-                                     cval, plan.box_value, nthreads)
+        _box.box_correlate_planes(planes, out, kh, kw, top, left, sy, sx, mode,
+                                  cval, plan.box_value, nthreads)
     elif plan.method == "fft":
         correlate_fft(planes, kernel, plan, mode, cval, nthreads, out)
     elif plan.method == "direct":

@@ -62,17 +62,22 @@ def test_workers_do_not_change_strided_dilated_padded_results(rng, kwargs):
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("kwargs", [dict(), dict(stride=(2, 3)),
                                     dict(stride=(1, 2), dilation=(2, 1))], ids=str)
-@pytest.mark.parametrize("plane", [(19, 23), (2, 23), (1, 70), (9, 5)], ids=str)
-@pytest.mark.parametrize("method", ["direct", "separable"])
+@pytest.mark.parametrize("plane", [(19, 23), (2, 23), (1, 70), (9, 5), (300, 17)],
+                         ids=str)
+@pytest.mark.parametrize("method", ["direct", "separable", "box"])
 def test_stacks_of_small_planes_share_out_their_rows(rng, mode, kwargs, plane,
                                                      method):
-    # The direct and separable engines hand the rows of all the planes of a
-    # stack to their threads together: each plane must still be its own
+    # The engines hand the rows of all the planes of a stack to their
+    # threads together: each plane must still be its own
     # image (a strided row split for one plane is never reused for the
     # next, a band never runs into the next plane), and the thread count
     # must not change a bit.
     x = random_image(rng, (7, 3) + plane, np.float32)
     w = np.outer(random_kernel(rng, 5), random_kernel(rng, 4))
+    if method == "box":
+        if "dilation" in kwargs:
+            pytest.skip("the box engine takes no dilation")
+        w = np.full((5, 4), 0.05)
     kw = dict(mode=mode, cval=0.5, method=method, axes=(-2, -1), **kwargs)
     results = [cfilter.correlate(x, w, workers=n, **kw) for n in (1, 2, 5)]
     for r in results[1:]:

@@ -1,4 +1,4 @@
-"""Box (moving-sum) correlation of one plane in O(1) work per pixel.
+"""Box (moving-sum) correlation of a stack of planes in O(1) work per pixel.
 
 out[i, j] = scale * sum_{m < kh, l < kw} x~[i*sy + m - top, j*sx + l - left]
 
@@ -135,20 +135,24 @@ cdef inline void _advance(double* dst, const double* prev, const real* image,
         _add_row(dst, image, H, W, r_new + m, 1.0, mode, cval)
 
 
-def box_correlate_plane(const real[:, ::1] image, real[:, ::1] out,
-                        Py_ssize_t kh, Py_ssize_t kw,
-                        Py_ssize_t top, Py_ssize_t left,
-                        Py_ssize_t sy, Py_ssize_t sx,
-                        BoundaryMode mode, double cval, double scale,
-                        int nthreads):
-    """``scale`` times the kh x kw window sums of ``image`` into ``out``."""
-    cdef Py_ssize_t H = image.shape[0], W = image.shape[1]
-    cdef Py_ssize_t oh = out.shape[0], ow = out.shape[1]
+def box_correlate_planes(const real[:, :, ::1] images, real[:, :, ::1] out,
+                         Py_ssize_t kh, Py_ssize_t kw,
+                         Py_ssize_t top, Py_ssize_t left,
+                         Py_ssize_t sy, Py_ssize_t sx,
+                         BoundaryMode mode, double cval, double scale,
+                         int nthreads):
+    """``scale`` times the kh x kw window sums of each of the planes
+    ``images`` into the planes ``out``.  The threads share out the rows of
+    all the planes together; a share that starts inside a plane catches up
+    from the restart before it."""
+    cdef Py_ssize_t N = images.shape[0], H = images.shape[1], W = images.shape[2]
+    cdef Py_ssize_t oh = out.shape[1], ow = out.shape[2]
+    cdef Py_ssize_t total = N * oh
     cdef Py_ssize_t wext = (ow - 1) * sx + kw
     # Each buffer holds one row's column sums at [left, left + W) with the
     # mode's extension around them.
     cdef Py_ssize_t blen = wext if wext > left + W else left + W
-    cdef Py_ssize_t nchunks, c, i, i0, i1, r0, q, n, slot = 0
+    cdef Py_ssize_t nchunks, c, i, i0, i1, r0, q, n, r, rend, p, slot = 0
     cdef double outside_col = cval * kh
     cdef double[:, ::1] bufs
     cdef size_t[:, ::1] ptrs
@@ -156,57 +160,68 @@ def box_correlate_plane(const real[:, ::1] image, real[:, ::1] out,
     cdef double* cur
     cdef double** ext
     cdef real** orows
-    cdef const real* src = &image[0, 0]
+    cdef const real* src
 
-    if oh == 0 or ow == 0:
+    if N == 0 or oh == 0 or ow == 0:
         return
     if nthreads < 1:
         nthreads = 1
-    nchunks = nthreads if nthreads < oh else oh
+    nchunks = nthreads if nthreads < total else total
     bufs = per_thread(nchunks, 4 * blen, np.float64)
     ptrs = per_thread(nchunks, 8, np.uintp)
 
     for c in prange(nchunks, nogil=True, schedule="static", num_threads=nthreads):
         ext = <double**> &ptrs[c, 0]
         orows = <real**> &ptrs[c, 4]
-        i0 = c * oh // nchunks
-        i1 = (c + 1) * oh // nchunks
-        i = i0
-        slot = 0
-        prev = &bufs[c, 3 * blen + left]
-        if sy < kh and i0 % RESTART != 0:
-            # Reach row i0 from the restart row before it, as a single band
-            # would: every row then gets the same float64 operations, so the
-            # result does not depend on the number of threads.
-            r0 = (i0 // RESTART) * RESTART
-            _window_sum(prev, src, H, W, r0 * sy - top, kh, mode, cval)
-            for q in range(r0 + 1, i0):
-                cur = &bufs[c, (2 + q % 2) * blen + left]
-                _advance(cur, prev, src, H, W, q * sy - top - sy,
-                         q * sy - top - sy + kh, sy, mode, cval)
-                prev = cur
-        while i < i1:
-            # Column sums for up to four output rows, then their row sums.
-            n = i1 - i
-            if n > 4 or sx != 1:
-                n = 4 if sx == 1 else 1
-            for q in range(n):
-                cur = &bufs[c, slot * blen + left]
-                r0 = (i + q) * sy - top
-                # Restarts fall on the same rows whatever the thread count.
-                if (i + q) % RESTART == 0 or sy >= kh:
-                    _window_sum(cur, src, H, W, r0, kh, mode, cval)
-                else:
-                    _advance(cur, prev, src, H, W, r0 - sy, r0 - sy + kh, sy,
-                             mode, cval)
-                fill_margins(cur - left, W, left, wext, mode, outside_col)
-                ext[q] = cur - left
-                orows[q] = &out[i + q, 0]
-                prev = cur
-                slot = (slot + 1) % 4
-            if n == 4:
-                _row_box4(orows, ext, kw, ow, scale)
-            else:
+        r = c * total // nchunks
+        rend = (c + 1) * total // nchunks
+        while r < rend:
+            # this share's rows [i0, i1) of plane p
+            p = r // oh
+            i0 = r - p * oh
+            i1 = i0 + (rend - r)
+            if i1 > oh:
+                i1 = oh
+            r = r + (i1 - i0)
+            src = &images[p, 0, 0]
+            i = i0
+            slot = 0
+            prev = &bufs[c, 3 * blen + left]
+            if sy < kh and i0 % RESTART != 0:
+                # Reach row i0 from the restart row before it, as a single
+                # band would: every row then gets the same float64
+                # operations, so the result does not depend on the number of
+                # threads.
+                r0 = (i0 // RESTART) * RESTART
+                _window_sum(prev, src, H, W, r0 * sy - top, kh, mode, cval)
+                for q in range(r0 + 1, i0):
+                    cur = &bufs[c, (2 + q % 2) * blen + left]
+                    _advance(cur, prev, src, H, W, q * sy - top - sy,
+                             q * sy - top - sy + kh, sy, mode, cval)
+                    prev = cur
+            while i < i1:
+                # Column sums for up to four output rows, then their row sums.
+                n = i1 - i
+                if n > 4 or sx != 1:
+                    n = 4 if sx == 1 else 1
                 for q in range(n):
-                    _row_box(orows[q], ext[q], kw, sx, ow, scale)
-            i = i + n
+                    cur = &bufs[c, slot * blen + left]
+                    r0 = (i + q) * sy - top
+                    # Restarts fall on the same rows whatever the thread
+                    # count.
+                    if (i + q) % RESTART == 0 or sy >= kh:
+                        _window_sum(cur, src, H, W, r0, kh, mode, cval)
+                    else:
+                        _advance(cur, prev, src, H, W, r0 - sy, r0 - sy + kh,
+                                 sy, mode, cval)
+                    fill_margins(cur - left, W, left, wext, mode, outside_col)
+                    ext[q] = cur - left
+                    orows[q] = &out[p, i + q, 0]
+                    prev = cur
+                    slot = (slot + 1) % 4
+                if n == 4:
+                    _row_box4(orows, ext, kw, ow, scale)
+                else:
+                    for q in range(n):
+                        _row_box(orows[q], ext[q], kw, sx, ow, scale)
+                i = i + n
