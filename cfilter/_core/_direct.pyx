@@ -121,11 +121,16 @@ def correlate_planes(const real[:, :, ::1] images, const real[:, ::1] kernel,
         tags = &cache[c, 0]
         used = tags + kh
         slot = tags + 2 * kh
+        # output row i of plane p, stepped along without a division per row
+        r = c * total // nchunks
+        p = r // oh
+        i = r - p * oh - 1
         plane = -1
         for r in range(c * total // nchunks, (c + 1) * total // nchunks):
-            # output row i of plane p
-            p = r // oh
-            i = r - p * oh
+            i = i + 1
+            if i == oh:
+                i = 0
+                p = p + 1
             if p != plane:
                 plane = p
                 for s in range(kh):
