@@ -83,9 +83,11 @@ def _extend(x, pads, mode):
     """``x`` (N, C, H, W) extended by ``pads`` per side under ``mode``."""
     if not any(p for side in pads for p in side):
         return x
-    # A copy with borders, the rows of all the planes shared by the threads.
+    # A copy with borders, on one thread: on its own it runs faster threaded,
+    # but OpenMP's threads then spin-wait for more work while BLAS starts its
+    # own for the product that follows, and the layer as a whole was slower.
     return correlate(x, _IDENTITY, mode=mode, padding=pads, axes=(-2, -1),
-                     method="direct")
+                     method="direct", workers=1)
 
 
 def _columns(xe, offsets, counts, steps):
