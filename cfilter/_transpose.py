@@ -8,7 +8,7 @@ import numpy as np
 
 from . import _validate as V
 from ._api import _deliver, _Request, _planes
-from ._core._transpose import conv_transpose_plane
+from ._core._transpose import conv_transpose_planes
 from ._docstrings import docfiller
 from ._plan import padding_amounts
 from ._shapes import (resolve_forward, resolve_output_padding,
@@ -197,8 +197,7 @@ def conv_transpose(image, kernel, *, stride=1, padding=0, output_padding=0,
     dy, dx = req.dilation
 
     def compute(out):
-        for src, dst in zip(planes, out):
-            conv_transpose_plane(src, w, dst, top, left, sy, sx, dy, dx,
-                                 req.mode, req.nthreads)
+        conv_transpose_planes(planes, w, out, top, left, sy, sx, dy, dx,
+                              req.mode, req.nthreads)
 
     return _deliver(req, target, lead, compute)

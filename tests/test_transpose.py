@@ -217,6 +217,29 @@ def test_wide_images(rng, mode, kshape, dilation, padding, stride, dtype):
                                workers=3, **kw), one)
 
 
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("stride", [1, 2, (2, 3)], ids=str)
+@pytest.mark.parametrize("plane", [(1, 70), (2, 9), (7, 150)], ids=str)
+def test_stacks_share_their_rows_among_threads(rng, mode, stride, plane):
+    # All the planes' rows (and border rows) go to the threads together:
+    # each plane must still fold only its own border rows, and the thread
+    # count must not change a bit.
+    w = random_kernel(rng, (3, 4))
+    fwd = dict(mode=mode, stride=stride, padding=((2, 1), (1, 2)))
+    ylen = cfilter.correlate(np.zeros(plane), w, **fwd).shape
+    y = rng.standard_normal((5, 3) + ylen)
+    kw = dict(fwd, axes=(-2, -1), output_shape=plane)
+    results = [cfilter.conv_transpose(y, w, workers=n, **kw) for n in (1, 2, 7)]
+    for r in results[1:]:
+        np.testing.assert_array_equal(results[0], r)
+    atol = 64 * np.finfo(np.float64).eps * np.abs(w).sum() * np.abs(y).max()
+    for i in range(5):
+        for j in range(3):
+            ref = ref_conv_transpose(y[i, j], w, mode, fwd["padding"], stride,
+                                     1, plane)
+            np.testing.assert_allclose(results[0][i, j], ref, rtol=0, atol=atol)
+
+
 def test_threads_give_the_same_result(rng):
     y = rng.standard_normal((37, 41)).astype(np.float32)
     w = random_kernel(rng, (3, 4))

@@ -1,4 +1,5 @@
-"""Transposed correlation of one plane: the adjoint of ``correlate_planes``.
+"""Transposed correlation of a stack of planes: the adjoint of
+``correlate_planes``.
 
 The forward map (``_direct.pyx``) is
 
@@ -429,17 +430,20 @@ cdef inline void _add_outside(real* row, Py_ssize_t r, Py_ssize_t er,
                 row[j] += brow[j]
 
 
-def conv_transpose_plane(const real[:, ::1] y, const real[:, ::1] kernel,
-                         real[:, ::1] out,
-                         Py_ssize_t top, Py_ssize_t left,
-                         Py_ssize_t sy, Py_ssize_t sx,
-                         Py_ssize_t dy, Py_ssize_t dx,
-                         BoundaryMode mode, int nthreads):
-    """Write the adjoint of correlating ``out``'s shape into ``out`` (all
-    arguments validated: ``y`` has the forward output's shape, or fewer rows
-    and columns, and ``top``, ``left`` >= 0)."""
-    cdef Py_ssize_t H = out.shape[0], W = out.shape[1]
-    cdef Py_ssize_t oh = y.shape[0], ow = y.shape[1]
+def conv_transpose_planes(const real[:, :, ::1] ys, const real[:, ::1] kernel,
+                          real[:, :, ::1] out,
+                          Py_ssize_t top, Py_ssize_t left,
+                          Py_ssize_t sy, Py_ssize_t sx,
+                          Py_ssize_t dy, Py_ssize_t dx,
+                          BoundaryMode mode, int nthreads):
+    """Write into each plane of ``out`` the adjoint of correlating its shape,
+    applied to the plane of ``ys`` (all arguments validated: a plane of
+    ``ys`` has the forward output's shape, or fewer rows and columns, and
+    ``top``, ``left`` >= 0).  The threads share out the rows of all the
+    planes together, as the forward engines do."""
+    cdef Py_ssize_t N = out.shape[0], H = out.shape[1], W = out.shape[2]
+    cdef Py_ssize_t oh = ys.shape[1], ow = ys.shape[2]
+    cdef Py_ssize_t total = N * H, nbtotal
     cdef Py_ssize_t kh = kernel.shape[0], kw = kernel.shape[1]
     cdef Py_ssize_t ntap = kh * kw
     # Canvas extent reached by y: rows [0, lh), columns [0, lw).
@@ -454,21 +458,23 @@ def conv_transpose_plane(const real[:, ::1] y, const real[:, ::1] kernel,
     cdef Py_ssize_t elen = W + (kw - 1) * dx + 1
     cdef Py_ssize_t wc, nright, ntop, nbottom, nborder, nside
     cdef Py_ssize_t nchunks, c, r, b, e, l, num, col, t, rho, m, npr, lfirst
+    cdef Py_ssize_t p, i
     cdef Taps g
-    cdef const real* yp = &y[0, 0]
+    cdef const real* yp
     cdef const real* wp = &kernel[0, 0]
     cdef const real* wfp
     cdef const real** rowp
     cdef real* brow
     cdef size_t[:, ::1] ptrs
     cdef Py_ssize_t[:, ::1] rowtaps
-    cdef real[:, ::1] wvs, border, ebuf, pbufs
+    cdef real[:, ::1] wvs, ebuf, pbufs
+    cdef real[:, :, ::1] border
     cdef real[::1] wtab
     cdef Py_ssize_t[::1] ph_plane, ph_border
     cdef const real[:, ::1] wf
     cdef Py_ssize_t[::1] brows, target, cstart, ctap, ccol, sidecol
 
-    if H == 0 or W == 0:
+    if N == 0 or H == 0 or W == 0:
         return
     if nthreads < 1:
         nthreads = 1
@@ -495,7 +501,7 @@ def conv_transpose_plane(const real[:, ::1] y, const real[:, ::1] kernel,
     pbufs = per_thread(nthreads, wc + sx if sx > 1 else 1, dtype)
     wf = np.ascontiguousarray(np.asarray(kernel)[::-1, ::-1])
     wfp = &wf[0, 0]
-    border = np.empty((nborder + 1, wc), dtype=dtype)
+    border = np.empty((N, nborder + 1, wc), dtype=dtype)
     brows = np.empty(nborder + 1, dtype=np.intp)
     target = np.empty(nborder + 1, dtype=np.intp)
     # The gather's geometry and, per column phase, its columns, taps and
@@ -545,44 +551,58 @@ def conv_transpose_plane(const real[:, ::1] y, const real[:, ::1] kernel,
                 t += 1
         cstart[e + 1] = t
 
-    # Canvas rows outside the plane first, whole rows with their columns
+    for b in range(nborder):
+        # the plane row a border row folds onto (-1: none)
+        target[b] = map_index(brows[b] - top, H, mode)
+
+    # Canvas rows outside the planes first, whole rows with their columns
     # folded; in parallel only when there are many of them, since a parallel
     # region costs more than a few short rows.
-    if nborder > 0:
-        nchunks = nthreads if nthreads < nborder else nborder
-        if nborder * wc < 65536:
+    nbtotal = N * nborder
+    if nbtotal > 0:
+        nchunks = nthreads if nthreads < nbtotal else nbtotal
+        if nbtotal * wc < 65536:
             nchunks = 1
         for c in prange(nchunks, nogil=True, schedule="static",
                         num_threads=nchunks):
             rowp = <const real**> &ptrs[c, 0]
-            for b in range(c * nborder // nchunks, (c + 1) * nborder // nchunks):
-                brow = &border[b, 0]
-                _gather_row(brow, brows[b], wc, yp, &wtab[0], &ph_border[0],
-                            &g, rowp, rowp + kh, &rowtaps[c, 0], &wvs[c, 0],
-                            &pbufs[c, 0])
+            for r in range(c * nbtotal // nchunks, (c + 1) * nbtotal // nchunks):
+                p = r // nborder
+                b = r - p * nborder
+                brow = &border[p, b, 0]
+                _gather_row(brow, brows[b], wc, &ys[p, 0, 0], &wtab[0],
+                            &ph_border[0], &g, rowp, rowp + kh,
+                            &rowtaps[c, 0], &wvs[c, 0], &pbufs[c, 0])
                 # The side entries do not overlap the plane's columns, so the
                 # row can be folded in place.
                 _fold_columns(brow + left, brow, left, brow + left + W, nright,
                               W, mode)
-                # the plane row it folds onto (-1: none)
-                target[b] = map_index(brows[b] - top, H, mode)
 
     # Then the plane rows, each followed at once (while it is in cache) by
     # what folds onto it, so every output row is written by one thread.
-    nchunks = nthreads if nthreads < H else H
+    nchunks = nthreads if nthreads < total else total
     for c in prange(nchunks, nogil=True, schedule="static", num_threads=nchunks):
         rowp = <const real**> &ptrs[c, 0]
-        for r in range(c * H // nchunks, (c + 1) * H // nchunks):
+        # row i of plane p, stepped along without a division per row
+        r = c * total // nchunks
+        p = r // H
+        i = r - p * H - 1
+        for r in range(c * total // nchunks, (c + 1) * total // nchunks):
+            i = i + 1
+            if i == H:
+                i = 0
+                p = p + 1
+            yp = &ys[p, 0, 0]
             if unit:
-                _unit_row(&out[r, 0], r, yp, oh, ow, wfp, kh, kw, t0, l0,
+                _unit_row(&out[p, i, 0], i, yp, oh, ow, wfp, kh, kw, t0, l0,
                           dy, dx, W, rowp, &ebuf[c, 0], elen)
             else:
-                _gather_row(&out[r, 0], r + top, W, yp, &wtab[0],
+                _gather_row(&out[p, i, 0], i + top, W, yp, &wtab[0],
                             &ph_plane[0], &g, rowp, rowp + kh,
                             &rowtaps[c, 0], &wvs[c, 0], &pbufs[c, 0])
             if nside > 0 or nborder > 0:
-                _add_outside(&out[r, 0], r, r + top, yp, oh, ow, wp, kh, kw,
-                             sy, dy, W, nside, &sidecol[0], &cstart[0],
+                _add_outside(&out[p, i, 0], i, i + top, yp, oh, ow, wp, kh,
+                             kw, sy, dy, W, nside, &sidecol[0], &cstart[0],
                              &ctap[0], &ccol[0], nborder, &target[0],
-                             &border[0, 0], wc, left, &rowtaps[c, 0],
+                             &border[p, 0, 0], wc, left, &rowtaps[c, 0],
                              &rowtaps[c, kh])
