@@ -8,18 +8,11 @@ float32 2048 x 2048, reflect border (OpenCV BORDER_REFLECT), square kernels
 Ratios below 1 mean cfilter is faster.  The cases and the table live in
 ``cfilter._bench`` (shared with ``cfilter bench``); this is a thin wrapper.
 """
-import argparse
-
 from cfilter import _bench
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--size", type=int, default=2048)
-    ap.add_argument("--quick", action="store_true",
-                    help="fewer repeats, for a smoke run")
-    args = ap.parse_args(argv)
-    print(_bench.direct(args.size, args.quick))
+    _bench.script(_bench.direct, __doc__, argv)
 
 
 if __name__ == "__main__":

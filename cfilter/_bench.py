@@ -252,3 +252,16 @@ def run(size=2048, quick=False, out=print):
     out(direct(size, quick) + "\n")
     out("## Named filters\n")
     out(filters(size, quick))
+
+
+def script(report, doc, argv=None):
+    """The command line of a ``benchmarks/bench_*.py`` wrapper: parse
+    ``--size`` and ``--quick``, then print ``report(size, quick)``; ``doc``
+    (the script's docstring) gives the description."""
+    import argparse
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--size", type=int, default=2048)
+    ap.add_argument("--quick", action="store_true",
+                    help="fewer repeats, for a smoke run")
+    args = ap.parse_args(argv)
+    print(report(args.size, args.quick))
