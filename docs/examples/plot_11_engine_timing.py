@@ -90,16 +90,22 @@ for family, r in results.items():
 # size, so the switch from one engine to the next can be read off.
 
 fig, axes = plt.subplots(1, 3, figsize=(14, 4.6), sharey=True)
+low = min(min(t) for r in results.values() for t in r["times"].values())
+high = max(max(t) for r in results.values() for t in r["times"].values())
+axes[0].set_ylim(low / 4, high * 1.5)          # room for the row of picks
 for ax, (family, r) in zip(axes, results.items()):
     for method, times in r["times"].items():
         ax.plot(SIZES, times, "o-", color=COLOURS[method], label=method)
-    low = min(min(t) for t in r["times"].values()) / 2.5
+    # the row of auto's picks sits at a fixed height in the axes
+    row = ax.get_xaxis_transform()
     for k, method in zip(SIZES, r["auto"]):
-        ax.plot(k, low, "s", color=COLOURS[method], markersize=11)
-    ax.text(SIZES[0], low * 1.35, "auto picks:", fontsize=9)
+        ax.plot(k, 0.06, "s", color=COLOURS[method], markersize=11,
+                transform=row, clip_on=False)
+    ax.text(SIZES[0], 0.11, "auto picks:", fontsize=9, transform=row)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xticks(SIZES, [str(k) for k in SIZES])
+    ax.set_xticks([], minor=True)
     ax.set_xlabel("kernel side (pixels)")
     ax.set_title(family, fontsize=11)
 axes[0].set_ylabel("ms per call, 384x384 float32, 1 thread")
