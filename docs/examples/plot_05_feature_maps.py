@@ -11,7 +11,7 @@ PyTorch's ``NCHW`` layout and conventions (a correlation, zero padding).
 
 import matplotlib.pyplot as plt
 import numpy as np
-import scipy.signal
+import scipy.ndimage
 import skimage.data
 
 import cfilter
@@ -38,7 +38,9 @@ bank = {
     "diagonal": five([[2, 1, 0], [1, 0, -1], [0, -1, -2]]),
     "anti-diagonal": five([[0, 1, 2], [-1, 0, 1], [-2, -1, 0]]),
     "Laplacian": five(K.laplacian().array),
-    "LoG, sigma 1": K.log(sigma=1).array[2:-2, 2:-2].astype(np.float32),
+    # the LoG cut to 5x5, re-centred so that it still sums to 0
+    "LoG, sigma 1": (lambda a: a - a.mean())(
+        K.log(sigma=1).array[2:-2, 2:-2]).astype(np.float32),
     "Gaussian": K.gaussian(sigma=1).array[2:-2, 2:-2].astype(np.float32),
     "sharpen": five(K.sharpen(amount=1).array),
 }
@@ -50,16 +52,18 @@ print("weight:", weight.shape)
 # --------------------------
 #
 # The input is a batch of one single-channel image, ``(1, 1, H, W)``.
-# ``padding=2`` keeps the maps at the image's size. Each map is checked
-# against :func:`scipy.signal.correlate2d` with zero padding.
+# ``padding=2`` keeps the maps at the image's size; PyTorch's
+# ``padding_mode="reflect"`` (cfilter's ``mirror``) keeps the zeros of the
+# default padding from drawing a frame around every map. Each map is checked
+# against :func:`scipy.ndimage.correlate` with ``mode="mirror"``.
 
 image = skimage.data.camera()[::2, ::2].astype(np.float32) / 255   # 256x256
 x = image[None, None]
-maps = cfilter.nn.conv2d(x, weight, padding=2)
+maps = cfilter.nn.conv2d(x, weight, padding=2, padding_mode="reflect")
 print("input:", x.shape, "-> feature maps:", maps.shape)
 assert maps.shape == (1, len(bank), 256, 256)
 for o, kernel in enumerate(bank.values()):
-    reference = scipy.signal.correlate2d(image, kernel, mode="same")
+    reference = scipy.ndimage.correlate(image, kernel, mode="mirror")
     assert np.allclose(maps[0, o], reference, atol=1e-5)
 
 fig, axes = plt.subplots(2, 4, figsize=(12, 6.4))

@@ -35,7 +35,7 @@ print(f"largest difference: {difference:.2e} (grey levels 0..255)")
 assert difference < 1e-2
 print("auto would use:", cfilter.plan(image, kernel, convolve=True).method)
 
-fig, axes = plt.subplots(1, 3, figsize=(12, 4.2))
+fig, axes = plt.subplots(1, 3, figsize=(12, 4.6))
 axes[0].imshow(direct, cmap="gray")
 axes[0].set_title('method="direct"')
 axes[1].imshow(fft, cmap="gray")
@@ -88,7 +88,7 @@ def log_magnitude(spectrum):
     return np.log1p(np.abs(np.fft.fftshift(spectrum)))
 
 
-fig, axes = plt.subplots(1, 3, figsize=(12, 4.2))
+fig, axes = plt.subplots(1, 3, figsize=(12, 4.6))
 for ax, (title, spectrum) in zip(axes, [
         ("image", spectrum_image),
         ("kernel (33x33 Gaussian)", spectrum_kernel),
