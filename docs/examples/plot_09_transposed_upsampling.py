@@ -63,6 +63,7 @@ assert all(np.isclose(y[i, j], (x[i:i + 3, j:j + 3] * kernel).sum())
 # spreads ``value * kernel`` over the output. It restores the *shape* of
 # ``x``, not its values: the transpose is not the inverse.
 
+print("C.T has shape", C.T.shape)
 z = np.array([[1.0, 2.0], [3.0, 4.0]])
 up = cfilter.conv_transpose(z, kernel)
 print("conv_transpose of a 2x2:", up.shape, "\n", up)
