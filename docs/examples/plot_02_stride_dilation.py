@@ -11,6 +11,8 @@ is checked three ways: the formula written out, :func:`cfilter.conv_output_shape
 and the shape of an actual :func:`cfilter.correlate` result.
 """
 
+# sphinx_gallery_thumbnail_number = 2
+
 import itertools
 
 import matplotlib.pyplot as plt

@@ -9,6 +9,8 @@ a 3x3 function ``g``, and then shows what the flip does to a picture. See
 :doc:`/guide/convolution` for the maths.
 """
 
+# sphinx_gallery_thumbnail_number = 2
+
 import matplotlib.pyplot as plt
 import numpy as np
 import scipy.signal

@@ -9,6 +9,8 @@ in its first layer) goes through :func:`cfilter.nn.conv2d`, which takes
 PyTorch's ``NCHW`` layout and conventions (a correlation, zero padding).
 """
 
+# sphinx_gallery_thumbnail_number = 1
+
 import matplotlib.pyplot as plt
 import numpy as np
 import scipy.ndimage

@@ -12,6 +12,8 @@ the cheaper (:doc:`/guide/methods`). This example checks the theorem with
 NumPy's FFT and shows the spectra.
 """
 
+# sphinx_gallery_thumbnail_number = 2
+
 import matplotlib.pyplot as plt
 import numpy as np
 import skimage.data

@@ -15,6 +15,8 @@ kernel's weights, from the ``.array`` of the :class:`~cfilter.kernels.Kernel`
 (red positive, blue negative).
 """
 
+# sphinx_gallery_thumbnail_number = 6
+
 import matplotlib.pyplot as plt
 import numpy as np
 import skimage.data
