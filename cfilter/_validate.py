@@ -9,6 +9,10 @@ import operator
 import numpy as np
 
 from ._core._boundary import BoundaryMode
+# The output checks live with the delivery; re-exported for the callers
+# that validate an output before any work.
+from ._output import check_output as check_output_array, output_dtype  # noqa: F401
+from ._threads import get_num_threads, threads_in_effect
 
 # name -> mode; canonical names first so the error message lists them first.
 _MODE_NAMES = {
@@ -63,12 +67,6 @@ def normalize_mode(mode):
     raise ValueError(
         f"mode={mode!r} is not a boundary mode; use one of: "
         f"{', '.join(_MODE_NAMES)} (aliases: {aliases})")
-
-
-def canonical_mode_name(mode):
-    """The canonical name of a mode given by name, alias or code."""
-    code = normalize_mode(mode)
-    return next(name for name, c in _MODE_NAMES.items() if c == code)
 
 
 def as_int(value, name, minimum):
@@ -233,37 +231,6 @@ def compute_dtype(image_dtype, output):
     return np.dtype(np.float32)
 
 
-def output_dtype(output):
-    """The dtype asked for by ``output`` (an array or a dtype), or None."""
-    if output is None:
-        return None
-    dt = output.dtype if isinstance(output, np.ndarray) else _as_dtype(output)
-    if dt.kind not in "iuf":
-        raise TypeError(f"output dtype must be a real float or integer type, "
-                        f"got {dt}")
-    return dt
-
-
-def _as_dtype(value):
-    try:
-        return np.dtype(value)
-    except TypeError:
-        raise TypeError(f"output must be None, a dtype or an ndarray, "
-                        f"got {value!r}") from None
-
-
-def check_output_array(output, shape):
-    """``output`` as given, if it is an array of the result's shape."""
-    if not isinstance(output, np.ndarray):
-        return None
-    if output.shape != tuple(shape):
-        raise ValueError(f"output has shape {output.shape}, but the result has "
-                         f"shape {tuple(shape)}")
-    if not output.flags.writeable:
-        raise ValueError("output array is read-only")
-    return output
-
-
 def normalize_method(method, choices=METHODS):
     if isinstance(method, str) and method.strip().lower() in choices:
         return method.strip().lower()
@@ -276,3 +243,28 @@ def normalize_workers(workers, default):
     if workers is None:
         return default
     return as_int(workers, "workers", 1)
+
+
+class Request:
+    """The validated, normalised arguments shared by every 2-D entry point
+    (:func:`cfilter.correlate` and its kin, :func:`cfilter.conv_transpose`)."""
+
+    def __init__(self, image, *, mode, cval, padding, stride, dilation, axes,
+                 channel_axis, output, method, workers, methods=METHODS):
+        self.image = as_image(image)
+        self.axes = spatial_axes(self.image.ndim, axes, channel_axis)
+        self.mode = normalize_mode(mode)
+        self.cval = as_real(cval, "cval")
+        self.padding = normalize_padding(padding, 2)
+        self.stride = as_pair(stride, "stride")
+        self.dilation = as_pair(dilation, "dilation")
+        self.method = normalize_method(method, methods)
+        self.nthreads = threads_in_effect(
+            normalize_workers(workers, get_num_threads()))
+        self.dtype = compute_dtype(self.image.dtype, output)
+        self.output = output
+        output_dtype(output)   # rejects a bad output type before any work
+
+    @property
+    def spatial_shape(self):
+        return tuple(self.image.shape[a] for a in self.axes)

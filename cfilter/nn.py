@@ -28,8 +28,6 @@ __all__ = ["conv2d", "conv_transpose2d"]
 _PADDING_MODES = {"zeros": "constant", "reflect": "mirror",
                   "replicate": "nearest", "circular": "wrap"}
 
-_IDENTITY = np.ones((1, 1))
-
 
 def _batch(x):
     """``x`` as an (N, C, H, W) array and whether it had no batch axis."""
@@ -86,7 +84,7 @@ def _extend(x, pads, mode):
     # A copy with borders, on one thread: on its own it runs faster threaded,
     # but OpenMP's threads then spin-wait for more work while BLAS starts its
     # own for the product that follows, and the layer as a whole was slower.
-    return correlate(x, _IDENTITY, mode=mode, padding=pads, axes=(-2, -1),
+    return correlate(x, np.ones((1, 1)), mode=mode, padding=pads, axes=(-2, -1),
                      method="direct", workers=1)
 
 
