@@ -10,8 +10,6 @@ dilation ``d`` and padding ``p_before``/``p_after``:
 padding).  The public functions validate; the arithmetic itself lives in
 ``_padding``, shared with the planner, the transpose and the matrix view.
 """
-import numbers
-import operator
 
 import numpy as np
 
@@ -19,28 +17,6 @@ from . import _validate as V
 from ._padding import forward_lengths, resolve_padding, transposed_lengths
 
 __all__ = ["conv_output_shape", "transposed_output_shape"]
-
-
-def _is_int(value):
-    return (isinstance(value, numbers.Integral)
-            and not isinstance(value, (bool, np.bool_)))
-
-
-def _lengths(value, name, ndim, minimum):
-    """``value`` (an int, or a sequence of ``ndim`` ints) as an ``ndim``-tuple
-    of ints >= ``minimum``."""
-    items = list(value) if isinstance(value, (tuple, list, np.ndarray)) else [value]
-    if len(items) == 1:
-        items = items * ndim
-    if len(items) != ndim or not all(_is_int(v) for v in items):
-        raise TypeError(f"{name} must be an int or a sequence of {ndim} ints, "
-                        f"got {value!r}")
-    items = tuple(operator.index(v) for v in items)
-    if any(v < minimum for v in items):
-        what = "negative" if any(v < 0 for v in items) else "zero"
-        raise ValueError(f"{name}={value!r} has a {what} entry; every entry "
-                         f"must be >= {minimum}")
-    return items
 
 
 def _input_lengths(input_shape, name="input_shape"):
@@ -51,13 +27,13 @@ def _input_lengths(input_shape, name="input_shape"):
     if len(items) not in (1, 2):
         raise ValueError(f"{name}={input_shape!r} must be an int or a shape of "
                          "1 or 2 spatial lengths")
-    return _lengths(items if scalar else input_shape, name, len(items), 1), scalar
+    return V.as_ints(items if scalar else input_shape, name, len(items), 1), scalar
 
 
 def resolve_output_padding(output_padding, stride, dilation):
     """``output_padding`` per axis, checked against torch's rule: smaller
     than the stride or than the dilation."""
-    op = _lengths(output_padding, "output_padding", len(stride), 0)
+    op = V.as_ints(output_padding, "output_padding", len(stride), 0)
     for axis, (a, s, d) in enumerate(zip(op, stride, dilation)):
         if a >= s and a >= d:
             raise ValueError(
@@ -69,9 +45,9 @@ def resolve_output_padding(output_padding, stride, dilation):
 def _prepare(input_shape, kernel_shape, padding, stride, dilation):
     lengths, scalar = _input_lengths(input_shape)
     ndim = len(lengths)
-    kshape = _lengths(kernel_shape, "kernel_shape", ndim, 1)
-    stride = _lengths(stride, "stride", ndim, 1)
-    dilation = _lengths(dilation, "dilation", ndim, 1)
+    kshape = V.as_ints(kernel_shape, "kernel_shape", ndim, 1)
+    stride = V.as_ints(stride, "stride", ndim, 1)
+    dilation = V.as_ints(dilation, "dilation", ndim, 1)
     pads = resolve_padding(V.normalize_padding(padding, ndim), kshape,
                            dilation)
     return lengths, scalar, kshape, pads, stride, dilation

@@ -3,6 +3,7 @@
 Everything below this layer (planning, engines, the compiled core) trusts
 what it is given.
 """
+import math
 import numbers
 import operator
 
@@ -69,32 +70,118 @@ def normalize_mode(mode):
         f"{', '.join(_MODE_NAMES)} (aliases: {aliases})")
 
 
-def as_int(value, name, minimum):
-    """An integer parameter >= ``minimum`` (bools and floats are rejected)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r}")
+# Every helper below words its errors one way:
+#     "[context: ]name=value must be <what is allowed>"
+# with ``context`` naming the function or kernel when the parameter name
+# alone is ambiguous (the kernel catalog passes the kernel's name).
+
+def _is_bool(value):
+    return isinstance(value, (bool, np.bool_))
+
+
+def is_int(value):
+    """Is ``value`` an integer (a bool is not)?"""
+    return isinstance(value, numbers.Integral) and not _is_bool(value)
+
+
+def is_pair_container(value):
+    """Is ``value`` a container that may hold a pair (tuple, list, 1-D array)?"""
+    return (isinstance(value, (tuple, list))
+            or (isinstance(value, np.ndarray) and value.ndim == 1))
+
+
+def _prefix(context):
+    return f"{context}: " if context else ""
+
+
+def as_int(value, name, minimum=None, *, context=None, shown=None,
+           pair=False):
+    """An integer parameter >= ``minimum`` (bools and floats are rejected).
+
+    ``shown`` is the value to quote (the whole pair, for a pair's item);
+    ``pair`` says the parameter also takes a pair, for the message.
+    """
+    shown = value if shown is None else shown
+    if not is_int(value):
+        what = "an int" + (" or a pair of ints" if pair else "")
+        raise TypeError(f"{_prefix(context)}{name}={shown!r} must be {what}, "
+                        f"not {type(value).__name__}")
     value = operator.index(value)
-    if value < minimum:
-        raise ValueError(f"{name}={value} must be >= {minimum}")
+    if minimum is not None and value < minimum:
+        each = " (each)" if pair else ""
+        raise ValueError(f"{_prefix(context)}{name}={shown!r} must be >= "
+                         f"{minimum}{each}")
     return value
 
 
-def as_pair(value, name, minimum=1):
+def as_pair(value, name, minimum=1, *, context=None):
     """An int or a pair of ints, each >= ``minimum``, as a 2-tuple."""
-    if isinstance(value, (tuple, list, np.ndarray)):
-        items = list(value)
-        if len(items) != 2:
-            raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
-        return tuple(as_int(v, name, minimum) for v in items)
-    v = as_int(value, name, minimum)
+    if is_pair_container(value):
+        if len(value) != 2:
+            raise ValueError(f"{_prefix(context)}{name}={value!r} must be an "
+                             f"int or a pair of ints, not {len(value)} values")
+        return tuple(as_int(v, name, minimum, context=context, shown=value,
+                            pair=True) for v in value)
+    v = as_int(value, name, minimum, context=context, pair=True)
     return (v, v)
 
 
-def as_real(value, name):
-    """A real scalar (used for ``cval``)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    return float(value)
+def as_ints(value, name, ndim, minimum):
+    """``value`` (an int, or a sequence of ``ndim`` ints) as an ``ndim``-tuple
+    of ints >= ``minimum`` (the shape functions' lengths)."""
+    items = list(value) if isinstance(value, (tuple, list, np.ndarray)) else [value]
+    if len(items) == 1:
+        items = items * ndim
+    if len(items) != ndim or not all(is_int(v) for v in items):
+        raise TypeError(f"{name}={value!r} must be an int or a sequence of "
+                        f"{ndim} ints")
+    items = tuple(operator.index(v) for v in items)
+    if any(v < minimum for v in items):
+        what = "negative" if any(v < 0 for v in items) else "zero"
+        raise ValueError(f"{name}={value!r} has a {what} entry; every entry "
+                         f"must be >= {minimum}")
+    return items
+
+
+def as_real(value, name, *, context=None, finite=False, positive=False,
+            shown=None, pair=False):
+    """A real scalar as a float; ``finite``/``positive`` add those checks."""
+    shown = value if shown is None else shown
+    if _is_bool(value) or not isinstance(value, numbers.Real):
+        what = "a real number" + (" or a pair of them" if pair else "")
+        raise TypeError(f"{_prefix(context)}{name}={shown!r} must be {what}, "
+                        f"not {type(value).__name__}")
+    value = float(value)
+    if finite and not math.isfinite(value):
+        raise ValueError(f"{_prefix(context)}{name}={shown!r} must be finite")
+    if positive and not value > 0:
+        each = " (each)" if pair else ""
+        raise ValueError(f"{_prefix(context)}{name}={shown!r} must be > "
+                         f"0{each}")
+    return value
+
+
+def as_real_pair(value, name, *, context=None, finite=False, positive=False):
+    """A real number or a pair of them, as a 2-tuple of floats."""
+    if is_pair_container(value):
+        if len(value) != 2:
+            raise ValueError(f"{_prefix(context)}{name}={value!r} must be a "
+                             f"real number or a pair of them, not "
+                             f"{len(value)} values")
+        return tuple(as_real(v, name, context=context, finite=finite,
+                             positive=positive, shown=value, pair=True)
+                     for v in value)
+    v = as_real(value, name, context=context, finite=finite,
+                positive=positive, pair=True)
+    return (v, v)
+
+
+def as_flag(value, name, *, context=None):
+    """A ``True``/``False`` parameter (numpy bools too; ints are rejected)."""
+    if not _is_bool(value):
+        raise TypeError(f"{_prefix(context)}{name}={value!r} must be True or "
+                        f"False, not {type(value).__name__}")
+    return bool(value)
 
 
 def _padding_error(padding, ndim):

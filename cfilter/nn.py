@@ -72,11 +72,6 @@ def _bias(bias, c_out, dtype):
     return b.astype(dtype, copy=False)
 
 
-def _int_pair(value, name):
-    """An int or pair of ints >= 0, as in torch."""
-    return V.as_pair(value, name, minimum=0)
-
-
 def _extend(x, pads, mode):
     """``x`` (N, C, H, W) extended by ``pads`` per side under ``mode``."""
     if not any(p for side in pads for p in side):
@@ -190,7 +185,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
             raise ValueError(f"padding={padding!r} is not a padding; use "
                              "'valid', 'same', an int or a pair of ints")
     else:
-        ph, pw = _int_pair(padding, "padding")
+        ph, pw = V.as_pair(padding, "padding", 0)
         pads = ((ph, ph), (pw, pw))
 
     xe = _extend(np.ascontiguousarray(xb, dtype=dtype), pads,
@@ -300,10 +295,10 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0,
     if isinstance(padding, str):
         raise ValueError(f"padding={padding!r}: conv_transpose2d takes an int "
                          "or a pair of ints, as in torch")
-    ph, pw = _int_pair(padding, "padding")
+    ph, pw = V.as_pair(padding, "padding", 0)
     out_h, out_w = transposed_output_shape(
         (H, W), (kh, kw), ((ph, ph), (pw, pw)), stride, dilation,
-        _int_pair(output_padding, "output_padding"))
+        V.as_pair(output_padding, "output_padding", 0))
 
     rows, (p0, p1) = _phases(H, kh, stride[0], dilation[0], ph, out_h)
     cols_, (q0, q1) = _phases(W, kw, stride[1], dilation[1], pw, out_w)
