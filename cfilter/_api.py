@@ -25,9 +25,12 @@ def _finite_check(planes):
 
 def _execute(req, kernel, plan, planes, shape=None):
     """Run the planned engine over the planes and deliver the output."""
+    def compute(out):
+        if out.size:      # an empty image or result: nothing to compute
+            run(planes, kernel, plan, req.mode, req.cval, req.nthreads, out)
+
     return deliver(
-        lambda out: run(planes, kernel, plan, req.mode, req.cval,
-                        req.nthreads, out),
+        compute,
         image=req.image, axes=req.axes, out_lens=plan.out_shape,
         work_dtype=req.dtype, output=req.output, shape=shape,
         writes=native_output_dtypes(plan.method, req.dtype))
@@ -45,10 +48,20 @@ def _prepare(image, kernel, *, flip, **options):
         if factors is not None:
             factors = (factors[0][::-1], factors[1][::-1])
     planes, _ = as_planes(req.image, req.axes, req.dtype)
+    empty = 0 in req.spatial_shape
+    # An empty image has an empty result and nothing to run: plan it as
+    # direct (the FFT tiling has no tiles to choose) and say why.
     plan = plan_filter(req.spatial_shape, weights, req.padding, req.stride,
-                       req.dilation, req.method, convolve=flip, factors=factors,
+                       req.dilation,
+                       "direct" if empty and req.method in ("auto", "fft")
+                       else req.method,
+                       convolve=flip, factors=factors,
                        is_finite=_finite_check(planes),
                        nthreads=req.nthreads)
+    if empty:
+        plan = plan._replace(
+            method="direct" if req.method == "auto" else req.method,
+            reason="the image is empty: nothing to compute")
     return req, weights, plan, planes
 
 

@@ -26,9 +26,19 @@ def as_planes(image, axes, dtype):
     """The image as C-contiguous planes ``(N, H, W)`` of ``dtype`` (no copy
     when it already is one), and the shape of the leading axes."""
     moved = np.moveaxis(image, axes, (-2, -1))
-    planes = np.ascontiguousarray(moved.reshape((-1,) + moved.shape[-2:]),
-                                  dtype=dtype)
-    return planes, moved.shape[:-2]
+    lead = moved.shape[:-2]
+    # The plane count is spelled out: reshape cannot infer -1 for an empty
+    # image.
+    planes = np.ascontiguousarray(
+        moved.reshape((_count(lead),) + moved.shape[-2:]), dtype=dtype)
+    return planes, lead
+
+
+def _count(lengths):
+    n = 1
+    for v in lengths:
+        n *= int(v)
+    return n
 
 
 def _result_shape(image_shape, axes, out_lens):
@@ -109,13 +119,13 @@ def deliver(compute, *, image, axes, out_lens, work_dtype, output,
     if (dest is not None and dest.dtype in writes and last_axes
             and dest.flags.c_contiguous
             and not np.may_share_memory(dest, image)):
-        compute(dest.reshape((-1, oh, ow)))
+        compute(dest.reshape((dest.size // max(1, oh * ow), oh, ow)))
         return dest
     wanted = output_dtype(output)
     fill = wanted if wanted is not None and wanted in writes else work_dtype
     lead = tuple(n for a, n in enumerate(image.shape) if a not in axes)
     planes = np.empty(lead + (oh, ow), dtype=fill)
-    compute(planes.reshape((-1, oh, ow)))
+    compute(planes.reshape((_count(lead), oh, ow)))
     result = np.moveaxis(planes, (-2, -1), axes)
     if shape is not None:
         result = result.reshape(final)

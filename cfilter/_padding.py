@@ -65,10 +65,15 @@ def forward_lengths(lengths, kshape, pads, stride, dilation, *, where=None,
                     name=None):
     """Forward output lengths per axis; :func:`kernel_fit_error` when the
     kernel does not fit.  ``where`` names the axes in the message (default
-    "axis 0", "axis 1", ...)."""
+    "axis 0", "axis 1", ...).  An empty input axis gives an empty output
+    axis, as scipy.ndimage gives (there is nothing for any padding to
+    extend)."""
     out = []
     for axis, (n, k, (b, a), s, d) in enumerate(
             zip(lengths, kshape, pads, stride, dilation)):
+        if n == 0:
+            out.append(0)
+            continue
         o = output_length(n, b, a, k, s, d)
         if o < 1:
             label = where[axis] if where is not None else f"axis {axis}"

@@ -234,15 +234,14 @@ def normalize_padding(padding, ndim):
 
 
 def as_image(image, name="image"):
-    """An ndarray view of ``image`` (never modified), real-valued and non-empty."""
+    """An ndarray view of ``image`` (never modified), real-valued.  An
+    empty image is valid: it gives an empty result (DESIGN.md §2)."""
     arr = np.asarray(image)
     if arr.dtype.kind == "c":
         raise TypeError(f"{name} is complex ({arr.dtype}); cfilter filters real "
                         "images: filter the real and imaginary parts separately")
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
-    if arr.size == 0:
-        raise ValueError(f"{name} is empty (shape {arr.shape})")
     return arr
 
 

@@ -45,7 +45,9 @@ def _weights(weight, dtype):
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"weight must be a real numeric array, got dtype "
                         f"{arr.dtype}")
-    if arr.ndim != 4 or arr.size == 0:
+    # Zero channels are allowed (torch gives an empty or bias-only result);
+    # a kernel with no taps is not.
+    if arr.ndim != 4 or 0 in arr.shape[2:]:
         raise ValueError(f"weight must be a non-empty 4-D array, got shape "
                          f"{arr.shape}")
     return arr.astype(dtype, copy=False)
@@ -93,11 +95,13 @@ def _columns(xe, offsets, counts, steps):
 
 
 def _grouped_product(wmat, cols, groups):
-    """``(G, Cog, K) @ (N, G, K, L)`` -> ``(N, G*Cog, L)``."""
+    """``(G, Cog, K) @ (N, G, K, L)`` -> ``(N, G*Cog, L)``.  The lengths
+    are spelled out: reshape cannot infer -1 for zero batches or channels."""
     n = cols.shape[0]
-    cols = cols.reshape(n, groups, -1, cols.shape[-2] * cols.shape[-1])
+    cols = cols.reshape(n, groups, wmat.shape[-1],
+                        cols.shape[-2] * cols.shape[-1])
     out = np.matmul(wmat, cols)
-    return out.reshape(n, -1, out.shape[-1])
+    return out.reshape(n, groups * wmat.shape[1], out.shape[-1])
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
@@ -194,7 +198,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
     dy, dx = dilation
     offsets = [(m * dy, l * dx) for m in range(kh) for l in range(kw)]
     cols = _columns(xe, offsets, (oh, ow), stride)
-    out = _grouped_product(w.reshape(g, c_out // g, -1), cols, g)
+    out = _grouped_product(w.reshape(g, c_out // g, wc * kh * kw), cols, g)
     out = out.reshape(n, c_out, oh, ow)
     if b is not None:
         out += b[:, None, None]
@@ -316,7 +320,8 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0,
             offsets = [(p0 + u, q0 + v) for u in r_starts for v in c_starts]
             cols = _columns(xe, offsets, (r_count, c_count), (1, 1))
             sub = wg[:, :, :, r_taps][:, :, :, :, c_taps]
-            wmat = sub.transpose(0, 2, 1, 3, 4).reshape(g, cog, -1)
+            wmat = sub.transpose(0, 2, 1, 3, 4).reshape(
+                g, cog, (c_in // g) * len(r_taps) * len(c_taps))
             dst[...] = _grouped_product(wmat, cols, g).reshape(dst.shape)
     if b is not None:
         out += b[:, None, None]
