@@ -79,7 +79,7 @@ def conv_transpose(image, kernel, *, stride=1, padding=0, output_padding=0,
         ``channel_axis``, or any array with ``axes``).  Never modified.
     kernel : array_like
         2-D real weights, as given to the forward call (not flipped).
-    %(stride)s
+    %(stride_transposed)s
     padding : {'same', 'valid', 'full'}, int, pair or per-side pairs, optional
         The forward call's padding (default 0), resolved exactly as
         :func:`correlate` resolves it; it is cut from the result.
