@@ -16,12 +16,6 @@ import numpy as np
 
 __all__ = ["as_planes", "deliver", "deliver_array", "cast_into"]
 
-# Elements cast per block: small enough that the rounding, the limit masks
-# and the copy of one block stay in cache, so saturation costs no extra
-# full-size pass over memory.
-_BLOCK = 1 << 15
-
-
 def as_planes(image, axes, dtype):
     """The image as C-contiguous planes ``(N, H, W)`` of ``dtype`` (no copy
     when it already is one), and the shape of the leading axes."""
@@ -191,19 +185,23 @@ def cast_into(result, dest):
         np.copyto(dest, result, casting="unsafe")
         return dest
     lo, hi, top, inexact = _int_limits(src_dt, dst_dt)
-    maximum = np.iinfo(dst_dt).max
-    if result.ndim == 0:
-        result, view = result.reshape(1), dest.reshape(1)
-    else:
-        view = dest
-    rows = max(1, _BLOCK // max(1, result.size // max(1, result.shape[0])))
-    for start in range(0, result.shape[0], rows):
-        part = np.rint(result[start:start + rows])
-        over = part >= top if inexact else None
-        np.clip(part, lo, hi, out=part)
-        np.copyto(part, 0, where=np.isnan(part))
-        target = view[start:start + rows]
-        np.copyto(target, part, casting="unsafe")
-        if over is not None:
-            np.copyto(target, maximum, where=over)
+    rounded = np.rint(result)
+    if rounded.size == 0:
+        return dest
+    # Two read-only reductions decide whether anything needs saturating;
+    # NaN propagates through min, so this also finds NaN.  Results inside
+    # the range (the common case) then cost no more than a plain cast.
+    low, high = rounded.min(), rounded.max()
+    if low >= lo and high <= hi:
+        np.copyto(dest, rounded, casting="unsafe")
+        return dest
+    has_nan = np.isnan(low)         # then low and high tell nothing more
+    over = rounded >= top if inexact and (has_nan or high >= top) else None
+    nan = np.isnan(rounded) if has_nan else None
+    np.clip(rounded, lo, hi, out=rounded)
+    if nan is not None:
+        rounded[nan] = 0
+    np.copyto(dest, rounded, casting="unsafe")
+    if over is not None:
+        np.copyto(dest, np.iinfo(dst_dt).max, where=over)
     return dest
