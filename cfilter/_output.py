@@ -103,11 +103,19 @@ def deliver(compute, *, image, axes, out_lens, work_dtype, output,
     axes last and not sharing memory with ``image`` is filled in place.
     Otherwise the planes are computed into a new array, moved back and cast.
     """
+    oh, ow = out_lens
+    lead = tuple(n for a, n in enumerate(image.shape) if a not in axes)
+    if output is None:              # the common case, kept short
+        planes = np.empty(lead + (oh, ow), dtype=work_dtype)
+        compute(planes.reshape((_count(lead), oh, ow)))
+        result = np.moveaxis(planes, (-2, -1), axes)
+        if shape is not None:
+            return result.reshape(tuple(shape))
+        return np.ascontiguousarray(result)
     work_dtype = np.dtype(work_dtype)
     writes = (work_dtype,) if writes is None else tuple(map(np.dtype, writes))
-    oh, ow = out_lens
-    natural = _result_shape(image.shape, axes, out_lens)
-    final = natural if shape is None else tuple(shape)
+    final = (_result_shape(image.shape, axes, out_lens) if shape is None
+             else tuple(shape))
     dest = check_output(output, final)
     last_axes = tuple(axes) == (image.ndim - 2, image.ndim - 1)
     if (dest is not None and dest.dtype in writes and last_axes
@@ -117,7 +125,6 @@ def deliver(compute, *, image, axes, out_lens, work_dtype, output,
         return dest
     wanted = output_dtype(output)
     fill = wanted if wanted is not None and wanted in writes else work_dtype
-    lead = tuple(n for a, n in enumerate(image.shape) if a not in axes)
     planes = np.empty(lead + (oh, ow), dtype=fill)
     compute(planes.reshape((_count(lead), oh, ow)))
     result = np.moveaxis(planes, (-2, -1), axes)
