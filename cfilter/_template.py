@@ -1,0 +1,205 @@
+"""Template search by zero-normalised cross-correlation (DESIGN section 8).
+
+The score of a window ``x`` against the template ``t`` (``n`` values each)
+is their Pearson correlation::
+
+    score = sum((x - mean x) * (t - mean t))
+            / sqrt(sum((x - mean x)**2) * sum((t - mean t)**2))
+
+Because ``t' = t - mean t`` sums to zero, the numerator is just
+``correlate(x, t')``: one call of :func:`cfilter.correlate` (direct or FFT).
+The window statistics ``sum x`` and ``sum x**2`` are moving sums: one call
+of :func:`cfilter.correlate` with a kernel of ones, which the planner runs on
+the box engine (O(1) per pixel, restarted float64 running sums).  The
+statistics are taken in float64 on the image shifted by a representative
+value, so ``sum x**2 - (sum x)**2 / n`` does not lose the variance to
+cancellation in float32.
+"""
+import numpy as np
+
+from . import _validate as V
+from ._api import correlate
+from ._threads import get_num_threads
+
+__all__ = ["match_template"]
+
+# A window is "flat" (scores 0) when its variance is below what the
+# arithmetic resolves: var <= FLAT * sum((x - shift)**2) over the window.
+# The float64 moving sums leave residues of a few 1e-15 of that sum
+# (measured on flat patches of random images), so 256 float64 epsilons
+# keep a wide margin; for float32 work the numerator itself is only good to
+# a few float32 epsilons of its scale, so a window whose standard deviation
+# is below 8 float32 epsilons of its root-mean-square is noise there.
+_FLAT64 = 256 * np.finfo(np.float64).eps
+
+
+def _flat_ratio(dtype):
+    eps = np.finfo(dtype).eps
+    return max(_FLAT64, (8 * eps) ** 2)
+
+
+def _spatial(image, template, channel_axis):
+    """Both arrays with the channels first, ``(C, H, W)`` and ``(C, h, w)``."""
+    if channel_axis is None:
+        if image.ndim != 2:
+            raise ValueError(
+                f"image must be 2-D (got shape {image.shape}); pass "
+                "channel_axis for a colour image")
+        if template.ndim != 2:
+            raise ValueError(
+                f"template must be 2-D like the image (got shape "
+                f"{template.shape})")
+        return image[np.newaxis], template[np.newaxis]
+    if image.ndim != 3:
+        raise ValueError(f"with channel_axis, image must be 3-D (got shape "
+                         f"{image.shape})")
+    axis = V.normalize_axis(channel_axis, 3, "channel_axis")
+    if template.ndim != 3 or template.shape[axis] != image.shape[axis]:
+        raise ValueError(
+            f"with channel_axis={channel_axis}, template must be 3-D with the "
+            f"image's {image.shape[axis]} channels on that axis (got shape "
+            f"{template.shape} for an image of shape {image.shape})")
+    return np.moveaxis(image, axis, 0), np.moveaxis(template, axis, 0)
+
+
+def match_template(image, template, *, padding="valid", mode="constant",
+                   cval=0.0, channel_axis=None, method="auto", workers=None):
+    """Find a template: the zero-normalised cross-correlation at every offset.
+
+    Each score is the Pearson correlation between the template and the image
+    window it covers, in ``[-1, 1]``; 1 is a perfect match up to brightness
+    and contrast.  A window (or template) with no variance scores 0.
+
+    Parameters
+    ----------
+    image : array_like
+        Real image: 2-D, or 3-D with ``channel_axis``.  Integer images are
+        accepted; never modified.
+    template : array_like
+        The pattern to find: 2-D, or 3-D with the image's channels on the
+        same axis.  With channels a window spans all of them (one score per
+        position).
+    padding : {'valid', 'same', 'full'}, int, pair or per-side pairs, optional
+        'valid' (default) scores windows inside the image: shape
+        ``(H - h + 1, W - w + 1)``, the score at ``[i, j]`` belongs to the
+        window whose top-left corner is ``(i, j)``.  'same' gives the
+        image's shape, the score at ``[i, j]`` belonging to the window
+        centred there (its top-left corner at ``(i - h//2, j - w//2)``, as
+        ``skimage.feature.match_template(..., pad_input=True)``); the
+        window's part outside the image is filled by ``mode`` and counts in
+        its statistics.  Other forms pad as for :func:`cfilter.correlate`.
+    mode : {'constant', 'reflect', 'mirror', 'nearest', 'wrap'}, optional
+        How the image is extended where padding asks for it (default
+        'constant', as scikit-image).  The names are cfilter's: numpy's and
+        scikit-image's 'reflect' is 'mirror' here, their 'symmetric' is
+        'reflect' (both spellings of the aliases are accepted).
+    cval : float, optional
+        The value outside the image when ``mode='constant'`` (default 0.0,
+        scikit-image's ``constant_values``).
+    channel_axis : int, optional
+        The channel axis of a colour image and template.
+    method : {'auto', 'direct', 'fft'}, optional
+        How the numerator (the correlation with the zero-mean template) is
+        computed: 'direct' sums the taps, 'fft' multiplies spectra, 'auto'
+        (default) lets the planner of :func:`cfilter.correlate` pick the
+        cheapest.  The window statistics always come from moving sums.
+    workers : int, optional
+        Threads for this call; None uses :func:`cfilter.get_num_threads`.
+
+    Returns
+    -------
+    out : ndarray
+        The scores, float64 for a float64 image and float32 otherwise (as
+        :func:`cfilter.correlate`'s dtype rules), without a channel axis.
+
+    Notes
+    -----
+    With the default 'valid' padding the result equals
+    ``skimage.feature.match_template(image, template)`` and
+    ``cv2.matchTemplate(image, template, cv2.TM_CCOEFF_NORMED)``; a colour
+    match equals scikit-image's 3-D match (its channel-aligned slice), while
+    OpenCV's colour score removes each channel's own mean instead.  "Flat"
+    means: the window's variance is below ``256 * eps(float64)`` (float32
+    work: ``(8 * eps(float32))**2``) of its mean square about a common
+    shift, i.e. below what the arithmetic can tell from zero.
+
+    Examples
+    --------
+    >>> import numpy as np, cfilter
+    >>> image = np.random.default_rng(1).random((40, 50))
+    >>> template = image[12:19, 30:35].copy()
+    >>> scores = cfilter.match_template(image, template)
+    >>> scores.shape
+    (34, 46)
+    >>> [int(i) for i in np.unravel_index(np.argmax(scores), scores.shape)]
+    [12, 30]
+    >>> round(float(scores.max()), 6)
+    1.0
+    >>> same = cfilter.match_template(image, template, padding="same")
+    >>> [int(i) for i in np.unravel_index(np.argmax(same), same.shape)]
+    [15, 32]
+    """
+    img = V.as_image(image)
+    tpl = V.as_image(template, "template")
+    planes, tplanes = _spatial(img, tpl, channel_axis)
+    pad = V.normalize_padding(padding, 2)
+    method = V.normalize_method(method, ("auto", "direct", "fft"))
+    mode = V.normalize_mode(mode)
+    cval = V.as_real(cval, "cval")
+    nthreads = V.normalize_workers(workers, get_num_threads())
+    dtype = V.compute_dtype(img.dtype, None)
+    h, w = tplanes.shape[1:]
+    if pad == "valid" and (h > planes.shape[1] or w > planes.shape[2]):
+        raise ValueError(
+            f"the template's spatial shape {(h, w)} is larger than the "
+            f"image's {planes.shape[1:]}: with padding='valid' no window fits; "
+            "use padding='same'")
+
+    t = tplanes.astype(np.float64)
+    t -= t.mean()
+    ssd = float(np.sum(t * t))
+    n = t.size
+    # One shift for every channel: the zero-mean template cancels it from
+    # the numerator, and it keeps the magnitudes (hence the rounding) small.
+    sample = planes[:, ::8, ::8]
+    shift = float(np.nanmean(sample)) if np.isfinite(sample).any() else 0.0
+    shifted_cval = cval - shift
+    opts = dict(mode=mode, padding=pad, workers=nthreads)
+
+    # Numerator: sum over channels of correlate(x - shift, t') in the work dtype.
+    num = None
+    for plane, tk in zip(planes, t):
+        xs = np.subtract(plane, shift, dtype=dtype)
+        part = correlate(xs, tk, cval=shifted_cval, method=method, **opts)
+        num = part if num is None else np.add(num, part, out=num)
+
+    # Window sums of (x - shift) and its square, in float64, by moving sums.
+    c = len(planes)
+    stats = np.empty((2 * c,) + planes.shape[1:], dtype=np.float64)
+    np.subtract(planes, shift, out=stats[:c], dtype=np.float64)
+    np.multiply(stats[:c], stats[:c], out=stats[c:])
+    ones = np.ones((h, w))
+    s1 = correlate(stats[:c], ones, axes=(1, 2), cval=shifted_cval, **opts)
+    s2 = correlate(stats[c:], ones, axes=(1, 2), cval=shifted_cval ** 2,
+                   **opts)
+    del stats
+    if c > 1:
+        s1, s2 = s1.sum(axis=0), s2.sum(axis=0)
+    else:
+        s1, s2 = s1[0], s2[0]
+
+    template_flat = ssd <= _FLAT64 * n * float(np.max(tplanes.astype(np.float64) ** 2))
+    if template_flat:
+        return np.zeros(num.shape, dtype=dtype)
+    # var = s2 - s1**2 / n, computed in place in s2.
+    np.multiply(s1, s1, out=s1)
+    s1 /= n
+    flat = s2 * _flat_ratio(dtype)
+    s2 -= s1
+    # A flat window's denominator becomes infinite: its score is then 0.
+    s2[s2 <= flat] = np.inf
+    s2 *= ssd
+    np.sqrt(s2, out=s2)
+    np.divide(num, s2, out=num)
+    np.clip(num, -1.0, 1.0, out=num)
+    return num
