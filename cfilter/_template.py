@@ -19,6 +19,7 @@ import numpy as np
 
 from . import _validate as V
 from ._api import correlate
+from ._shapes import conv_output_shape
 from ._threads import get_num_threads
 
 __all__ = ["match_template"]
@@ -159,47 +160,48 @@ def match_template(image, template, *, padding="valid", mode="constant",
     t -= t.mean()
     ssd = float(np.sum(t * t))
     n = t.size
-    # One shift for every channel: the zero-mean template cancels it from
-    # the numerator, and it keeps the magnitudes (hence the rounding) small.
+    if ssd <= _FLAT64 * n * float(np.max(tplanes.astype(np.float64) ** 2)):
+        # A flat template correlates with nothing: every score is 0.
+        return np.zeros(conv_output_shape(planes.shape[1:], (h, w), pad),
+                        dtype=dtype)
+    # Scaling the template by 1/sqrt(n*ssd) leaves only the window's
+    # standard deviation to divide by (the statistics below are means).
+    t /= np.sqrt(n * ssd)
+    # The numerator's shift: one for every channel (the zero-mean template
+    # cancels it), near the data, so the float32 rounding stays small.
     sample = planes[:, ::8, ::8]
     shift = float(np.nanmean(sample)) if np.isfinite(sample).any() else 0.0
-    shifted_cval = cval - shift
     opts = dict(mode=mode, padding=pad, workers=nthreads)
-
-    # Numerator: sum over channels of correlate(x - shift, t') in the work dtype.
     num = None
     for plane, tk in zip(planes, t):
         xs = np.subtract(plane, shift, dtype=dtype)
-        part = correlate(xs, tk, cval=shifted_cval, method=method, **opts)
+        part = correlate(xs, tk, cval=cval - shift, method=method, **opts)
         num = part if num is None else np.add(num, part, out=num)
 
-    # Window sums of (x - shift) and its square, in float64, by moving sums.
+    # Window means of x - s and (x - s)**2 in float64, by moving sums (the
+    # box engine: the kernel's weights are all equal), both planes in one
+    # call.  In constant mode s = cval, so that both extend by 0.
     c = len(planes)
+    s = cval if mode == V.normalize_mode("constant") else shift
     stats = np.empty((2 * c,) + planes.shape[1:], dtype=np.float64)
-    np.subtract(planes, shift, out=stats[:c], dtype=np.float64)
+    np.subtract(planes, s, out=stats[:c], dtype=np.float64)
     np.multiply(stats[:c], stats[:c], out=stats[c:])
-    ones = np.ones((h, w))
-    s1 = correlate(stats[:c], ones, axes=(1, 2), cval=shifted_cval, **opts)
-    s2 = correlate(stats[c:], ones, axes=(1, 2), cval=shifted_cval ** 2,
-                   **opts)
+    means = correlate(stats, np.full((h, w), 1.0 / (h * w)), axes=(1, 2),
+                      cval=0.0, **opts)
     del stats
+    m1, m2 = means[:c], means[c:]
     if c > 1:
-        s1, s2 = s1.sum(axis=0), s2.sum(axis=0)
+        # Each channel gives h*w of the n values: average the channels.
+        m1, m2 = m1.mean(axis=0), m2.mean(axis=0)
     else:
-        s1, s2 = s1[0], s2[0]
-
-    template_flat = ssd <= _FLAT64 * n * float(np.max(tplanes.astype(np.float64) ** 2))
-    if template_flat:
-        return np.zeros(num.shape, dtype=dtype)
-    # var = s2 - s1**2 / n, computed in place in s2.
-    np.multiply(s1, s1, out=s1)
-    s1 /= n
-    flat = s2 * _flat_ratio(dtype)
-    s2 -= s1
-    # A flat window's denominator becomes infinite: its score is then 0.
-    s2[s2 <= flat] = np.inf
-    s2 *= ssd
-    np.sqrt(s2, out=s2)
-    np.divide(num, s2, out=num)
+        m1, m2 = m1[0], m2[0]
+    # var = m2 - m1**2, in place in m2; a flat window's becomes infinite,
+    # so that its score is 0.
+    flat = m2 * _flat_ratio(dtype)
+    np.multiply(m1, m1, out=m1)
+    m2 -= m1
+    np.copyto(m2, np.inf, where=m2 <= flat)
+    np.sqrt(m2, out=m2)
+    np.divide(num, m2, out=num)
     np.clip(num, -1.0, 1.0, out=num)
     return num
