@@ -22,7 +22,8 @@ class _Request:
     """The validated, normalised arguments shared by every 2-D entry point."""
 
     def __init__(self, image, *, mode, cval, padding, stride, dilation, axes,
-                 channel_axis, output, method, workers, methods=V.METHODS):
+                 channel_axis, output, method, workers, methods=V.METHODS,
+                 nan_policy="propagate"):
         self.image = V.as_image(image)
         self.axes = V.spatial_axes(self.image.ndim, axes, channel_axis)
         self.mode = V.normalize_mode(mode)
@@ -35,6 +36,7 @@ class _Request:
             V.normalize_workers(workers, get_num_threads()))
         self.dtype = V.compute_dtype(self.image.dtype, output)
         self.output = output
+        self.nan_policy = V.normalize_nan_policy(nan_policy)
         V.output_dtype(output)   # rejects a bad output type before any work
 
     @property
@@ -51,8 +53,12 @@ def _planes(req):
     return planes, moved.shape[:-2]
 
 
-def _finite_check(planes):
-    """A callable for the planner: are all the planes' values finite?"""
+def _finite_check(planes, nan_policy="propagate"):
+    """A callable for the planner: are all the planes' values finite?  Under
+    ``nan_policy='ignore'`` the engines never see a NaN (it becomes a zero
+    weight), so only Inf counts."""
+    if nan_policy == "ignore":
+        return lambda: not bool(np.isinf(planes).any())
     return lambda: bool(np.isfinite(planes).all())
 
 
@@ -88,7 +94,8 @@ def _execute(req, kernel, plan, planes, lead):
     """Run the planned engine over the planes and deliver the output."""
     return _deliver(req, plan.out_shape, lead,
                     lambda out: run(planes, kernel, plan, req.mode, req.cval,
-                                    req.nthreads, out))
+                                    req.nthreads, out,
+                                    nan_policy=req.nan_policy))
 
 
 def _prepare(image, kernel, *, flip, **options):
@@ -105,7 +112,7 @@ def _prepare(image, kernel, *, flip, **options):
     planes, lead = _planes(req)
     plan = plan_filter(req.spatial_shape, weights, req.padding, req.stride,
                        req.dilation, req.method, convolve=flip, factors=factors,
-                       is_finite=_finite_check(planes),
+                       is_finite=_finite_check(planes, req.nan_policy),
                        nthreads=req.nthreads)
     return req, weights, plan, planes, lead
 
@@ -160,7 +167,7 @@ class FilterPlan(NamedTuple):
 @docfiller
 def plan(image, kernel, *, convolve=False, mode="reflect", cval=0.0,
          padding="same", stride=1, dilation=1, axes=None, channel_axis=None,
-         method="auto", workers=None):
+         method="auto", workers=None, nan_policy="propagate"):
     """Tell which engine a :func:`correlate` (or :func:`convolve`) call would
     run, and why, without filtering.
 
@@ -187,6 +194,7 @@ def plan(image, kernel, *, convolve=False, mode="reflect", cval=0.0,
     method : str, optional
         As for :func:`correlate`: an explicit method is checked and planned.
     %(workers)s
+    %(nan_policy)s
 
     Returns
     -------
@@ -212,7 +220,8 @@ def plan(image, kernel, *, convolve=False, mode="reflect", cval=0.0,
                                cval=cval, padding=padding, stride=stride,
                                dilation=dilation, axes=axes,
                                channel_axis=channel_axis, output=None,
-                               method=method, workers=workers)
+                               method=method, workers=workers,
+                               nan_policy=nan_policy)
     shape = list(req.image.shape)
     shape[req.axes[0]], shape[req.axes[1]] = p.out_shape
     return FilterPlan(p.method, p.reason, dict(p.costs), tuple(shape), p.pads,
@@ -222,7 +231,7 @@ def plan(image, kernel, *, convolve=False, mode="reflect", cval=0.0,
 @docfiller
 def correlate(image, kernel, *, mode="reflect", cval=0.0, padding="same",
               stride=1, dilation=1, axes=None, channel_axis=None, output=None,
-              method="auto", workers=None):
+              method="auto", workers=None, nan_policy="propagate"):
     """Correlate an image with a 2-D kernel.
 
     ``out[i, j] = sum_{m, l} kernel[m, l] * x~[i*sy + m*dy - top, j*sx + l*dx - left]``
@@ -247,6 +256,7 @@ def correlate(image, kernel, *, mode="reflect", cval=0.0, padding="same",
     %(output)s
     %(method)s
     %(workers)s
+    %(nan_policy)s
 
     Returns
     -------
@@ -274,13 +284,13 @@ def correlate(image, kernel, *, mode="reflect", cval=0.0, padding="same",
     return _filter2d(image, kernel, flip=False, mode=mode, cval=cval,
                      padding=padding, stride=stride, dilation=dilation,
                      axes=axes, channel_axis=channel_axis, output=output,
-                     method=method, workers=workers)
+                     method=method, workers=workers, nan_policy=nan_policy)
 
 
 @docfiller
 def convolve(image, kernel, *, mode="reflect", cval=0.0, padding="same",
              stride=1, dilation=1, axes=None, channel_axis=None, output=None,
-             method="auto", workers=None):
+             method="auto", workers=None, nan_policy="propagate"):
     """Convolve an image with a 2-D kernel.
 
     Convolution is correlation with the kernel turned by 180 degrees:
@@ -305,6 +315,7 @@ def convolve(image, kernel, *, mode="reflect", cval=0.0, padding="same",
     %(output)s
     %(method)s
     %(workers)s
+    %(nan_policy)s
 
     Returns
     -------
@@ -332,14 +343,14 @@ def convolve(image, kernel, *, mode="reflect", cval=0.0, padding="same",
     return _filter2d(image, kernel, flip=True, mode=mode, cval=cval,
                      padding=padding, stride=stride, dilation=dilation,
                      axes=axes, channel_axis=channel_axis, output=output,
-                     method=method, workers=workers)
+                     method=method, workers=workers, nan_policy=nan_policy)
 
 
 @docfiller
 def sep_filter(image, row_weights, col_weights, *, mode="reflect", cval=0.0,
                padding="same", stride=1, dilation=1, axes=None,
                channel_axis=None, output=None, method="separable",
-               workers=None):
+               workers=None, nan_policy="propagate"):
     """Correlate with the separable kernel ``outer(col_weights, row_weights)``.
 
     The column weights run down each column (axis 0 of a 2-D image), the row
@@ -366,6 +377,7 @@ def sep_filter(image, row_weights, col_weights, *, mode="reflect", cval=0.0,
         'separable' (default) runs the two 1-D passes; 'direct' sums the
         outer product's taps (useful as a check).
     %(workers)s
+    %(nan_policy)s
 
     Returns
     -------
@@ -383,7 +395,7 @@ def sep_filter(image, row_weights, col_weights, *, mode="reflect", cval=0.0,
     req = _Request(image, mode=mode, cval=cval, padding=padding, stride=stride,
                    dilation=dilation, axes=axes, channel_axis=channel_axis,
                    output=output, method=method, workers=workers,
-                   methods=("separable", "direct"))
+                   methods=("separable", "direct"), nan_policy=nan_policy)
     row = V.as_kernel(row_weights, 1, "row_weights")
     col = V.as_kernel(col_weights, 1, "col_weights")
     weights = np.outer(col, row)
@@ -395,7 +407,7 @@ def sep_filter(image, row_weights, col_weights, *, mode="reflect", cval=0.0,
 
 
 def _filter1d(image, weights, axis, *, flip, mode, cval, padding, stride,
-              dilation, output, workers):
+              dilation, output, workers, nan_policy):
     img = V.as_image(image)
     w = V.as_kernel(weights, 1, "weights")
     axis = V.normalize_axis(axis, img.ndim, "axis")
@@ -423,7 +435,7 @@ def _filter1d(image, weights, axis, *, flip, mode, cval, padding, stride,
     req = _Request(view, mode=mode, cval=cval, padding=pads, stride=strides,
                    dilation=dils, axes=(1, 2), channel_axis=None,
                    output=None if isinstance(output, np.ndarray) else output,
-                   method="direct", workers=workers)
+                   method="direct", workers=workers, nan_policy=nan_policy)
     req.dtype = V.compute_dtype(img.dtype, output)
     try:
         plan = plan_filter(req.spatial_shape, kernel, pads, strides, dils,
@@ -443,7 +455,7 @@ def _filter1d(image, weights, axis, *, flip, mode, cval, padding, stride,
 @docfiller
 def correlate1d(image, weights, axis=-1, *, mode="reflect", cval=0.0,
                 padding="same", stride=1, dilation=1, output=None,
-                workers=None):
+                workers=None, nan_policy="propagate"):
     """Correlate along one axis of an array of any dimension.
 
     ``out[..., i, ...] = sum_m weights[m] * x~[..., i*s + m*d - p_before, ...]``
@@ -466,6 +478,7 @@ def correlate1d(image, weights, axis=-1, *, mode="reflect", cval=0.0,
         Spacing between taps (default 1).
     %(output)s
     %(workers)s
+    %(nan_policy)s
 
     Returns
     -------
@@ -486,13 +499,13 @@ def correlate1d(image, weights, axis=-1, *, mode="reflect", cval=0.0,
     """
     return _filter1d(image, weights, axis, flip=False, mode=mode, cval=cval,
                      padding=padding, stride=stride, dilation=dilation,
-                     output=output, workers=workers)
+                     output=output, workers=workers, nan_policy=nan_policy)
 
 
 @docfiller
 def convolve1d(image, weights, axis=-1, *, mode="reflect", cval=0.0,
                padding="same", stride=1, dilation=1, output=None,
-               workers=None):
+               workers=None, nan_policy="propagate"):
     """Convolve along one axis: :func:`correlate1d` with reversed weights.
 
     With 'same' padding an even-length kernel is centred as
@@ -515,6 +528,7 @@ def convolve1d(image, weights, axis=-1, *, mode="reflect", cval=0.0,
         Spacing between taps (default 1).
     %(output)s
     %(workers)s
+    %(nan_policy)s
 
     Returns
     -------
@@ -530,4 +544,4 @@ def convolve1d(image, weights, axis=-1, *, mode="reflect", cval=0.0,
     """
     return _filter1d(image, weights, axis, flip=True, mode=mode, cval=cval,
                      padding=padding, stride=stride, dilation=dilation,
-                     output=output, workers=workers)
+                     output=output, workers=workers, nan_policy=nan_policy)

@@ -276,3 +276,15 @@ def normalize_workers(workers, default):
     if workers is None:
         return default
     return as_int(workers, "workers", 1)
+
+
+NAN_POLICIES = ("propagate", "ignore")
+
+
+def normalize_nan_policy(nan_policy):
+    """'propagate' (NaN spreads like plain arithmetic) or 'ignore'
+    (normalised convolution, DESIGN section 8)."""
+    if isinstance(nan_policy, str) and nan_policy.strip().lower() in NAN_POLICIES:
+        return nan_policy.strip().lower()
+    raise ValueError(f"nan_policy={nan_policy!r} is not a NaN policy; use one "
+                     f"of: {', '.join(NAN_POLICIES)}")
