@@ -195,13 +195,28 @@ def match_template(image, template, *, padding="valid", mode="constant",
         m1, m2 = m1.mean(axis=0), m2.mean(axis=0)
     else:
         m1, m2 = m1[0], m2[0]
-    # var = m2 - m1**2, in place in m2; a flat window's becomes infinite,
-    # so that its score is 0.
-    flat = m2 * _flat_ratio(dtype)
-    np.multiply(m1, m1, out=m1)
-    m2 -= m1
-    np.copyto(m2, np.inf, where=m2 <= flat)
-    np.sqrt(m2, out=m2)
-    np.divide(num, m2, out=num)
-    np.clip(num, -1.0, 1.0, out=num)
+    # The window's standard deviation is sqrt(m2 - m1**2).
+    _scores(num, m1, m2, _flat_ratio(dtype))
     return num
+
+
+# Elements per block of the final step: its temporaries stay in cache.
+_BLOCK = 1 << 14
+
+
+def _scores(num, m1, m2, flat_ratio):
+    """``num / sqrt(m2 - m1**2)`` into ``num``, clipped to [-1, 1]; 0 where
+    the window is flat (``m1`` and ``m2`` are overwritten).  Block by block,
+    so the six steps cost about one pass over memory."""
+    flat_num, flat_m1, flat_m2 = num.reshape(-1), m1.reshape(-1), m2.reshape(-1)
+    for start in range(0, flat_num.size, _BLOCK):
+        block = slice(start, start + _BLOCK)
+        o, a, var = flat_num[block], flat_m1[block], flat_m2[block]
+        threshold = var * flat_ratio
+        np.multiply(a, a, out=a)
+        var -= a
+        # A flat window's deviation becomes infinite: its score is then 0.
+        np.copyto(var, np.inf, where=var <= threshold)
+        np.sqrt(var, out=var)
+        np.divide(o, var, out=o)
+        np.clip(o, -1.0, 1.0, out=o)
