@@ -8,12 +8,11 @@ is their Pearson correlation::
 
 Because ``t' = t - mean t`` sums to zero, the numerator is just
 ``correlate(x, t')``: one call of :func:`cfilter.correlate` (direct or FFT).
-The window statistics ``sum x`` and ``sum x**2`` are moving sums: one call
-of :func:`cfilter.correlate` with a kernel of ones, which the planner runs on
-the box engine (O(1) per pixel, restarted float64 running sums).  The
-statistics are taken in float64 on the image shifted by a representative
-value, so ``sum x**2 - (sum x)**2 / n`` does not lose the variance to
-cancellation in float32.
+The window means of ``x`` and ``x**2`` are moving sums: one call of
+:func:`cfilter.correlate` with an all-equal kernel, which the planner runs
+on the box engine (O(1) per pixel, restarted float64 running sums).  They
+are taken in float64 on the image shifted by a representative value, so
+``mean(x**2) - mean(x)**2`` does not lose the variance to cancellation.
 """
 import numpy as np
 
@@ -25,7 +24,7 @@ from ._threads import get_num_threads
 __all__ = ["match_template"]
 
 # A window is "flat" (scores 0) when its variance is below what the
-# arithmetic resolves: var <= FLAT * sum((x - shift)**2) over the window.
+# arithmetic resolves: var <= ratio * mean((x - shift)**2) over the window.
 # The float64 moving sums leave residues of a few 1e-15 of that sum
 # (measured on flat patches of random images), so 256 float64 epsilons
 # keep a wide margin; for float32 work the numerator itself is only good to
