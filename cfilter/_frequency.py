@@ -12,7 +12,7 @@ import scipy.fft
 
 from . import _validate as V
 from ._indexing import extend
-from ._output import cast_into
+from ._output import as_planes, deliver
 from ._threads import get_num_threads
 
 __all__ = ["frequency_filter"]
@@ -205,43 +205,36 @@ def frequency_filter(image, cutoff, *, kind="lowpass", shape="butterworth",
     kind = _choice(kind, "kind", KINDS)
     filter_shape = _choice(shape, "shape", SHAPES)
     cutoffs = _cutoffs(cutoff, kind)
-    order = V.as_real(order, "order")
-    if not order > 0 or not np.isfinite(order):
-        raise ValueError(f"order={order!r} must be a finite number > 0")
+    order = V.as_real(order, "order", finite=True, positive=True)
     mode = V.normalize_mode(mode)
     cval = V.as_real(cval, "cval")
     pad = V.as_int(pad, "pad", 0)
     nthreads = V.normalize_workers(workers, get_num_threads())
     dtype = V.compute_dtype(img.dtype, output)
-    V.output_dtype(output)
-    dest = V.check_output_array(output, img.shape)
     if not np.isfinite(img).all():
         raise ValueError(
             "frequency_filter cannot filter an image holding NaN or Inf: the "
             "transform would spread them over the whole image; fill them "
             "first (for instance with gaussian_blur(..., nan_policy='ignore'))")
+    planes, _ = as_planes(img, axes, dtype)
+    H, W = planes.shape[1:]
 
-    moved = np.moveaxis(img, axes, (-2, -1))
-    lead, (H, W) = moved.shape[:-2], moved.shape[-2:]
-    planes = np.ascontiguousarray(moved.reshape((-1, H, W)), dtype=dtype)
-    if pad:
-        ext = np.empty((len(planes), H + 2 * pad, W + 2 * pad), dtype=dtype)
-        for plane, e in zip(planes, ext):
-            extend(plane, -pad, H + 2 * pad, -pad, W + 2 * pad, mode, cval,
-                   out=e)
-    else:
-        ext = planes
-    grid = ext.shape[1:]
-    spectrum = scipy.fft.rfft2(ext, workers=nthreads)
-    _apply(spectrum, half_transfer(grid, kind, filter_shape, cutoffs, order,
-                                   dtype))
-    filtered = scipy.fft.irfft2(spectrum, s=grid, workers=nthreads,
-                                overwrite_x=True)
-    result = filtered[:, pad:pad + H, pad:pad + W].reshape(lead + (H, W))
-    result = np.moveaxis(result, (-2, -1), axes)
-    if dest is not None:
-        return cast_into(result, dest)
-    wanted = V.output_dtype(output)
-    if wanted is None or wanted == result.dtype:
-        return np.ascontiguousarray(result)
-    return cast_into(result, np.empty(img.shape, dtype=wanted))
+    def compute(out):
+        if pad:
+            ext = np.empty((len(planes), H + 2 * pad, W + 2 * pad),
+                           dtype=dtype)
+            for plane, e in zip(planes, ext):
+                extend(plane, -pad, H + 2 * pad, -pad, W + 2 * pad, mode,
+                       cval, out=e)
+        else:
+            ext = planes
+        grid = ext.shape[1:]
+        spectrum = scipy.fft.rfft2(ext, workers=nthreads)
+        half = half_transfer(grid, kind, filter_shape, cutoffs, order, dtype)
+        _apply(spectrum, half)
+        filtered = scipy.fft.irfft2(spectrum, s=grid, workers=nthreads,
+                                    overwrite_x=True)
+        out[...] = filtered[:, pad:pad + H, pad:pad + W]
+
+    return deliver(compute, image=img, axes=axes, out_lens=(H, W),
+                   work_dtype=dtype, output=output)
