@@ -208,3 +208,12 @@ def test_colour_template_must_have_the_image_channels():
     with pytest.raises(ValueError, match="channels"):
         cfilter.match_template(np.ones((20, 20, 3)), np.ones((4, 4, 2)),
                                channel_axis=-1)
+
+
+@pytest.mark.parametrize("method", ["direct", "fft"])
+def test_threads_do_not_change_the_scores(rng, method):
+    image = rng.random((300, 260)).astype(np.float32)
+    template = image[40:61, 100:117].copy()
+    one = cfilter.match_template(image, template, method=method, workers=1)
+    two = cfilter.match_template(image, template, method=method, workers=2)
+    np.testing.assert_array_equal(one, two)
