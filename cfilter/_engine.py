@@ -4,6 +4,8 @@ Receives C-contiguous float32/float64 planes ``(N, H, W)`` and writes
 ``(N, oh, ow)`` planes of the same dtype.  This is the single dispatch point
 from method names to compiled loops.
 """
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from ._core import _box, _direct, _separable
@@ -89,7 +91,7 @@ NAN_WEIGHT_EPS = 64
 
 # Elements combined per block in the NaN step: small enough for a block's
 # temporaries to stay in cache, so the combination costs about one pass.
-_NAN_BLOCK = 1 << 15
+_NAN_BLOCK = 1 << 16
 
 
 def _abs_plan(plan):
@@ -132,7 +134,8 @@ def run_ignoring_nan(planes, kernel, plan, mode, cval, nthreads, out):
     # the image part's buffer when the shapes allow.
     y_planes, flags = np.empty_like(planes), np.empty_like(planes)
     found = _in_blocks(_split_nan, planes.reshape(-1), y_planes.reshape(-1),
-                       flags.reshape(-1), shift=shift, nan_cval=nan_cval)
+                       flags.reshape(-1), nthreads=nthreads, shift=shift,
+                       nan_cval=nan_cval)
     if not any(found) and not nan_cval:
         # No NaN: 'ignore' is 'propagate'.
         del y_planes, flags
@@ -149,21 +152,32 @@ def run_ignoring_nan(planes, kernel, plan, mode, cval, nthreads, out):
     total, total_abs = float(np.sum(kernel)), float(np.sum(np.abs(kernel)))
     flat_out = out.reshape(-1)
     _in_blocks(_combine_nan, flat_out, flag_sums.reshape(-1),
-               flag_abs.reshape(-1), flat_out, total=total,
+               flag_abs.reshape(-1), flat_out, nthreads=nthreads, total=total,
                total_abs=total_abs,
                tiny=NAN_WEIGHT_EPS * np.finfo(dtype).eps * total_abs,
                shift=shift, nan_cval=nan_cval, signed=signed)
     return out
 
 
-def _in_blocks(step, *arrays, **options):
+def _in_blocks(step, *arrays, nthreads=1, **options):
     """``step(*blocks, **options)`` over cache-sized blocks of the equally
     long 1-D ``arrays``, so that a step's several operations and
-    temporaries cost about one pass over memory.  (One thread: numpy's
-    short loops on shared blocks would mostly wait for the GIL.)  Returns
-    the steps' results."""
-    return [step(*(a[s:s + _NAN_BLOCK] for a in arrays), **options)
-            for s in range(0, arrays[0].size, _NAN_BLOCK)]
+    temporaries cost about one pass over memory.  Up to ``nthreads``
+    threads take contiguous runs of blocks (numpy releases the GIL inside
+    each operation).  Returns the steps' results, in order."""
+    starts = range(0, arrays[0].size, _NAN_BLOCK)
+
+    def span(part):
+        return [step(*(a[s:s + _NAN_BLOCK] for a in arrays), **options)
+                for s in part]
+
+    nthreads = max(1, min(nthreads, len(starts) // 16))
+    if nthreads == 1:
+        return span(starts)
+    cuts = np.linspace(0, len(starts), nthreads + 1).astype(int)
+    with ThreadPoolExecutor(max_workers=nthreads) as pool:
+        parts = pool.map(span, [starts[a:b] for a, b in zip(cuts, cuts[1:])])
+        return [r for part in parts for r in part]
 
 
 def _split_nan(x, y, flag, *, shift, nan_cval):
