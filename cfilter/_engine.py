@@ -96,7 +96,9 @@ _NAN_BLOCK = 1 << 16
 
 def _abs_plan(plan):
     """The plan for the kernel's absolute weights (same geometry)."""
-    factors = None if plan.factors is None else tuple(np.abs(f) for f in plan.factors)
+    factors = plan.factors
+    if factors is not None:
+        factors = tuple(np.abs(f) for f in factors)
     box = None if plan.box_value is None else abs(plan.box_value)
     return plan._replace(factors=factors, box_value=box)
 
