@@ -331,12 +331,25 @@ def normalize_workers(workers, default):
     return as_int(workers, "workers", 1)
 
 
+NAN_POLICIES = ("propagate", "ignore")
+
+
+def normalize_nan_policy(nan_policy):
+    """'propagate' (NaN spreads like plain arithmetic) or 'ignore'
+    (normalised convolution, DESIGN section 8)."""
+    if isinstance(nan_policy, str) and nan_policy.strip().lower() in NAN_POLICIES:
+        return nan_policy.strip().lower()
+    raise ValueError(f"nan_policy={nan_policy!r} is not a NaN policy; use one "
+                     f"of: {', '.join(NAN_POLICIES)}")
+
+
 class Request:
     """The validated, normalised arguments shared by every 2-D entry point
     (:func:`cfilter.correlate` and its kin, :func:`cfilter.conv_transpose`)."""
 
     def __init__(self, image, *, mode, cval, padding, stride, dilation, axes,
-                 channel_axis, output, method, workers, methods=METHODS):
+                 channel_axis, output, method, workers, methods=METHODS,
+                 nan_policy="propagate"):
         self.image = as_image(image)
         self.axes = spatial_axes(self.image.ndim, axes, channel_axis)
         self.mode = normalize_mode(mode)
@@ -349,6 +362,7 @@ class Request:
             normalize_workers(workers, get_num_threads()))
         self.dtype = compute_dtype(self.image.dtype, output)
         self.output = output
+        self.nan_policy = normalize_nan_policy(nan_policy)
         output_dtype(output)   # rejects a bad output type before any work
 
     @property

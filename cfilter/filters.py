@@ -27,7 +27,8 @@ def _float_output(output):
 @docfiller
 def gaussian_blur(image, sigma, *, truncate=4.0, radius=None, mode="reflect",
                   cval=0.0, stride=1, axes=None, channel_axis=None,
-                  output=None, method="auto", workers=None):
+                  output=None, method="auto", workers=None,
+                  nan_policy="propagate"):
     """Blur with a Gaussian of standard deviation ``sigma`` (pixels).
 
     Equals ``scipy.ndimage.gaussian_filter`` over the two spatial axes; the
@@ -51,6 +52,7 @@ def gaussian_blur(image, sigma, *, truncate=4.0, radius=None, mode="reflect",
     %(output)s
     %(method)s
     %(workers)s
+    %(nan_policy)s
 
     Returns
     -------
@@ -69,12 +71,13 @@ def gaussian_blur(image, sigma, *, truncate=4.0, radius=None, mode="reflect",
     kernel = kernels.gaussian(sigma, truncate=truncate, radius=radius)
     return correlate(image, kernel, mode=mode, cval=cval, stride=stride,
                      axes=axes, channel_axis=channel_axis, output=output,
-                     method=method, workers=workers)
+                     method=method, workers=workers, nan_policy=nan_policy)
 
 
 @docfiller
 def box_blur(image, size, *, mode="reflect", cval=0.0, stride=1, axes=None,
-             channel_axis=None, output=None, method="auto", workers=None):
+             channel_axis=None, output=None, method="auto", workers=None,
+             nan_policy="propagate"):
     """Mean over a ``size`` window: equals ``scipy.ndimage.uniform_filter``.
 
     'auto' uses moving sums (O(1) per pixel) when that is cheapest.
@@ -93,6 +96,7 @@ def box_blur(image, size, *, mode="reflect", cval=0.0, stride=1, axes=None,
     %(output)s
     %(method)s
     %(workers)s
+    %(nan_policy)s
 
     Returns
     -------
@@ -109,7 +113,8 @@ def box_blur(image, size, *, mode="reflect", cval=0.0, stride=1, axes=None,
     """
     return correlate(image, kernels.box(size), mode=mode, cval=cval,
                      stride=stride, axes=axes, channel_axis=channel_axis,
-                     output=output, method=method, workers=workers)
+                     output=output, method=method, workers=workers,
+                     nan_policy=nan_policy)
 
 
 def _gradient(kernel_of, image, axis, mode, cval, stride, axes,
@@ -255,7 +260,7 @@ def sharpen(image, amount=1.0, *, mode="reflect", cval=0.0, stride=1,
 @docfiller
 def unsharp_mask(image, sigma, amount=1.0, *, truncate=4.0, mode="reflect",
                  cval=0.0, stride=1, axes=None, channel_axis=None,
-                 output=None, workers=None):
+                 output=None, workers=None, nan_policy="propagate"):
     """``image + amount * (image - gaussian_blur(image, sigma))``.
 
     Computed in floating point and not clipped for a float output; an
@@ -279,6 +284,7 @@ def unsharp_mask(image, sigma, amount=1.0, *, truncate=4.0, mode="reflect",
     %(channel_axis)s
     %(output)s
     %(workers)s
+    %(nan_policy)s
 
     Returns
     -------
@@ -297,7 +303,8 @@ def unsharp_mask(image, sigma, amount=1.0, *, truncate=4.0, mode="reflect",
     blurred = gaussian_blur(image, sigma, truncate=truncate, mode=mode,
                             cval=cval, stride=stride, axes=axes,
                             channel_axis=channel_axis,
-                            output=_float_output(output), workers=workers)
+                            output=_float_output(output), workers=workers,
+                            nan_policy=nan_policy)
     # The image term at the pixels the stride kept, in the blur's dtype.
     base = np.asarray(as_image(image), dtype=blurred.dtype)
     index = [slice(None)] * base.ndim
