@@ -8,6 +8,7 @@ import numpy as np
 
 from ._core import _box, _direct, _separable
 from ._fft import correlate_fft
+from ._limits import gather
 
 
 # Multiply-adds that make a second thread worth starting (about 0.1 ms on
@@ -29,6 +30,13 @@ def useful_threads(nthreads, plan, kernel_shape, nplanes=1):
 
 
 def run(planes, kernel, plan, mode, cval, nthreads, out):
+    if plan.engine_geometry is not None:
+        # Extreme geometry: the engines see only the samples read.
+        gathered, pads, stride, dilation = plan.engine_geometry
+        planes = gather(planes, kernel.shape, plan.pads, plan.stride,
+                        plan.dilation, plan.out_shape, gathered, mode, cval)
+        plan = plan._replace(pads=pads, stride=stride, dilation=dilation,
+                             engine_geometry=None)
     nthreads = useful_threads(nthreads, plan, kernel.shape, len(planes))
     (top, _), (left, _) = plan.pads
     sy, sx = plan.stride

@@ -10,6 +10,8 @@ from typing import NamedTuple, Optional, Tuple
 import numpy as np
 import scipy.fft
 
+from ._limits import check_result_size, effective_geometry
+
 
 class Plan(NamedTuple):
     """How one filtering call runs, per spatial axis."""
@@ -24,6 +26,9 @@ class Plan(NamedTuple):
     tiles: Optional[tuple] = None       # ((nh, th), (nw, tw)) for fft
     costs: Optional[dict] = None        # the modelled cost of each method
     reason: str = ""                    # why this method
+    # ((gathered per axis), pads, stride, dilation) the engines run with
+    # when an axis's geometry is extreme (see _limits); None otherwise.
+    engine_geometry: Optional[tuple] = None
 
 
 def padding_amounts(padding, k, d, convolve):
@@ -110,6 +115,9 @@ def plan_filter(shape, kernel, padding, stride, dilation, method, convolve,
         pads.append((before, after))
         out.append(length)
     out, stride, dilation = tuple(out), tuple(stride), tuple(dilation)
+    check_result_size(out, 4)
+    gathered, _, epads, estride, edil = effective_geometry(
+        shape, kernel.shape, pads, stride, dilation, out)
     box_value = _box_value(kernel, dilation)
     if method == "box" and box_value is None:
         raise ValueError(
@@ -128,9 +136,9 @@ def plan_filter(shape, kernel, padding, stride, dilation, method, convolve,
                 "method='separable' needs a kernel of rank 1 (an outer product "
                 "of a column and a row); this kernel is not: use method='direct' "
                 "or 'auto'")
-    tiles = fft_tiles(out, kernel.shape, stride, dilation, nthreads) \
+    tiles = fft_tiles(out, kernel.shape, estride, edil, nthreads) \
         if method in ("auto", "fft") else None
-    costs = method_costs(out, kernel.shape, stride, dilation, factors,
+    costs = method_costs(out, kernel.shape, estride, edil, factors,
                          box_value, tiles)
     if method == "auto":
         method = min(costs, key=costs.get)
@@ -147,7 +155,8 @@ def plan_filter(shape, kernel, padding, stride, dilation, method, convolve,
     return Plan(out, tuple(pads), stride, dilation, method,
                 factors if method == "separable" else None,
                 box_value if method == "box" else None,
-                tiles[0] if method == "fft" else None, costs, reason)
+                tiles[0] if method == "fft" else None, costs, reason,
+                (gathered, epads, estride, edil) if any(gathered) else None)
 
 
 def _box_value(kernel, dilation):

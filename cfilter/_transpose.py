@@ -9,6 +9,7 @@ import numpy as np
 from . import _validate as V
 from ._api import _deliver, _Request, _planes
 from ._core._transpose import conv_transpose_planes
+from ._limits import scatter_add, transpose_geometry
 from ._docstrings import docfiller
 from ._plan import padding_amounts
 from ._shapes import (resolve_forward, resolve_output_padding,
@@ -196,8 +197,21 @@ def conv_transpose(image, kernel, *, stride=1, padding=0, output_padding=0,
     sy, sx = req.stride
     dy, dx = req.dilation
 
+    gathered, eshape, epads, estride, edil = transpose_geometry(
+        target, ylens, kshape, pads, req.stride, req.dilation,
+        np.dtype(req.dtype).itemsize)
+
     def compute(out):
-        conv_transpose_planes(planes, w, out, top, left, sy, sx, dy, dx,
-                              req.mode, req.nthreads)
+        if not any(gathered):
+            conv_transpose_planes(planes, w, out, top, left, sy, sx, dy, dx,
+                                  req.mode, req.nthreads)
+            return
+        # Extreme geometry (see _limits): a small transposed correlation
+        # onto the gathered samples, then added back where they came from.
+        small = np.empty((len(planes),) + eshape, dtype=out.dtype)
+        conv_transpose_planes(planes, w, small, epads[0][0], epads[1][0],
+                              *estride, *edil, req.mode, req.nthreads)
+        out[...] = scatter_add(small, target, kshape, pads, req.stride,
+                               req.dilation, ylens, gathered, req.mode)
 
     return _deliver(req, target, lead, compute)
