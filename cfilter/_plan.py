@@ -197,16 +197,15 @@ def fft_tiles(out_shape, kernel_shape, stride, dilation, nthreads=1):
     whole image included).
 
     Work is ``tiles * nh*nw*log2(nh*nw)``, weighted by how efficiently
-    pocketfft runs each length; the strips of tiles (one row of tiles each)
-    go to ``nthreads`` threads, so their count is rounded up to a multiple
-    of the thread count.  Lengths above 1024 count double: their transforms
-    spill out of the cache (measured on 2048x2048)."""
+    pocketfft runs each length.  Lengths above 1024 count double: their
+    transforms spill out of the cache (measured on 2048x2048).  The tiling
+    never depends on ``nthreads`` (kept for the callers), so neither does
+    the result, bit for bit."""
     spans = [(o - 1) * s + 1 for o, s in zip(out_shape, stride)]
     reach = [d * (k - 1) + 1 for k, d in zip(kernel_shape, dilation)]
     best = None
     for nh, th in _tile_choices(spans[0], reach[0]):
         strips = -(-spans[0] // th)
-        strips = -(-strips // nthreads) * nthreads
         for nw, tw in _tile_choices(spans[1], reach[1]):
             tiles = strips * -(-spans[1] // tw)
             work = tiles * nh * nw * np.log2(nh * nw)
