@@ -11,7 +11,7 @@ from . import _validate as V
 from ._docstrings import docfiller
 from ._engine import run
 from ._output import cast_into
-from ._plan import padding_amounts, plan_filter
+from ._plan import kernel_eps, padding_amounts, plan_filter
 from ._threads import get_num_threads, threads_in_effect
 
 __all__ = ["correlate", "convolve", "correlate1d", "convolve1d", "sep_filter",
@@ -106,7 +106,7 @@ def _prepare(image, kernel, *, flip, **options):
     plan = plan_filter(req.spatial_shape, weights, req.padding, req.stride,
                        req.dilation, req.method, convolve=flip, factors=factors,
                        is_finite=_finite_check(planes),
-                       nthreads=req.nthreads)
+                       nthreads=req.nthreads, kernel_eps=kernel_eps(kernel))
     return req, weights, plan, planes, lead
 
 

@@ -55,15 +55,33 @@ def output_length(n, before, after, k, s, d):
     return span // s + 1 if span >= 0 else 0
 
 
-def separable_factors(kernel, rtol=None):
+def kernel_eps(kernel):
+    """The rounding unit of the precision a kernel was given in: float32
+    (and float16) kernels were rounded to float32 or coarser, so their
+    rank-1 test must allow that much; every other kernel float64's."""
+    dtype = getattr(kernel, "dtype", None)
+    if dtype is None:
+        try:
+            dtype = np.asarray(kernel).dtype
+        except (TypeError, ValueError):
+            return float(np.finfo(np.float64).eps)
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f" and dtype.itemsize < 8:
+        return float(np.finfo(dtype).eps)
+    return float(np.finfo(np.float64).eps)
+
+
+def separable_factors(kernel, rtol=None, eps=None):
     """``(col, row)`` with ``outer(col, row) == kernel`` if it has rank 1, else None.
 
     A rank-1 matrix is the outer product of any of its nonzero columns and
     rows, scaled by their common entry; so the kernel is factored through its
     largest weight and judged separable when that outer product rebuilds
-    every weight to within ``rtol`` (default: 16 * max(kh, kw) float64
-    roundings) of the largest.  This costs O(kh*kw), unlike an SVD, and keeps
-    integer kernels' factors exact.
+    every weight to within ``rtol`` of the largest: by default 16 *
+    max(kh, kw) roundings of ``eps``, the rounding unit of the dtype the
+    kernel was given in (float64's unless said; see :func:`kernel_eps`).
+    This costs O(kh*kw), unlike an SVD, and keeps integer kernels' factors
+    exact.
     """
     kernel = np.asarray(kernel, dtype=np.float64)
     if kernel.ndim != 2:
@@ -79,7 +97,9 @@ def separable_factors(kernel, rtol=None):
     if peak == 0:
         return np.zeros(kernel.shape[0]), np.zeros(kernel.shape[1])
     if rtol is None:
-        rtol = 16 * max(kernel.shape) * np.finfo(np.float64).eps
+        if eps is None:
+            eps = np.finfo(np.float64).eps
+        rtol = 16 * max(kernel.shape) * eps
     col, row = kernel[:, j] / kernel[i, j], kernel[i, :].copy()
     if np.max(np.abs(np.outer(col, row) - kernel)) > rtol * peak:
         return None
@@ -87,7 +107,7 @@ def separable_factors(kernel, rtol=None):
 
 
 def plan_filter(shape, kernel, padding, stride, dilation, method, convolve,
-                factors=None, is_finite=None, nthreads=1):
+                factors=None, is_finite=None, nthreads=1, kernel_eps=None):
     """The plan for correlating planes of ``shape`` with a 2-D ``kernel``.
 
     ``kernel`` is the array actually correlated (already flipped for
@@ -97,6 +117,8 @@ def plan_filter(shape, kernel, padding, stride, dilation, method, convolve,
     telling whether the image holds only finite values; it is asked only
     when a method that would spread a NaN or Inf (box, fft) is in question.
     ``nthreads`` is the number of threads the call will use.
+    ``kernel_eps`` is the rounding unit of the kernel's original dtype (see
+    :func:`kernel_eps`), which scales the rank-1 test; float64's if None.
     """
     pads = []
     out = []
@@ -129,15 +151,23 @@ def plan_filter(shape, kernel, padding, stride, dilation, method, convolve,
             + ("its moving sums" if method == "box" else "the transform")
             + " would spread them far beyond the pixels they touch; use "
             "method='direct' (or 'auto', which avoids it)")
+    finite_kernel = bool(np.isfinite(kernel).all())
+    if method == "fft" and not finite_kernel:
+        raise ValueError(
+            "method='fft' cannot use a kernel holding NaN or Inf: its "
+            "transform would turn every output into NaN, where the direct sum "
+            "gives NaN or Inf only where the weight meets the image; use "
+            "method='direct' (or 'auto', which avoids it)")
     if method in ("auto", "separable") and factors is None:
-        factors = separable_factors(kernel)
+        factors = separable_factors(kernel, eps=kernel_eps)
         if factors is None and method == "separable":
             raise ValueError(
                 "method='separable' needs a kernel of rank 1 (an outer product "
                 "of a column and a row); this kernel is not: use method='direct' "
                 "or 'auto'")
+    # A non-finite weight rules the transform out (see above).
     tiles = fft_tiles(out, kernel.shape, estride, edil, nthreads) \
-        if method in ("auto", "fft") else None
+        if method == "fft" or (method == "auto" and finite_kernel) else None
     costs = method_costs(out, kernel.shape, estride, edil, factors,
                          box_value, tiles)
     if method == "auto":
