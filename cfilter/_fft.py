@@ -11,12 +11,15 @@ a batch of rows of tiles at a time, which bounds the scratch memory.
 
 The tiling and the batches depend only on the shapes, never on the thread
 count, and each tile's transform is computed the same way whatever the
-batch, so the result is bit-identical for any ``workers``.  A batch is one
-``scipy.fft`` call with ``workers=nthreads``: pocketfft shares the tiles
-among its own threads without the GIL, so a busy Python thread elsewhere
-does not stall the transforms (a Python pool taking the GIL per strip was
-5x slower with one).
+batch, so the result is bit-identical for any ``workers``.  The threads
+share out whole batches: each batch is a handful of large numpy and
+``scipy.fft`` calls, all of which release the GIL, so the GIL changes hands
+a few times per batch rather than per strip or tile, and a busy Python
+thread elsewhere (which keeps the GIL for up to the switch interval each
+time it is handed over) no longer stalls the transforms.
 """
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import scipy.fft
 
@@ -24,7 +27,7 @@ from ._indexing import extend
 
 # Scratch bytes a batch of tiles may take (the extended rows, the tiles'
 # spectra and their inverse), whatever the thread count.
-BATCH_BYTES = 48 << 20
+BATCH_BYTES = 16 << 20
 
 
 def correlate_fft(planes, kernel, plan, mode, cval, nthreads, out):
@@ -49,31 +52,40 @@ def correlate_fft(planes, kernel, plan, mode, cval, nthreads, out):
     # Strips per batch: real and complex copies of every tile, ~4x its size.
     per_strip = 4 * ntw * nh * nw * np.dtype(dtype).itemsize
     batch = max(1, min(nstrips, BATCH_BYTES // per_strip))
-    for plane, dest in zip(planes, out):
-        for s0 in range(0, nstrips, batch):
-            nb = min(batch, nstrips - s0)
-            a0 = s0 * th
-            # The batch's rows of the extended image, extended once; zeros
-            # past its end.
-            nrows = (nb - 1) * th + nh
-            buf = np.zeros((nrows, strip_w), dtype=dtype)
-            rows = min(nrows, ext_h - a0)
-            extend(plane, a0 - top, rows, -left, ext_w, mode, cval,
-                   out=buf[:rows, :ext_w])
-            tiles = np.lib.stride_tricks.sliding_window_view(
-                buf, (nh, nw))[::th, ::tw]
-            spec = scipy.fft.rfft2(tiles, workers=nthreads)
-            del tiles, buf
-            spec *= spectrum
-            res = scipy.fft.irfft2(spec, s=(nh, nw), workers=nthreads)
-            del spec
-            # res[b, t, :th, :tw] holds the stride-1 outputs of rows
-            # a0 + b*th.., columns t*tw..: laid side by side, a block.
-            block = res[:, :, :th, :tw].transpose(0, 2, 1, 3).reshape(
-                nb * th, ntw * tw)
-            first = -(-a0 // sy) * sy        # the first row the stride keeps
-            last = min(a0 + nb * th, hs)
-            if first < last:
-                dest[first // sy:(last - 1) // sy + 1] = \
-                    block[first - a0:last - a0:sy, :ws:sx]
+
+    def run_batch(plane, dest, s0):
+        nb = min(batch, nstrips - s0)
+        a0 = s0 * th
+        # The batch's rows of the extended image, extended once; zeros past
+        # its end.
+        nrows = (nb - 1) * th + nh
+        buf = np.zeros((nrows, strip_w), dtype=dtype)
+        rows = min(nrows, ext_h - a0)
+        extend(plane, a0 - top, rows, -left, ext_w, mode, cval,
+               out=buf[:rows, :ext_w])
+        tiles = np.lib.stride_tricks.sliding_window_view(
+            buf, (nh, nw))[::th, ::tw]
+        spec = scipy.fft.rfft2(tiles)
+        del tiles, buf
+        spec *= spectrum
+        res = scipy.fft.irfft2(spec, s=(nh, nw))
+        del spec
+        # res[b, t, :th, :tw] holds the stride-1 outputs of rows a0 + b*th..,
+        # columns t*tw..: laid side by side, a block.
+        block = res[:, :, :th, :tw].transpose(0, 2, 1, 3).reshape(
+            nb * th, ntw * tw)
+        first = -(-a0 // sy) * sy            # the first row the stride keeps
+        last = min(a0 + nb * th, hs)
+        if first < last:
+            dest[first // sy:(last - 1) // sy + 1] = \
+                block[first - a0:last - a0:sy, :ws:sx]
+
+    jobs = [(plane, dest, s0) for plane, dest in zip(planes, out)
+            for s0 in range(0, nstrips, batch)]
+    if nthreads <= 1 or len(jobs) == 1:
+        for job in jobs:
+            run_batch(*job)
+    else:
+        with ThreadPoolExecutor(max_workers=min(nthreads, len(jobs))) as pool:
+            list(pool.map(lambda job: run_batch(*job), jobs))
     return out
