@@ -25,7 +25,6 @@ if [ ! -e "$libasan" ]; then
 fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/cfilter-asan.XXXXXX")
-trap 'rm -rf "$work"' EXIT
 cp -r "$repo/cfilter" "$repo/tests" "$repo/setup.py" "$repo/pyproject.toml" \
     "$repo/README.md" "$work"/
 find "$work/cfilter" \( -name '*.so' -o -name '*.c' \) -delete
@@ -44,8 +43,22 @@ if [ $# -eq 0 ]; then
 fi
 
 cd "$work"
+# Reports go to files: pytest captures stderr, and a process that ASan
+# stops never gets to print what was captured.  A huge allocation returns
+# NULL (numpy's MemoryError, which tests expect) instead of an ASan abort.
 export LD_PRELOAD="$libasan${LD_PRELOAD:+:$LD_PRELOAD}"
-export ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:abort_on_error=0:${ASAN_OPTIONS:-}"
+export ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:allocator_may_return_null=1:log_path=$work/asan:${ASAN_OPTIONS:-}"
 export PYTHONMALLOC=malloc
-"$python" -m pytest -p no:cacheprovider "$@"
+status=0
+"$python" -m pytest -p no:cacheprovider "$@" || status=$?
+if ls "$work"/asan.* > /dev/null 2>&1; then
+    cat "$work"/asan.*
+    echo "asan.sh: AddressSanitizer reported errors (build kept in $work)"
+    exit 1
+fi
+if [ "$status" -ne 0 ]; then
+    echo "asan.sh: pytest failed (status $status; build kept in $work)"
+    exit "$status"
+fi
+rm -rf "$work"
 echo "asan.sh: no AddressSanitizer report"
