@@ -132,11 +132,3 @@ def scatter_add(values, target_shape, kshape, pads, stride, dilation,
         result = acc
     return result
 
-
-def transpose_geometry(target, ylens, kshape, pads, stride, dilation,
-                       itemsize):
-    """Check the transposed result's size and say how to compute it: the
-    forward geometry (input ``target``, output ``ylens``) gathered on its
-    extreme axes, as :func:`effective_geometry` returns it."""
-    check_result_size(target, itemsize)
-    return effective_geometry(target, kshape, pads, stride, dilation, ylens)
