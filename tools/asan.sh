@@ -46,7 +46,11 @@ cd "$work"
 # Reports go to files: pytest captures stderr, and a process that ASan
 # stops never gets to print what was captured.  A huge allocation returns
 # NULL (numpy's MemoryError, which tests expect) instead of an ASan abort.
-export LD_PRELOAD="$libasan${LD_PRELOAD:+:$LD_PRELOAD}"
+# libstdc++ is preloaded with the runtime so that ASan's __cxa_throw
+# interceptor finds the real one: torch (a reference in the tests) throws
+# C++ exceptions for bad arguments, and ASan aborts on them otherwise.
+libstdcxx=$("$cc" -print-file-name=libstdc++.so)
+export LD_PRELOAD="$libasan:$libstdcxx${LD_PRELOAD:+:$LD_PRELOAD}"
 export ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:allocator_may_return_null=1:log_path=$work/asan:${ASAN_OPTIONS:-}"
 export PYTHONMALLOC=malloc
 status=0
