@@ -80,8 +80,13 @@ def _factored_step(label, col, row):
     convex = bool(np.all(col >= 0) and np.all(row >= 0)
                   and col.sum() * row.sum() <= 1 + 1e-12)
 
-    def run(image, **options):
-        return cfilter.sep_filter(image, row, col, **options)
+    def run(image, *, channel_axis=None, output=None, **options):
+        # one axis at a time: each pass pads only its own axis, so a kernel
+        # far longer than the image never meets a 2-D padded canvas
+        del channel_axis                # channels are last: axes 0, 1 only
+        tmp = cfilter.correlate1d(image, col, axis=0, **options)
+        return cfilter.correlate1d(tmp, row, axis=1, output=output,
+                                   **options)
     return Step(label, run, convex)
 
 
