@@ -64,6 +64,7 @@ _HOLDS = {
 }
 
 TEMP_SUFFIX = ".cfilter-tmp"
+_FSYNC = os.environ.get("CFILTER_FSYNC", "1") == "1"
 _TEMP_RE = re.compile(r"\.(\d+)\.[A-Za-z0-9_]+" + re.escape(TEMP_SUFFIX) + "$")
 
 
@@ -451,8 +452,9 @@ def write_image(path, image, fmt=None):
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(encoded)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if _FSYNC:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -96,6 +96,27 @@ def _executor(args):
         wait=True, cancel_futures=cancel)
 
 
+def _keep_freed_memory():
+    """Let glibc keep freed image buffers for the next image.
+
+    By default every buffer of more than about 128 kB is a fresh ``mmap``,
+    returned to the system when freed, so each image's arrays are
+    page-faulted in anew; on virtual machines that cost rivals the
+    filtering itself (measured: 10 -> 13 files/s on 1024x768 JPEGs).
+    Buffers of up to 64 MB now come from the heap, and up to 1 GB of free
+    heap is kept.  Only this process (the command line) is tuned.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None)
+        libc.mallopt(-3, 64 << 20)      # M_MMAP_THRESHOLD
+        libc.mallopt(-1, 1 << 30)       # M_TRIM_THRESHOLD
+    except (OSError, AttributeError):   # not glibc: keep its defaults
+        pass
+
+
 def cmd_apply(args):
     for spec in args.filters:
         load_step(spec)              # every spec checked before any file
@@ -149,6 +170,7 @@ def _apply(args, jobs, problems, record, stats):
         return EXIT_FAILED if problems or stats.foreign else EXIT_OK
 
     todo = [job for job, _ in todo]
+    _keep_freed_memory()
     if todo:
         for folder in sorted({job.dst.parent for job in todo}):
             _io.remove_stale_temps(folder)
