@@ -437,3 +437,75 @@ def test_kernels_lists_the_aliases(tmp_path):
     assert "gradient magnitude" in proc.stdout
     assert set(kernels.names()) <= {line.split()[0] for line in
                                     proc.stdout.splitlines() if line.strip()}
+
+
+# ---------------------------------------------------------------------------
+# Batches on a Dask distributed cluster
+# ---------------------------------------------------------------------------
+
+def _dask_batch(root):
+    images = {"a.png": noise((20, 24), 0), "sub/b.png": noise((20, 24, 3), 1),
+              "c.tif": noise((16, 18), 2, high=9, dtype=np.float32)}
+    for name, image in images.items():
+        save(root / "in" / name, image)
+    (root / "in" / "bad.png").write_bytes(b"not a png at all")
+    return images
+
+
+def _check_dask_outputs(root, images, proc):
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "FAILED in/bad.png: not a readable image" in proc.stderr
+    assert counts(proc.stdout) == (3, 0, 1)
+    assert outputs(root / "out") == sorted(images)
+    for name, image in images.items():
+        x = image.astype(np.float64)
+        sigma = (1, 1, 0) if image.ndim == 3 else 1
+        expected = ndimage.gaussian_filter(x, sigma, mode="reflect")
+        got = load(root / "out" / name)
+        if image.dtype == np.uint8:
+            assert np.abs(got.astype(float) - expected).max() <= 0.5 + 1e-3
+        else:
+            np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_batch_on_a_running_cluster_resumes_like_a_local_run(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    images = _dask_batch(tmp_path)
+    before = regular_files(tmp_path / "in")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2,
+                                  processes=False, protocol="tcp",
+                                  host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        args = ["apply", "in", "-r", "-o", "out", "-f", "gaussian:sigma=1",
+                "--scheduler", cluster.scheduler_address]
+        proc = run(*args, cwd=tmp_path, timeout=120)
+        _check_dask_outputs(tmp_path, images, proc)
+        # the driver kept the record: a second run skips all three
+        proc = run(*args, cwd=tmp_path, timeout=120)
+        assert counts(proc.stdout) == (0, 3, 1)
+    assert regular_files(tmp_path / "in") == before
+
+
+def test_batch_on_a_local_cluster(tmp_path):
+    pytest.importorskip("distributed")
+    images = _dask_batch(tmp_path)
+    proc = run("apply", "in", "-r", "-o", "out", "-f", "gaussian:sigma=1",
+               "--cluster", "local:2", cwd=tmp_path, timeout=180)
+    _check_dask_outputs(tmp_path, images, proc)
+    assert "summed over 2 Dask worker thread(s)" in proc.stdout
+
+
+def test_unreachable_scheduler_is_a_usage_error(tmp_path):
+    pytest.importorskip("distributed")
+    save(tmp_path / "in" / "a.png", noise((8, 8), 0))
+    env = dict(_ENV, DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT="2s")
+    proc = subprocess.run([sys.executable, "-m", "cfilter", "apply", "in",
+                           "-o", "out", "-f", "box:size=3", "--scheduler",
+                           "tcp://127.0.0.1:9"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--scheduler tcp://127.0.0.1:9: cannot " \
+        "start or reach the cluster" in lines[0], proc.stderr
+    assert not (tmp_path / "out").exists()

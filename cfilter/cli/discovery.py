@@ -26,6 +26,12 @@ class Job:
     def __init__(self, src, dst, fmt, rel):
         self.src, self.dst, self.fmt, self.rel = src, dst, fmt, rel
 
+    def __getstate__(self):
+        return (self.src, self.dst, self.fmt, self.rel)
+
+    def __setstate__(self, state):
+        self.src, self.dst, self.fmt, self.rel = state
+
     def __repr__(self):
         return f"Job({str(self.src)!r} -> {str(self.dst)!r})"
 

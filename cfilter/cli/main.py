@@ -47,6 +47,10 @@ def _check_options(args):
                          f"{MAX_STRIDE}")
     _option("--jobs", as_int, args.jobs, "jobs", 1)
     _option("--max-pixels", as_int, args.max_pixels, "max_pixels", 0)
+    if args.scheduler and args.cluster:
+        raise UsageError("--scheduler and --cluster: give one of them")
+    if args.cluster:
+        _cluster_size(args.cluster)
     if args.format and args.dtype != "same":
         problem = _io.format_problem(args.format, args.dtype)
         if problem:
@@ -87,13 +91,84 @@ def _open_record(outdir, recipe, create):
                          f"{outdir / '.cfilter'}: {exc}") from None
 
 
-def _executor(args):
-    """(executor, threads per filter call, closer) for a local run."""
+class _Pool:
+    """Where the jobs run: threads here, or a Dask distributed cluster."""
+
+    def __init__(self, executor, workers, slots, close, where):
+        self.executor, self.workers, self.slots = executor, workers, slots
+        self._close, self.where = close, where
+
+    def close(self, cancel):
+        """Stop the pool (once): ``cancel`` drops the jobs not started."""
+        close, self._close = self._close, None
+        if close is not None:
+            close(cancel)
+
+
+def _local_pool(jobs):
     from concurrent.futures import ThreadPoolExecutor
-    pool = ThreadPoolExecutor(max_workers=args.jobs)
-    workers = 1 if args.jobs > 1 else None
-    return pool, workers, lambda cancel: pool.shutdown(
-        wait=True, cancel_futures=cancel)
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    return _Pool(pool, 1 if jobs > 1 else None, jobs,
+                 lambda cancel: pool.shutdown(wait=True,
+                                              cancel_futures=cancel),
+                 f"{jobs} job(s)")
+
+
+def _cluster_size(text):
+    """N from ``--cluster local:N``."""
+    kind, _, count = text.partition(":")
+    if kind.strip().lower() != "local" or not count.strip().isdigit():
+        raise UsageError(f"--cluster {text!r}: use local:N, N local worker "
+                         f"processes (or --scheduler ADDRESS for a running "
+                         f"cluster)")
+    return _option("--cluster", as_int, int(count), "N", 1)
+
+
+def _dask_pool(args):
+    """A client of the cluster of ``--scheduler`` or ``--cluster``; its
+    executor runs :func:`runner.process` on the workers, one filter
+    thread each."""
+    option = f"--scheduler {args.scheduler}" if args.scheduler else \
+        f"--cluster {args.cluster}"
+    try:
+        import logging
+
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise UsageError(f"{option}: needs Dask distributed; install "
+                         f"cfilter[dask]") from None
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+    cluster = None
+    try:
+        if args.cluster:
+            cluster = LocalCluster(n_workers=_cluster_size(args.cluster),
+                                   threads_per_worker=1, processes=True,
+                                   host="127.0.0.1", dashboard_address=None)
+            client = Client(cluster)
+        else:
+            # the connect timeout is Dask's (distributed.comm.timeouts.connect)
+            client = Client(args.scheduler)
+    except (OSError, TimeoutError, ValueError) as exc:
+        if cluster is not None:
+            cluster.close()
+        raise UsageError(f"{option}: cannot start or reach the cluster: "
+                         f"{exc}") from None
+    executor = client.get_executor(pure=False)
+    slots = max(sum(client.nthreads().values()), 1)
+
+    def close(cancel):
+        executor.shutdown(wait=not cancel)
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    return _Pool(executor, 1, slots, close,
+                 f"{slots} Dask worker thread(s)")
+
+
+def _pool(args):
+    if args.scheduler or args.cluster:
+        return _dask_pool(args)
+    return _local_pool(args.jobs)
 
 
 def _keep_freed_memory():
@@ -139,15 +214,22 @@ def cmd_apply(args):
         print(f"cfilter: ignored {ignored} file(s) in the input folders "
               f"that are not images by extension", file=sys.stderr)
 
-    record = _open_record(outdir, recipe, create=not args.dry_run and
-                          bool(jobs))
+    pool = None
+    if jobs and not args.dry_run:
+        pool = _pool(args)
     try:
-        return _apply(args, jobs, problems, record, stats)
+        record = _open_record(outdir, recipe, create=not args.dry_run and
+                              bool(jobs))
+        try:
+            return _apply(args, jobs, problems, record, stats, pool)
+        finally:
+            record.close()
     finally:
-        record.close()
+        if pool is not None:
+            pool.close(False)
 
 
-def _apply(args, jobs, problems, record, stats):
+def _apply(args, jobs, problems, record, stats, pool):
     todo = []
     for job in jobs:
         decision = record.decide(job, args.overwrite)
@@ -177,28 +259,30 @@ def _apply(args, jobs, problems, record, stats):
         record.mark_pending(todo)
     settings = Settings(args.filters, mode=args.mode, stride=args.stride,
                         dtype=args.dtype, absolute=args.abs,
-                        rescale=args.rescale, max_pixels=args.max_pixels)
-    executor, settings.workers, close = _executor(args)
+                        rescale=args.rescale, max_pixels=args.max_pixels,
+                        workers=pool.workers)
     progress = Progress(len(todo), args.quiet)
 
     def on_result(job, result):
+        # the driver alone writes the record, whatever runs the jobs
         if result.status == "done":
             record.mark_done(job, result.src_stat, result.src_hash)
         stats.add(result)
-        progress.update(result.status, result.message)
+        progress.update(result.status, result.message(job))
 
     start = time.perf_counter()
     try:
-        run_jobs(executor, todo, settings, on_result, window=4 * args.jobs)
+        run_jobs(pool.executor, todo, settings, on_result,
+                 window=4 * pool.slots,
+                 absolute=bool(args.scheduler or args.cluster))
     except KeyboardInterrupt:
-        close(True)
+        pool.close(True)
         progress.close()
         print("cfilter: interrupted; finished outputs are whole, re-run to "
               "resume", file=sys.stderr)
         return EXIT_INTERRUPTED
-    close(False)
     progress.close()
-    for line in stats.summary(time.perf_counter() - start, args.jobs):
+    for line in stats.summary(time.perf_counter() - start, pool.where):
         print(line)
     return EXIT_FAILED if stats.failed or stats.foreign else EXIT_OK
 
@@ -216,6 +300,7 @@ examples:
   cfilter apply images/ -o small -f gaussian:sigma=1 --stride 2 --format png
   cfilter apply images/ -o converted --format png
   cfilter apply images/ -o out -f file:my_kernel.csv --dry-run
+  cfilter apply images/ -o out -f gaussian:sigma=2 --scheduler tcp://h:8786
 
 Each output keeps its path relative to the input folder and its file name
 (only the extension changes, with --format); nothing is written outside -o.
@@ -325,6 +410,13 @@ def _parsers():
                    help=f"refuse images of more pixels, read from the "
                         f"header before decoding (default {_io.MAX_PIXELS}, "
                         f"as Pillow; 0 for no limit)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run the jobs on the Dask distributed cluster of "
+                        "this scheduler (e.g. tcp://10.0.0.5:8786); the "
+                        "workers must see the same files")
+    p.add_argument("--cluster", metavar="local:N",
+                   help="start a Dask cluster of N worker processes on this "
+                        "machine for the run")
     p.add_argument("--quiet", "-q", action="store_true",
                    help="no progress; failures and the summary only")
     p.set_defaults(run=cmd_apply)

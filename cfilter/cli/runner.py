@@ -51,16 +51,30 @@ _CHAINS = {}
 
 
 class Result:
-    """The outcome of one job (picklable)."""
+    """The outcome of one job (picklable): ``status`` is ``"done"`` or
+    ``"failed"``, ``reason`` says why it failed."""
 
-    __slots__ = ("status", "message", "times", "src_stat", "src_hash",
+    __slots__ = ("status", "reason", "times", "src_stat", "src_hash",
                  "clipped")
 
-    def __init__(self, status, message, times=(0.0, 0.0, 0.0),
+    def __init__(self, status, reason=None, times=(0.0, 0.0, 0.0),
                  src_stat=None, src_hash=None, clipped=False):
-        self.status, self.message, self.times = status, message, times
+        self.status, self.reason, self.times = status, reason, times
         self.src_stat, self.src_hash = src_stat, src_hash
         self.clipped = clipped
+
+    def __getstate__(self):
+        return {k: getattr(self, k) for k in self.__slots__}
+
+    def __setstate__(self, state):
+        for key, value in state.items():
+            setattr(self, key, value)
+
+    def message(self, job):
+        """The line that reports this result for ``job``."""
+        if self.status == "done":
+            return f"wrote {job.dst}"
+        return f"FAILED {job.src}: {self.reason}"
 
 
 class MemoryGate:
@@ -154,11 +168,11 @@ def process(job, settings, gate=None):
         _io.write_image(job.dst, out, job.fmt)
         t3 = time.perf_counter()
     except Exception as exc:      # one bad file never stops the rest
-        return Result("failed", f"FAILED {job.src}: {reason(exc)}")
+        return Result("failed", reason(exc))
     finally:
         if held:
             gate.release(held)
-    return Result("done", f"wrote {job.dst}", (t1 - t0, t2 - t1, t3 - t2),
+    return Result("done", None, (t1 - t0, t2 - t1, t3 - t2),
                   (st.st_size, st.st_mtime_ns), digest, clipped)
 
 
@@ -180,7 +194,7 @@ class Stats:
         else:
             self.failed += 1
 
-    def summary(self, elapsed, jobs):
+    def summary(self, elapsed, where):
         """The summary lines printed at the end of a run."""
         lines = [f"done {self.done}, skipped {self.skipped}, failed "
                  f"{self.failed}"]
@@ -199,8 +213,8 @@ class Stats:
             rate = self.done / elapsed if elapsed > 0 else 0.0
             lines.append(f"in {elapsed:.2f} s ({rate:.1f} files/s); decode "
                          f"{self.decode:.2f} s, filter {self.filter:.2f} s, "
-                         f"encode {self.encode:.2f} s (summed over {jobs} "
-                         f"job(s))")
+                         f"encode {self.encode:.2f} s (summed over "
+                         f"{where})")
         else:
             lines.append(f"in {elapsed:.2f} s")
         return lines
@@ -238,22 +252,30 @@ class Progress:
             self.bar.close()
 
 
-def run_jobs(executor, jobs, settings, on_result, *, window=None):
+def run_jobs(executor, jobs, settings, on_result, *, window=None,
+             absolute=False):
     """Submit ``jobs`` to ``executor`` (a :class:`concurrent.futures.Executor`)
     and call ``on_result(job, result)`` in this thread as each finishes.
 
     At most ``window`` jobs are in flight at once (default: all), so the
-    futures of a huge batch are not all created up front.
+    futures of a huge batch are not all created up front.  ``absolute``
+    sends the workers absolute paths (they may run in another folder);
+    ``on_result`` still gets the job as given.
     """
     from concurrent.futures import FIRST_COMPLETED, wait
 
     pending = {}
     queue = iter(jobs)
     window = window or len(jobs) or 1
+    here = os.path.join(os.getcwd(), "")
 
     def fill():
         for job in queue:
-            pending[executor.submit(process, job, settings)] = job
+            sent = job
+            if absolute:
+                sent = type(job)(job.src.absolute(), job.dst.absolute(),
+                                 job.fmt, job.rel)
+            pending[executor.submit(process, sent, settings)] = job
             if len(pending) >= window:
                 return
 
@@ -265,6 +287,8 @@ def run_jobs(executor, jobs, settings, on_result, *, window=None):
             try:
                 result = future.result()
             except Exception as exc:      # the worker itself broke
-                result = Result("failed", f"FAILED {job.src}: {reason(exc)}")
+                result = Result("failed", reason(exc))
+            if absolute and result.reason:    # the paths as given
+                result.reason = result.reason.replace(here, "")
             on_result(job, result)
         fill()
