@@ -509,3 +509,28 @@ def test_unreachable_scheduler_is_a_usage_error(tmp_path):
     assert len(lines) == 1 and "--scheduler tcp://127.0.0.1:9: cannot " \
         "start or reach the cluster" in lines[0], proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_memory_gate_holds_jobs_together_under_the_budget():
+    """--jobs N: a job waits while the images in flight hold too much; one
+    larger than the whole budget runs alone."""
+    import threading
+    from cfilter.cli.runner import MemoryGate
+    gate = MemoryGate(100)
+    gate.acquire(60)
+    entered = threading.Event()
+
+    def second():
+        gate.acquire(60)          # 60 + 60 > 100: waits for the release
+        entered.set()
+        gate.release(60)
+
+    worker = threading.Thread(target=second)
+    worker.start()
+    assert not entered.wait(0.2)
+    gate.release(60)
+    assert entered.wait(5)
+    worker.join()
+    gate.acquire(500)             # alone: runs although above the budget
+    assert gate.used == 500
+    gate.release(500)
