@@ -358,3 +358,18 @@ def test_chunks_run_one_at_a_time():
     reach = 2 * int(4.0 * 2.0 + 0.5) + 1
     assert len(sizes) >= 16
     assert max(sizes) <= (64 + reach) ** 2
+
+
+def test_example_script(tmp_path):
+    # docs/examples_dask_zarr.py, end to end on a small image.
+    zarr = pytest.importorskip("zarr")
+    import runpy
+    from pathlib import Path
+    script = Path(__file__).parent.parent / "docs" / "examples_dask_zarr.py"
+    main = runpy.run_path(str(script))["main"]
+    dst = main(["--size", "300", "--chunk", "64", "--sigma", "2",
+                "--dir", str(tmp_path)])
+    src = zarr.open_array(str(tmp_path / "input.zarr"), mode="r")[:]
+    got = zarr.open_array(dst, mode="r")[:]
+    want = ndi.gaussian_filter(src, 2.0, mode="mirror")
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
