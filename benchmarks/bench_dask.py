@@ -13,15 +13,16 @@ at most 1/3 (geometric mean over the two filters at 8192), and peak memory no
 higher than dask-image's.
 
 Time: median of ``--repeats`` rounds, the two libraries interleaved.  Memory:
-the peak of the process's RSS above its level before the run, sampled every
-2 ms in a thread (it counts native buffers that tracemalloc cannot see), and
-tracemalloc's peak (NumPy's allocations), each from a separate run.
+the peak RSS of a fresh child process above its level just before the run
+(image and output already allocated; it counts native buffers that
+tracemalloc cannot see), and tracemalloc's peak (NumPy's allocations) in
+this process.
 """
 import argparse
 import os
+import resource
+import subprocess
 import sys
-import threading
-import time
 import tracemalloc
 
 import numpy as np
@@ -59,26 +60,28 @@ def runner(lazy, target, threads):
     return run
 
 
-def rss_peak(run):
-    """Peak RSS growth (bytes) while ``run`` executes."""
-    proc = psutil.Process()
-    base = proc.memory_info().rss
-    peak = [base]
-    done = threading.Event()
+def child_rss(lib, case, n, chunk, threads):
+    """Peak RSS growth (bytes) of one run in a fresh process."""
+    out = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), "--child", lib, case,
+         str(n), str(chunk), str(threads)],
+        capture_output=True, text=True, check=True).stdout
+    return int(out.split()[-1])
 
-    def sample():
-        while not done.is_set():
-            peak[0] = max(peak[0], proc.memory_info().rss)
-            time.sleep(0.002)
 
-    thread = threading.Thread(target=sample, daemon=True)
-    thread.start()
-    try:
-        run()
-    finally:
-        done.set()
-        thread.join()
-    return max(peak[0], proc.memory_info().rss) - base
+def run_child(lib, case, n, chunk, threads):
+    rng = np.random.default_rng(0)
+    kernel = rng.random((7, 7)).astype(np.float32)
+    image = rng.random((n, n), dtype=np.float32)
+    target = np.empty((n, n), dtype=np.float32)
+    target[:] = 0                          # fault the pages in now
+    lazy = cases(da.from_array(image, chunks=chunk), kernel)[case][lib]
+    small = cases(da.from_array(image[:256, :256], chunks=128), kernel)
+    small[case][lib].compute()             # imports and first-call setup
+    before = psutil.Process().memory_info().rss
+    runner(lazy, target, threads)()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(peak - before)
 
 
 def traced_peak(run):
@@ -97,7 +100,11 @@ def main(argv=None):
                         default=[8192, 16384])
     parser.add_argument("--chunk", type=int, default=2048)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.child:
+        lib, case, n, chunk, threads = args.child
+        return run_child(lib, case, int(n), int(chunk), int(threads))
     if ndfilters is None:
         print("dask-image is not installed: cfilter.dask timed alone")
 
@@ -118,7 +125,8 @@ def main(argv=None):
             runs = {lib: runner(lazy, target, args.threads)
                     for lib, lazy in libs.items()}
             times = interleaved(runs, repeats=args.repeats, warmup=1)
-            rss = {lib: rss_peak(run) for lib, run in runs.items()}
+            rss = {lib: child_rss(lib, name, n, args.chunk, args.threads)
+                   for lib in runs}
             traced = {lib: traced_peak(run) for lib, run in runs.items()}
             peer = "dask-image" in times
             ratio = times["cfilter"] / times["dask-image"] if peer else None
