@@ -13,16 +13,17 @@ at most 1/3 (geometric mean over the two filters at 8192), and peak memory no
 higher than dask-image's.
 
 Time: median of ``--repeats`` rounds, the two libraries interleaved.  Memory:
-the peak RSS of a fresh child process above its level just before the run
-(image and output already allocated; it counts native buffers that
-tracemalloc cannot see), and tracemalloc's peak (NumPy's allocations) in
+the peak RSS of a fresh child process above its level just before the run,
+sampled every 2 ms (image and output already allocated; it counts native
+buffers that tracemalloc cannot see), and tracemalloc's peak (NumPy's allocations) in
 this process.
 """
 import argparse
 import os
-import resource
 import subprocess
 import sys
+import threading
+import time
 import tracemalloc
 
 import numpy as np
@@ -78,10 +79,23 @@ def run_child(lib, case, n, chunk, threads):
     lazy = cases(da.from_array(image, chunks=chunk), kernel)[case][lib]
     small = cases(da.from_array(image[:256, :256], chunks=128), kernel)
     small[case][lib].compute()             # imports and first-call setup
-    before = psutil.Process().memory_info().rss
+    # Sampled, not ru_maxrss: that would include the setup's own peak.
+    proc = psutil.Process()
+    before = proc.memory_info().rss
+    peak = [before]
+    done = threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], proc.memory_info().rss)
+            time.sleep(0.002)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     runner(lazy, target, threads)()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(peak - before)
+    done.set()
+    sampler.join()
+    print(max(peak[0], proc.memory_info().rss) - before)
 
 
 def traced_peak(run):
