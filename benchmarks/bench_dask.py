@@ -1,7 +1,7 @@
 """cfilter.dask against dask_image.ndfilters: time and peak memory.
 
     python benchmarks/bench_dask.py [--threads 2] [--sizes 8192 16384]
-                                    [--chunk 2048] [--repeats 3]
+                                    [--chunk 2048] [--repeats 3] [--rss-runs 3]
 
 A float32 N x N image (in memory, wrapped with ``da.from_array``) in
 ``--chunk``-square chunks, the threaded scheduler with ``--threads`` workers;
@@ -13,8 +13,8 @@ at most 1/3 (geometric mean over the two filters at 8192), and peak memory no
 higher than dask-image's.
 
 Time: median of ``--repeats`` rounds, the two libraries interleaved.  Memory:
-the peak RSS of a fresh child process above its level just before the run,
-sampled every 2 ms (image and output already allocated; it counts native
+the median over ``--rss-runs`` fresh child processes of the peak RSS above
+its level just before the run, sampled every 2 ms (image and output already allocated; it counts native
 buffers that tracemalloc cannot see), and tracemalloc's peak (NumPy's allocations) in
 this process.
 """
@@ -61,13 +61,17 @@ def runner(lazy, target, threads):
     return run
 
 
-def child_rss(lib, case, n, chunk, threads):
-    """Peak RSS growth (bytes) of one run in a fresh process."""
-    out = subprocess.run(
-        [sys.executable, os.path.abspath(__file__), "--child", lib, case,
-         str(n), str(chunk), str(threads)],
-        capture_output=True, text=True, check=True).stdout
-    return int(out.split()[-1])
+def child_rss(lib, case, n, chunk, threads, runs):
+    """Median peak RSS growth (bytes) of ``runs`` runs, each in a fresh
+    process (one sample moves by a chunk's size from run to run)."""
+    peaks = []
+    for _ in range(runs):
+        out = subprocess.run(
+            [sys.executable, os.path.abspath(__file__), "--child", lib, case,
+             str(n), str(chunk), str(threads)],
+            capture_output=True, text=True, check=True).stdout
+        peaks.append(int(out.split()[-1]))
+    return float(np.median(peaks))
 
 
 def run_child(lib, case, n, chunk, threads):
@@ -114,6 +118,7 @@ def main(argv=None):
                         default=[8192, 16384])
     parser.add_argument("--chunk", type=int, default=2048)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--rss-runs", type=int, default=3)
     parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -139,8 +144,8 @@ def main(argv=None):
             runs = {lib: runner(lazy, target, args.threads)
                     for lib, lazy in libs.items()}
             times = interleaved(runs, repeats=args.repeats, warmup=1)
-            rss = {lib: child_rss(lib, name, n, args.chunk, args.threads)
-                   for lib in runs}
+            rss = {lib: child_rss(lib, name, n, args.chunk, args.threads,
+                                  args.rss_runs) for lib in runs}
             traced = {lib: traced_peak(run) for lib, run in runs.items()}
             peer = "dask-image" in times
             ratio = times["cfilter"] / times["dask-image"] if peer else None
