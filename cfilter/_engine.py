@@ -7,6 +7,7 @@ from method names to compiled loops.
 import numpy as np
 
 from ._core import _box, _direct, _separable
+from ._core._transpose import conv_transpose_planes
 from ._fft import correlate_fft
 
 
@@ -26,6 +27,28 @@ def useful_threads(nthreads, plan, kernel_shape, nplanes=1):
         return nthreads
     work = plan.out_shape[0] * plan.out_shape[1] * taps * nplanes
     return max(1, min(nthreads, work // MIN_WORK_PER_THREAD))
+
+
+def native_output_dtypes(method, work_dtype):
+    """The dtypes the engine for ``method`` can write its result in
+    directly.  Today every engine writes only the work dtype (float32 or
+    float64); the delivery step casts into anything else.  An engine that
+    learns to write integers lists them here, and ``_output.deliver`` then
+    hands it the user's ``output=`` array without a float copy."""
+    return (np.dtype(work_dtype),)
+
+
+def run_transpose(planes, kernel, pads, stride, dilation, mode, nthreads,
+                  out):
+    """Transposed correlation of the planes into ``out`` (the compiled
+    gather of ``_core/_transpose.pyx``)."""
+    (top, _), (left, _) = pads
+    sy, sx = stride
+    dy, dx = dilation
+    weights = np.ascontiguousarray(kernel, dtype=planes.dtype)
+    conv_transpose_planes(planes, weights, out, top, left, sy, sx, dy, dx,
+                          mode, nthreads)
+    return out
 
 
 def run(planes, kernel, plan, mode, cval, nthreads, out):
