@@ -12,7 +12,7 @@ from ._docstrings import docfiller
 from ._engine import native_output_dtypes, run
 from ._output import as_planes, deliver
 from ._padding import resolve_padding
-from ._plan import plan_filter
+from ._plan import kernel_eps, plan_filter
 
 __all__ = ["correlate", "convolve", "correlate1d", "convolve1d", "sep_filter",
            "plan", "FilterPlan"]
@@ -62,7 +62,7 @@ def _prepare(image, kernel, *, flip, **options):
                        else req.method,
                        convolve=flip, factors=factors,
                        is_finite=_finite_check(planes, req.nan_policy),
-                       nthreads=req.nthreads)
+                       nthreads=req.nthreads, kernel_eps=kernel_eps(kernel))
     if empty:
         plan = plan._replace(
             method="direct" if req.method == "auto" else req.method,

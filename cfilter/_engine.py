@@ -12,6 +12,7 @@ from ._core import _box, _direct, _separable
 from ._core._boundary import BoundaryMode
 from ._core._transpose import conv_transpose_planes
 from ._fft import correlate_fft
+from ._limits import effective_geometry, gather, scatter_add
 
 
 # Multiply-adds that make a second thread worth starting (about 0.1 ms on
@@ -45,10 +46,22 @@ def run_transpose(planes, kernel, pads, stride, dilation, mode, nthreads,
                   out):
     """Transposed correlation of the planes into ``out`` (the compiled
     gather of ``_core/_transpose.pyx``)."""
+    weights = np.ascontiguousarray(kernel, dtype=planes.dtype)
+    target = out.shape[1:]
+    gathered, eshape, epads, estride, edil = effective_geometry(
+        target, kernel.shape, pads, stride, dilation, planes.shape[1:])
+    if any(gathered):
+        # Extreme geometry (see _limits): a small transposed correlation
+        # onto the gathered samples, then added back where they came from.
+        small = np.empty((len(planes),) + eshape, dtype=out.dtype)
+        conv_transpose_planes(planes, weights, small, epads[0][0],
+                              epads[1][0], *estride, *edil, mode, nthreads)
+        out[...] = scatter_add(small, target, kernel.shape, pads, stride,
+                               dilation, planes.shape[1:], gathered, mode)
+        return out
     (top, _), (left, _) = pads
     sy, sx = stride
     dy, dx = dilation
-    weights = np.ascontiguousarray(kernel, dtype=planes.dtype)
     conv_transpose_planes(planes, weights, out, top, left, sy, sx, dy, dx,
                           mode, nthreads)
     return out
@@ -59,6 +72,13 @@ def run(planes, kernel, plan, mode, cval, nthreads, out,
     if nan_policy == "ignore":
         return run_ignoring_nan(planes, kernel, plan, mode, cval, nthreads,
                                 out)
+    if plan.engine_geometry is not None:
+        # Extreme geometry: the engines see only the samples read.
+        gathered, pads, stride, dilation = plan.engine_geometry
+        planes = gather(planes, kernel.shape, plan.pads, plan.stride,
+                        plan.dilation, plan.out_shape, gathered, mode, cval)
+        plan = plan._replace(pads=pads, stride=stride, dilation=dilation,
+                             engine_geometry=None)
     nthreads = useful_threads(nthreads, plan, kernel.shape, len(planes))
     (top, _), (left, _) = plan.pads
     sy, sx = plan.stride

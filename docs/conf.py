@@ -109,6 +109,7 @@ html_sidebars = {
     "cli": [],
     "api": [],
     "performance": [],
+    "sanitizers": [],
     # the examples' code is as wide as a script's (79 columns)
     "auto_examples/*": [],
 }
