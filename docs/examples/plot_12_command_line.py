@@ -80,11 +80,20 @@ run = cfilter_cmd("apply", "photos", "-r", "-o", "out", "-f",
 assert run.returncode == 0
 
 # %%
-# Run again, and the files already written are skipped, so a stopped batch
-# resumes where it stopped (``--overwrite`` redoes them):
+# Run again, and the outputs already made from the same, unchanged inputs
+# with the same filters are skipped, so a stopped batch resumes where it
+# stopped. The record of what was made lives in ``out/.cfilter/``:
 
 run = cfilter_cmd("apply", "photos", "-r", "-o", "out", "-f",
                   "gaussian:sigma=2", "-f", "sharpen:amount=1", "--quiet")
+assert run.returncode == 0
+print(sorted(os.listdir(os.path.join(workdir, "out"))))
+
+# %%
+# Change the chain, and the outputs made by the old one are redone:
+
+run = cfilter_cmd("apply", "photos", "-r", "-o", "out", "-f",
+                  "gaussian:sigma=1", "-f", "sharpen:amount=1", "--quiet")
 assert run.returncode == 0
 
 # %%
