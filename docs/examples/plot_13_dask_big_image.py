@@ -72,7 +72,7 @@ print("sobel, stride 2:", edges.shape, "chunks", edges.chunksize)
 assert np.allclose(edges.compute(), cfilter.sobel(big.compute(), stride=2),
                    atol=1e-3)
 
-fig, axes = plt.subplots(1, 2, figsize=(11, 5.4))
+fig, axes = plt.subplots(1, 2, figsize=(11, 5.8))
 axes[0].imshow(result, cmap="gray")
 for k in range(1, 4):                     # the chunk boundaries
     axes[0].axhline(600 * k - 0.5, color="tab:red", linewidth=0.8)
