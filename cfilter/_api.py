@@ -9,7 +9,7 @@ import numpy as np
 
 from . import _validate as V
 from ._docstrings import docfiller
-from ._engine import run
+from ._engine import SAMPLE_DTYPES, run
 from ._output import cast_into
 from ._plan import padding_amounts, plan_filter
 from ._threads import get_num_threads, threads_in_effect
@@ -42,12 +42,24 @@ class _Request:
         return tuple(self.image.shape[a] for a in self.axes)
 
 
-def _planes(req):
+def _planes(req, native=False):
     """The image as C-contiguous planes ``(N, H, W)`` of the compute dtype
-    (no copy when it already is one), and the shape of the leading axes."""
-    moved = np.moveaxis(req.image, req.axes, (-2, -1))
+    (no copy when it already is one), and the shape of the leading axes.
+    With ``native`` (for :func:`._engine.run`), any dtype the engines read,
+    and an (H, W, C) image with the channels last is one plane of
+    (H, W * C) interleaved samples (``req.channels = C``), not moved."""
+    img = req.image
+    native = native and img.dtype in SAMPLE_DTYPES
+    dtype = img.dtype if native else req.dtype
+    req.channels = 1
+    if (native and img.ndim == 3 and tuple(req.axes) == (0, 1)
+            and img.shape[2] > 1):
+        req.channels = img.shape[2]
+        planes = np.ascontiguousarray(img, dtype=dtype)
+        return planes.reshape(1, img.shape[0], -1), ()
+    moved = np.moveaxis(img, req.axes, (-2, -1))
     planes = np.ascontiguousarray(moved.reshape((-1,) + moved.shape[-2:]),
-                                  dtype=req.dtype)
+                                  dtype=dtype)
     return planes, moved.shape[:-2]
 
 
@@ -56,7 +68,7 @@ def _finite_check(planes):
     return lambda: bool(np.isfinite(planes).all())
 
 
-def _deliver(req, out_lens, lead, compute):
+def _deliver(req, out_lens, lead, compute, native=False):
     """Give ``compute`` planes ``(N, oh, ow)`` of the compute dtype to fill,
     then return the result as asked: a new array, or cast into ``output=``.
 
@@ -68,27 +80,39 @@ def _deliver(req, out_lens, lead, compute):
     final_shape = list(img.shape)
     final_shape[axes[0]], final_shape[axes[1]] = oh, ow
     dest = V.check_output_array(req.output, final_shape)
-    if (dest is not None and dest.dtype == req.dtype
-            and dest.flags.c_contiguous and tuple(axes) == (img.ndim - 2, img.ndim - 1)
+    channels = getattr(req, "channels", 1)
+    # The engines write the integer and float types themselves (rounded and
+    # saturated), so the result is made in the dtype asked for.
+    wanted = V.output_dtype(req.output) if dest is None else dest.dtype
+    if wanted is None or not native or wanted not in SAMPLE_DTYPES:
+        wanted = req.dtype
+    in_place = tuple(axes) == (img.ndim - 2, img.ndim - 1) or channels > 1
+    if (dest is not None and dest.dtype == wanted
+            and dest.flags.c_contiguous and in_place
             and not np.may_share_memory(dest, img)):
-        compute(dest.reshape((-1, oh, ow)))
+        compute(dest.reshape((-1, oh, ow * channels)))
         return dest
-    result = np.empty(lead + (oh, ow), dtype=req.dtype)
-    compute(result.reshape((-1, oh, ow)))
-    result = np.moveaxis(result, (-2, -1), axes)
+    if channels > 1:
+        result = np.empty((oh, ow, channels), dtype=wanted)
+        compute(result.reshape((1, oh, ow * channels)))
+    else:
+        result = np.empty(lead + (oh, ow), dtype=wanted)
+        compute(result.reshape((-1, oh, ow)))
+        result = np.moveaxis(result, (-2, -1), axes)
     if dest is not None:
         return cast_into(result, dest)
-    wanted = V.output_dtype(req.output)
-    if wanted is None or wanted == result.dtype:
+    asked = V.output_dtype(req.output)
+    if asked is None or asked == result.dtype:
         return np.ascontiguousarray(result)
-    return cast_into(result, np.empty(final_shape, dtype=wanted))
+    return cast_into(result, np.empty(final_shape, dtype=asked))
 
 
 def _execute(req, kernel, plan, planes, lead):
     """Run the planned engine over the planes and deliver the output."""
-    return _deliver(req, plan.out_shape, lead,
-                    lambda out: run(planes, kernel, plan, req.mode, req.cval,
-                                    req.nthreads, out))
+    return _deliver(req, plan.out_shape, lead, native=True,
+                    compute=lambda out: run(planes, kernel, plan, req.mode, req.cval,
+                                    req.nthreads, out, req.dtype,
+                                    getattr(req, "channels", 1)))
 
 
 def _prepare(image, kernel, *, flip, **options):
@@ -102,7 +126,7 @@ def _prepare(image, kernel, *, flip, **options):
         weights = weights[::-1, ::-1]
         if factors is not None:
             factors = (factors[0][::-1], factors[1][::-1])
-    planes, lead = _planes(req)
+    planes, lead = _planes(req, native=True)
     plan = plan_filter(req.spatial_shape, weights, req.padding, req.stride,
                        req.dilation, req.method, convolve=flip, factors=factors,
                        is_finite=_finite_check(planes),
@@ -391,7 +415,7 @@ def sep_filter(image, row_weights, col_weights, *, mode="reflect", cval=0.0,
                        req.dilation, "direct", convolve=False)
     if req.method == "separable":
         plan = plan._replace(method="separable", factors=(col, row))
-    return _execute(req, weights, plan, *_planes(req))
+    return _execute(req, weights, plan, *_planes(req, native=True))
 
 
 def _filter1d(image, weights, axis, *, flip, mode, cval, padding, stride,
@@ -431,7 +455,7 @@ def _filter1d(image, weights, axis, *, flip, mode, cval, padding, stride,
     except ValueError as err:
         raise ValueError(str(err).replace("along axis 0", f"along axis {axis}")
                          .replace("along axis 1", f"along axis {axis}")) from None
-    result = _execute(req, kernel, plan, *_planes(req))
+    result = _execute(req, kernel, plan, *_planes(req, native=True))
     shape = list(img.shape)
     shape[axis] = plan.out_shape[0] if inner != 1 else plan.out_shape[1]
     result = result.reshape(shape)

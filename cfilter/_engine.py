@@ -1,19 +1,54 @@
 """Run a plan over a stack of planes with the compiled core.
 
-Receives C-contiguous float32/float64 planes ``(N, H, W)`` and writes
-``(N, oh, ow)`` planes of the same dtype.  This is the single dispatch point
-from method names to compiled loops.
+Receives C-contiguous planes ``(N, H, W * C)`` and writes C-contiguous
+``(N, oh, ow * C)`` planes; ``C > 1`` are interleaved channels (an (H, W, C)
+image).  The work is done in a float compute type.  This is the single
+dispatch point from method names to compiled loops.
+
+The engines that read or write a sample type natively (:func:`reads`,
+:func:`writes`) convert rows as they go: no full-size float copy of the input
+or of the result.  For any other type :func:`run` converts whole arrays, so
+every combination works, and the delivery step can ask which ones are fast.
 """
 import numpy as np
 
 from ._core import _box, _direct, _separable
+from ._core._samples import Sample
 from ._fft import correlate_fft
+
+# The sample types the compiled core reads and writes by code.
+_SAMPLE = {np.dtype(t): code for t, code in (
+    (np.float32, Sample.F32), (np.float64, Sample.F64), (np.uint8, Sample.U8),
+    (np.int8, Sample.I8), (np.uint16, Sample.U16), (np.int16, Sample.I16))}
+_ALL = frozenset(_SAMPLE)
+# The dtypes run() takes for planes and output (converting when the engine
+# does not read or write them natively).
+SAMPLE_DTYPES = _ALL
+# methods whose engines read and write every type of _SAMPLE; the others
+# read and write their compute type only
+_CONVERTING = frozenset(("direct", "separable"))
+# methods that filter interleaved channels in place (at column stride 1)
+_INTERLEAVED = frozenset(("direct", "separable"))
 
 
 # Multiply-adds that make a second thread worth starting (about 0.1 ms on
 # the project's machine); below it, starting and joining threads costs more
 # than they save, and on a busy machine a preempted thread stalls the call.
 MIN_WORK_PER_THREAD = 1 << 18
+
+
+def native_dtypes(method, compute):
+    """The dtypes ``method``'s engine reads and writes natively when it
+    computes in ``compute``: it converts input rows as it reads them and
+    rounds and saturates integer output rows as it stores them.  Other
+    dtypes are converted whole by :func:`run`."""
+    return _ALL if method in _CONVERTING else frozenset((np.dtype(compute),))
+
+
+def interleaves(method, stride):
+    """Whether ``method`` filters interleaved channels (an (H, W, C) image
+    seen as (H, W * C) rows) in place, at this ``stride``."""
+    return method in _INTERLEAVED and stride[1] == 1
 
 
 def useful_threads(nthreads, plan, kernel_shape, nplanes=1):
@@ -28,16 +63,64 @@ def useful_threads(nthreads, plan, kernel_shape, nplanes=1):
     return max(1, min(nthreads, work // MIN_WORK_PER_THREAD))
 
 
-def run(planes, kernel, plan, mode, cval, nthreads, out):
-    nthreads = useful_threads(nthreads, plan, kernel.shape, len(planes))
+def run(planes, kernel, plan, mode, cval, nthreads, out, compute=None,
+        channels=1):
+    """Filter ``planes`` (N, H, W * channels) into ``out`` (N, oh, ow *
+    channels) by ``plan``, computing in ``compute`` (default: the planes'
+    dtype, which must then be float)."""
+    method = plan.method
+    compute = np.dtype(compute or planes.dtype)
+    native = native_dtypes(method, compute)
+    if channels > 1 and not interleaves(method, plan.stride):
+        return _run_planar(planes, kernel, plan, mode, cval, nthreads, out,
+                           compute, channels)
+    if planes.dtype not in native:
+        planes = planes.astype(compute)
+    if out.dtype not in native:
+        result = np.empty(out.shape, dtype=compute)
+        _run(planes, kernel, plan, mode, cval, nthreads, result, compute,
+             channels)
+        _cast_into(result, out)
+        return out
+    _run(planes, kernel, plan, mode, cval, nthreads, out, compute, channels)
+    return out
+
+
+def _cast_into(result, dest):
+    # What the native writers do, for the types they do not write.
+    if dest.dtype.kind in "iu":
+        info = np.iinfo(dest.dtype)
+        result = np.clip(np.rint(result), info.min, info.max)
+    np.copyto(dest, result, casting="unsafe")
+
+
+def _run_planar(planes, kernel, plan, mode, cval, nthreads, out, compute,
+                channels):
+    """Interleaved channels for an engine that reads planes only: move the
+    channels to planes and back."""
+    n, h, wc = planes.shape
+    oh, owc = out.shape[1:]
+    stack = np.ascontiguousarray(
+        planes.reshape(n, h, wc // channels, channels).transpose(0, 3, 1, 2)
+    ).reshape(n * channels, h, wc // channels)
+    result = np.empty((n * channels, oh, owc // channels), dtype=out.dtype)
+    run(stack, kernel, plan, mode, cval, nthreads, result, compute)
+    out[...] = result.reshape(n, channels, oh, owc // channels).transpose(
+        0, 2, 3, 1).reshape(out.shape)
+    return out
+
+
+def _run(planes, kernel, plan, mode, cval, nthreads, out, dtype, C):
+    nthreads = useful_threads(nthreads, plan, kernel.shape, len(planes) * C)
     (top, _), (left, _) = plan.pads
     sy, sx = plan.stride
     dy, dx = plan.dilation
-    dtype = planes.dtype
     if plan.method == "separable":
         col, row = (np.ascontiguousarray(f, dtype=dtype) for f in plan.factors)
-        _separable.sep_correlate_planes(planes, col, row, out, top, left, sy,
-                                        sx, dy, dx, mode, cval, nthreads)
+        _separable.sep_correlate_planes(planes, _SAMPLE[planes.dtype], col,
+                                        row, out, _SAMPLE[out.dtype], C, top,
+                                        left, sy, sx, dy, dx, mode, cval,
+                                        nthreads)
     elif plan.method == "box":
         kh, kw = kernel.shape
         _box.box_correlate_planes(planes, out, kh, kw, top, left, sy, sx, mode,
@@ -46,8 +129,9 @@ def run(planes, kernel, plan, mode, cval, nthreads, out):
         correlate_fft(planes, kernel, plan, mode, cval, nthreads, out)
     elif plan.method == "direct":
         weights = np.ascontiguousarray(kernel, dtype=dtype)
-        _direct.correlate_planes(planes, weights, out, top, left, sy, sx, dy,
-                                 dx, mode, cval, nthreads)
+        _direct.correlate_planes(planes, _SAMPLE[planes.dtype], weights, out,
+                                 _SAMPLE[out.dtype], C, top, left, sy, sx,
+                                 dy, dx, mode, cval, nthreads)
     else:  # pragma: no cover - the planner only emits the methods above
         raise AssertionError(f"no engine for method {plan.method!r}")
     return out
