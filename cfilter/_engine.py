@@ -71,6 +71,15 @@ def run(planes, kernel, plan, mode, cval, nthreads, out, compute=None,
     method = plan.method
     compute = np.dtype(compute or planes.dtype)
     native = native_dtypes(method, compute)
+    box = _integer_box(planes, kernel, plan, mode, cval, channels, out)
+    if box is not None:
+        _box.box_sum_int_planes(planes, out, _SAMPLE[out.dtype], channels,
+                                *kernel.shape, plan.pads[0][0],
+                                plan.pads[1][0], plan.stride[0], mode,
+                                int(cval), box, useful_threads(
+                                    nthreads, plan, kernel.shape,
+                                    len(planes) * channels))
+        return out
     if channels > 1 and not interleaves(method, plan.stride):
         return _run_planar(planes, kernel, plan, mode, cval, nthreads, out,
                            compute, channels)
@@ -84,6 +93,23 @@ def run(planes, kernel, plan, mode, cval, nthreads, out, compute=None,
         return out
     _run(planes, kernel, plan, mode, cval, nthreads, out, compute, channels)
     return out
+
+
+def _integer_box(planes, kernel, plan, mode, cval, channels, out):
+    """The one weight of an equal-weight kernel over integer samples whose
+    window sums are exact in 32-bit integers, else None.  Those sums are
+    then taken exactly, in integers, whatever the planned method: the
+    result is the exact filter value, rounded once."""
+    if (planes.dtype.kind not in "iu" or out.dtype not in _SAMPLE
+            or plan.dilation != (1, 1)
+            or plan.stride[1] != 1 or kernel.size == 0
+            or kernel.size * 65536 >= 2 ** 31 or cval != int(cval)
+            or abs(cval) >= 32768):
+        return None
+    value = kernel.flat[0]
+    if not (kernel == value).all():
+        return None
+    return float(value)
 
 
 def _cast_into(result, dest):

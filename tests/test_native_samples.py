@@ -183,3 +183,31 @@ def test_input_not_modified_and_read_only_ok():
     cfilter.correlate(image, np.ones((3, 3)) / 9, channel_axis=-1,
                       output=np.uint8)
     np.testing.assert_array_equal(image, before)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("in_dtype", INTS)
+def test_equal_weight_kernels_on_integers(mode, in_dtype):
+    """Equal weights over integer samples are summed exactly in integers
+    (narrow boxes tap by tap, wide ones as running sums)."""
+    for shape, ksize, stride, channels in [((23, 30), (3, 4), (1, 1), 0),
+                                           ((26, 41), (2, 21), (3, 1), 0),
+                                           ((40, 19), (17, 3), (2, 1), 3),
+                                           ((9, 8), (12, 13), (1, 1), 2)]:
+        full = shape + (channels,) if channels else shape
+        image = _image(full, in_dtype, seed=5)
+        kernel = np.full(ksize, 1.0 / (ksize[0] * ksize[1]))
+        kw = {"channel_axis": -1} if channels else {}
+        for out_dtype in (in_dtype, np.float32):
+            got = cfilter.correlate(image, kernel, mode=mode, cval=-3,
+                                    stride=stride, output=out_dtype, **kw)
+            planes = image[..., None] if not channels else image
+            ref = np.stack([_reference(planes[..., ch], kernel, mode, -3,
+                                       stride)
+                            for ch in range(planes.shape[-1])], axis=-1)
+            if not channels:
+                ref = ref[..., 0]
+            _check(got, ref, out_dtype, np.abs(image.astype(float)).max())
+    two = cfilter.correlate(image, kernel, output=in_dtype, workers=2, **kw)
+    one = cfilter.correlate(image, kernel, output=in_dtype, workers=1, **kw)
+    np.testing.assert_array_equal(one, two)
