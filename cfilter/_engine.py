@@ -35,6 +35,9 @@ _INTERLEAVED = frozenset(("direct", "separable"))
 # the project's machine); below it, starting and joining threads costs more
 # than they save, and on a busy machine a preempted thread stalls the call.
 MIN_WORK_PER_THREAD = 1 << 18
+# What one output pixel of the box engine costs, in multiply-adds: two
+# column-sum updates and two running-sum updates, whatever the box's size.
+BOX_TAPS = 4
 
 
 def native_dtypes(method, compute):
@@ -56,7 +59,7 @@ def useful_threads(nthreads, plan, kernel_shape, nplanes=1):
     planes can keep busy (the engines share the rows of a whole stack among
     their threads)."""
     kh, kw = kernel_shape
-    taps = {"direct": kh * kw, "separable": kh + kw, "box": 4}.get(plan.method)
+    taps = {"direct": kh * kw, "separable": kh + kw, "box": BOX_TAPS}.get(plan.method)
     if taps is None:           # fft: its strips bound the threads it uses
         return nthreads
     work = plan.out_shape[0] * plan.out_shape[1] * taps * nplanes

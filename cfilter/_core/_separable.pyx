@@ -131,30 +131,35 @@ cdef inline void _column_pass_group(real** dst, const real** rows,
             _column_pass(dst[u], rows + u, wcol, kh, c0, W)
 
 
+cdef struct RowGeometry:
+    # The row pass's geometry, fixed per call: W pixels of C samples held
+    # at pixel ``left`` of a row buffer extended to ``wext`` pixels; ow
+    # outputs, column stride sx and dilation dx; with sx > 1 the extended
+    # row split into phase rows of plen, read in ng tap groups step apart
+    # with tap counts cnt (see ``phase_groups``).
+    Py_ssize_t kw, W, C, left, wext, sx, dx, ow, plen, ng, step
+    BoundaryMode mode
+    const Py_ssize_t* cnt
+
+
 cdef inline void _row_pass(real* out, real* buf, const real* wrow,
-                           Py_ssize_t kw, Py_ssize_t W, Py_ssize_t C,
-                           Py_ssize_t left, Py_ssize_t wext,
-                           Py_ssize_t sx, Py_ssize_t dx, Py_ssize_t ow,
-                           BoundaryMode mode, real outside_col,
-                           real* phases, const real** taps,
-                           Py_ssize_t plen, const Py_ssize_t* cnt,
-                           const real* wg) noexcept nogil:
-    """Extend the column-pass row of W pixels of C samples held at
-    buf[left*C : (left+W)*C] by the mode, then correlate it with the row
-    weights.  A column stride sx > 1 (C == 1 only) first splits the
-    extended row into sx phase rows of plen in ``phases``, so each tap
-    reads contiguously (see ``phase_groups``; cnt and wg are the row
-    weights' ``phase_weights``)."""
+                           const real* wg, real outside_col, real* phases,
+                           const real** taps,
+                           const RowGeometry* g) noexcept nogil:
+    """Extend the column-pass row held in ``buf`` by the mode, then
+    correlate it with the row weights.  A column stride sx > 1 (C == 1
+    only) first splits the extended row into sx phase rows in ``phases``,
+    so each tap reads contiguously (wg: the row weights in group order,
+    see ``phase_weights``)."""
     cdef const real* row = buf
-    fill_pixel_margins(buf, W, C, left, wext, mode, outside_col)
-    if sx == 1:
-        taps_unit_stride(out, &row, wrow, 1, kw, dx * C, ow * C)
+    fill_pixel_margins(buf, g.W, g.C, g.left, g.wext, g.mode, outside_col)
+    if g.sx == 1:
+        taps_unit_stride(out, &row, wrow, 1, g.kw, g.dx * g.C, g.ow * g.C)
         return
-    split_row(buf, wext, phases, sx, plen, dx, phase_ngroups(kw, dx, sx))
+    split_row(buf, g.wext, phases, g.sx, g.plen, g.dx, g.ng)
     row = phases
-    phase_groups(taps, &row, 1, kw, dx, sx, plen)
-    taps_groups(out, taps, cnt, wg, phase_ngroups(kw, dx, sx),
-                phase_step(dx, sx), ow)
+    phase_groups(taps, &row, 1, g.kw, g.dx, g.sx, g.plen)
+    taps_groups(out, taps, g.cnt, wg, g.ng, g.step, g.ow)
 
 
 def sep_correlate_planes(images, Sample src_kind, const real[::1] wcol,
@@ -198,6 +203,7 @@ def sep_correlate_planes(images, Sample src_kind, const real[::1] wcol,
     cdef Py_ssize_t* want
     cdef RowCache* conv
     cdef real* orow
+    cdef RowGeometry geo
 
     if N == 0 or oh == 0 or ow == 0:
         return
@@ -224,6 +230,11 @@ def sep_correlate_planes(images, Sample src_kind, const real[::1] wcol,
     wg = np.empty(kw, dtype=dtype)
     cnt = np.empty(kw, dtype=np.intp)
     phase_weights(&wg[0], &cnt[0], &wrow[0], 1, kw, dx, sx)
+    geo.kw, geo.W, geo.C, geo.left, geo.wext = kw, W, C, left, wext
+    geo.sx, geo.dx, geo.ow, geo.plen = sx, dx, ow, plen
+    geo.ng, geo.step = phase_ngroups(kw, dx, sx), phase_step(dx, sx)
+    geo.mode = mode
+    geo.cnt = &cnt[0]
     cvrow = np.full(W * C, cval, dtype=dtype)
     nrows = (kh - 1) * dy + GROUP
     ptrs = per_thread(nchunks, nrows + GROUP + kw, np.uintp)
@@ -259,10 +270,9 @@ def sep_correlate_planes(images, Sample src_kind, const real[::1] wcol,
                     _column_pass_group(dst_rows, rows, &wcol[0], kh, W * C)
                     for q in range(GROUP):
                         orow = out_row(&dst, p, i + q, &obuf[c, 0])
-                        _row_pass(orow, &bufs[c, q * blen], &wrow[0], kw, W,
-                                  C, left, wext, sx, dx, ow, mode,
-                                  outside_col, &phbuf[c, 0], taps, plen,
-                                  &cnt[0], &wg[0])
+                        _row_pass(orow, &bufs[c, q * blen], &wrow[0],
+                                  &wg[0], outside_col, &phbuf[c, 0], taps,
+                                  &geo)
                         flush_row(&dst, p, i + q, orow)
                     i = i + GROUP
                 else:
@@ -273,8 +283,7 @@ def sep_correlate_planes(images, Sample src_kind, const real[::1] wcol,
                     _column_pass(&bufs[c, left * C], rows, &wcol[0], kh, 0,
                                  W * C)
                     orow = out_row(&dst, p, i, &obuf[c, 0])
-                    _row_pass(orow, &bufs[c, 0], &wrow[0], kw, W, C, left,
-                              wext, sx, dx, ow, mode, outside_col,
-                              &phbuf[c, 0], taps, plen, &cnt[0], &wg[0])
+                    _row_pass(orow, &bufs[c, 0], &wrow[0], &wg[0],
+                              outside_col, &phbuf[c, 0], taps, &geo)
                     flush_row(&dst, p, i, orow)
                     i = i + 1
