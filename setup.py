@@ -96,7 +96,11 @@ class BuildExt(build_ext):
             elif WANT_OPENMP:
                 print("cfilter: no OpenMP support found; the core runs serially",
                       file=sys.stderr)
+        # Recorded in the core for cfilter.show_config().
+        macros = [("CFILTER_BUILD_FLAGS", '"' + " ".join(compile_args) + '"'),
+                  ("CFILTER_BUILD_DEBUG", "1" if DEBUG else "0")]
         for ext in self.extensions:
+            ext.define_macros = list(ext.define_macros) + macros
             ext.extra_compile_args = list(ext.extra_compile_args) + compile_args
             ext.extra_link_args = list(ext.extra_link_args) + link_args
         super().build_extensions()

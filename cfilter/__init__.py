@@ -8,9 +8,10 @@ kernel catalog :mod:`cfilter.kernels`; transposed convolution
 :func:`transposed_output_shape`) and the convolution matrix
 (:func:`convolution_matrix`); NCHW layers in :mod:`cfilter.nn`.  The default
 thread count is read and set with :func:`get_num_threads` and
-:func:`set_num_threads`.
+:func:`set_num_threads`; :func:`show_config` tells how the package was built.
 """
 from . import kernels, nn
+from ._config import show_config
 from ._api import (FilterPlan, convolve, convolve1d, correlate, correlate1d,
                    plan, sep_filter)
 from .filters import (box_blur, gaussian_blur, laplace, prewitt, scharr,
@@ -29,5 +30,5 @@ __all__ = [
     "get_num_threads", "set_num_threads", "mode_names", "kernels",
     "gaussian_blur", "box_blur", "sobel", "prewitt", "scharr", "laplace",
     "sharpen", "unsharp_mask", "conv_output_shape", "transposed_output_shape",
-    "conv_transpose", "convolution_matrix", "nn",
+    "conv_transpose", "convolution_matrix", "nn", "show_config",
 ]

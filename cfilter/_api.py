@@ -9,58 +9,13 @@ import numpy as np
 
 from . import _validate as V
 from ._docstrings import docfiller
-from ._engine import SAMPLE_DTYPES, run
-from ._output import cast_into
-from ._plan import padding_amounts, plan_filter
-from ._threads import get_num_threads, threads_in_effect
+from ._engine import SAMPLE_DTYPES, native_output_dtypes, run
+from ._output import as_planes, deliver
+from ._padding import resolve_padding
+from ._plan import plan_filter
 
 __all__ = ["correlate", "convolve", "correlate1d", "convolve1d", "sep_filter",
            "plan", "FilterPlan"]
-
-
-class _Request:
-    """The validated, normalised arguments shared by every 2-D entry point."""
-
-    def __init__(self, image, *, mode, cval, padding, stride, dilation, axes,
-                 channel_axis, output, method, workers, methods=V.METHODS):
-        self.image = V.as_image(image)
-        self.axes = V.spatial_axes(self.image.ndim, axes, channel_axis)
-        self.mode = V.normalize_mode(mode)
-        self.cval = V.as_real(cval, "cval")
-        self.padding = V.normalize_padding(padding, 2)
-        self.stride = V.as_pair(stride, "stride")
-        self.dilation = V.as_pair(dilation, "dilation")
-        self.method = V.normalize_method(method, methods)
-        self.nthreads = threads_in_effect(
-            V.normalize_workers(workers, get_num_threads()))
-        self.dtype = V.compute_dtype(self.image.dtype, output)
-        self.output = output
-        V.output_dtype(output)   # rejects a bad output type before any work
-
-    @property
-    def spatial_shape(self):
-        return tuple(self.image.shape[a] for a in self.axes)
-
-
-def _planes(req, native=False):
-    """The image as C-contiguous planes ``(N, H, W)`` of the compute dtype
-    (no copy when it already is one), and the shape of the leading axes.
-    With ``native`` (for :func:`._engine.run`), any dtype the engines read,
-    and an (H, W, C) image with the channels last is one plane of
-    (H, W * C) interleaved samples (``req.channels = C``), not moved."""
-    img = req.image
-    native = native and img.dtype in SAMPLE_DTYPES
-    dtype = img.dtype if native else req.dtype
-    req.channels = 1
-    if (native and img.ndim == 3 and tuple(req.axes) == (0, 1)
-            and img.shape[2] > 1):
-        req.channels = img.shape[2]
-        planes = np.ascontiguousarray(img, dtype=dtype)
-        return planes.reshape(1, img.shape[0], -1), ()
-    moved = np.moveaxis(img, req.axes, (-2, -1))
-    planes = np.ascontiguousarray(moved.reshape((-1,) + moved.shape[-2:]),
-                                  dtype=dtype)
-    return planes, moved.shape[:-2]
 
 
 def _finite_check(planes):
@@ -68,56 +23,40 @@ def _finite_check(planes):
     return lambda: bool(np.isfinite(planes).all())
 
 
-def _deliver(req, out_lens, lead, compute, native=False):
-    """Give ``compute`` planes ``(N, oh, ow)`` of the compute dtype to fill,
-    then return the result as asked: a new array, or cast into ``output=``.
+def _engine_planes(req):
+    """The image as the engines read it, and its interleaved channels.
 
-    An ``output`` array that already has the planes' layout and dtype (and
-    does not overlap the image) is filled in place, without a copy.
-    """
-    img, axes = req.image, req.axes
-    oh, ow = out_lens
-    final_shape = list(img.shape)
-    final_shape[axes[0]], final_shape[axes[1]] = oh, ow
-    dest = V.check_output_array(req.output, final_shape)
-    channels = getattr(req, "channels", 1)
-    # The engines write the integer and float types themselves (rounded and
-    # saturated), so the result is made in the dtype asked for.
-    wanted = V.output_dtype(req.output) if dest is None else dest.dtype
-    if wanted is None or not native or wanted not in SAMPLE_DTYPES:
-        wanted = req.dtype
-    in_place = tuple(axes) == (img.ndim - 2, img.ndim - 1) or channels > 1
-    if (dest is not None and dest.dtype == wanted
-            and dest.flags.c_contiguous and in_place
-            and not np.may_share_memory(dest, img)):
-        compute(dest.reshape((-1, oh, ow * channels)))
-        return dest
-    if channels > 1:
-        result = np.empty((oh, ow, channels), dtype=wanted)
-        compute(result.reshape((1, oh, ow * channels)))
-    else:
-        result = np.empty(lead + (oh, ow), dtype=wanted)
-        compute(result.reshape((-1, oh, ow)))
-        result = np.moveaxis(result, (-2, -1), axes)
-    if dest is not None:
-        return cast_into(result, dest)
-    asked = V.output_dtype(req.output)
-    if asked is None or asked == result.dtype:
-        return np.ascontiguousarray(result)
-    return cast_into(result, np.empty(final_shape, dtype=asked))
+    Planes ``(N, H, W)`` of the image's own dtype when the engines read it
+    (they convert rows as they go), else of the work dtype.  An (H, W, C)
+    image with its channels last is one plane of (H, W * C) interleaved
+    samples, not moved (a copy only if it is not C-contiguous)."""
+    img = req.image
+    dtype = img.dtype if img.dtype in SAMPLE_DTYPES else req.dtype
+    if img.ndim == 3 and tuple(req.axes) == (0, 1) and img.shape[2] > 1:
+        planes = np.ascontiguousarray(img, dtype=dtype)
+        return planes.reshape(1, img.shape[0], -1), img.shape[2]
+    planes, _ = as_planes(img, req.axes, dtype)
+    return planes, 1
 
 
-def _execute(req, kernel, plan, planes, lead):
+def _execute(req, kernel, plan, planes, shape=None, channels=1):
     """Run the planned engine over the planes and deliver the output."""
-    return _deliver(req, plan.out_shape, lead, native=True,
-                    compute=lambda out: run(planes, kernel, plan, req.mode, req.cval,
-                                    req.nthreads, out, req.dtype,
-                                    getattr(req, "channels", 1)))
+    def compute(out):
+        if out.size:      # an empty image or result: nothing to compute
+            run(planes, kernel, plan, req.mode, req.cval, req.nthreads, out,
+                req.dtype, channels)
+
+    return deliver(
+        compute,
+        image=req.image, axes=req.axes, out_lens=plan.out_shape,
+        work_dtype=req.dtype, output=req.output, shape=shape,
+        writes=native_output_dtypes(plan.method, req.dtype),
+        interleaved=channels > 1)
 
 
 def _prepare(image, kernel, *, flip, **options):
     """Validate, arrange the planes and plan: everything but the work."""
-    req = _Request(image, **options)
+    req = V.Request(image, **options)
     weights = V.as_kernel(kernel, 2)
     # A catalog Kernel knows its factors; use them rather than testing the
     # array for rank 1.
@@ -126,18 +65,28 @@ def _prepare(image, kernel, *, flip, **options):
         weights = weights[::-1, ::-1]
         if factors is not None:
             factors = (factors[0][::-1], factors[1][::-1])
-    planes, lead = _planes(req, native=True)
+    planes, channels = _engine_planes(req)
+    empty = 0 in req.spatial_shape
+    # An empty image has an empty result and nothing to run: plan it as
+    # direct (the FFT tiling has no tiles to choose) and say why.
     plan = plan_filter(req.spatial_shape, weights, req.padding, req.stride,
-                       req.dilation, req.method, convolve=flip, factors=factors,
+                       req.dilation,
+                       "direct" if empty and req.method in ("auto", "fft")
+                       else req.method,
+                       convolve=flip, factors=factors,
                        is_finite=_finite_check(planes),
                        nthreads=req.nthreads)
-    return req, weights, plan, planes, lead
+    if empty:
+        plan = plan._replace(
+            method="direct" if req.method == "auto" else req.method,
+            reason="the image is empty: nothing to compute")
+    return req, weights, plan, planes, channels
 
 
 def _filter2d(image, kernel, *, flip, **options):
-    req, weights, plan, planes, lead = _prepare(image, kernel, flip=flip,
-                                                **options)
-    return _execute(req, weights, plan, planes, lead)
+    req, weights, plan, planes, channels = _prepare(image, kernel, flip=flip,
+                                                    **options)
+    return _execute(req, weights, plan, planes, channels=channels)
 
 
 class FilterPlan(NamedTuple):
@@ -232,9 +181,9 @@ def plan(image, kernel, *, convolve=False, mode="reflect", cval=0.0,
     >>> cfilter.plan(image, np.ones((31, 31))).method    # not box: NaN
     'separable'
     """
-    req, _, p, _, _ = _prepare(image, kernel, flip=bool(convolve), mode=mode,
-                               cval=cval, padding=padding, stride=stride,
-                               dilation=dilation, axes=axes,
+    req, _, p, _, _ = _prepare(image, kernel, flip=bool(convolve),
+                               mode=mode, cval=cval, padding=padding,
+                               stride=stride, dilation=dilation, axes=axes,
                                channel_axis=channel_axis, output=None,
                                method=method, workers=workers)
     shape = list(req.image.shape)
@@ -404,18 +353,18 @@ def sep_filter(image, row_weights, col_weights, *, mode="reflect", cval=0.0,
     >>> np.allclose(out, cfilter.correlate(image, np.outer(smooth, diff)))
     True
     """
-    req = _Request(image, mode=mode, cval=cval, padding=padding, stride=stride,
-                   dilation=dilation, axes=axes, channel_axis=channel_axis,
-                   output=output, method=method, workers=workers,
-                   methods=("separable", "direct"))
+    req = V.Request(image, mode=mode, cval=cval, padding=padding,
+                    stride=stride, dilation=dilation, axes=axes,
+                    channel_axis=channel_axis, output=output, method=method,
+                    workers=workers, methods=("separable", "direct"))
     row = V.as_kernel(row_weights, 1, "row_weights")
     col = V.as_kernel(col_weights, 1, "col_weights")
     weights = np.outer(col, row)
     plan = plan_filter(req.spatial_shape, weights, req.padding, req.stride,
-                       req.dilation, "direct", convolve=False)
-    if req.method == "separable":
-        plan = plan._replace(method="separable", factors=(col, row))
-    return _execute(req, weights, plan, *_planes(req, native=True))
+                       req.dilation, req.method, convolve=False,
+                       factors=(col, row))
+    planes, channels = _engine_planes(req)
+    return _execute(req, weights, plan, planes, channels=channels)
 
 
 def _filter1d(image, weights, axis, *, flip, mode, cval, padding, stride,
@@ -424,13 +373,11 @@ def _filter1d(image, weights, axis, *, flip, mode, cval, padding, stride,
     w = V.as_kernel(weights, 1, "weights")
     axis = V.normalize_axis(axis, img.ndim, "axis")
     pad = V.normalize_padding(padding, 1)
-    if not isinstance(pad, str):
-        pad = pad[0]
     s = V.as_int(stride, "stride", 1)
     d = V.as_int(dilation, "dilation", 1)
     if flip:
         w = w[::-1]
-    before, after = padding_amounts(pad, w.size, d, flip)
+    (before, after), = resolve_padding(pad, w.shape, (d,), convolve=flip)
     n = img.shape[axis]
     inner = int(np.prod(img.shape[axis + 1:], dtype=np.int64))
     outer = int(np.prod(img.shape[:axis], dtype=np.int64))
@@ -444,24 +391,16 @@ def _filter1d(image, weights, axis, *, flip, mode, cval, padding, stride,
         view = img.reshape(outer, n, inner)
         kernel = w[:, np.newaxis]
         pads, strides, dils = ((before, after), (0, 0)), (s, 1), (d, 1)
-    req = _Request(view, mode=mode, cval=cval, padding=pads, stride=strides,
-                   dilation=dils, axes=(1, 2), channel_axis=None,
-                   output=None if isinstance(output, np.ndarray) else output,
-                   method="direct", workers=workers)
-    req.dtype = V.compute_dtype(img.dtype, output)
-    try:
-        plan = plan_filter(req.spatial_shape, kernel, pads, strides, dils,
-                           "direct", convolve=flip)
-    except ValueError as err:
-        raise ValueError(str(err).replace("along axis 0", f"along axis {axis}")
-                         .replace("along axis 1", f"along axis {axis}")) from None
-    result = _execute(req, kernel, plan, *_planes(req, native=True))
+    req = V.Request(view, mode=mode, cval=cval, padding=pads, stride=strides,
+                    dilation=dils, axes=(1, 2), channel_axis=None,
+                    output=output, method="direct", workers=workers)
+    plan = plan_filter(req.spatial_shape, kernel, pads, strides, dils,
+                       "direct", convolve=flip,
+                       axis_names=(f"axis {axis}", f"axis {axis}"))
     shape = list(img.shape)
     shape[axis] = plan.out_shape[0] if inner != 1 else plan.out_shape[1]
-    result = result.reshape(shape)
-    if isinstance(output, np.ndarray):
-        return cast_into(result, V.check_output_array(output, shape))
-    return result
+    planes, _ = _engine_planes(req)     # (N, H, W) planes: no channels
+    return _execute(req, kernel, plan, planes, shape=shape)
 
 
 @docfiller

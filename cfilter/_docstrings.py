@@ -48,6 +48,12 @@ stride : int or pair of int, optional
     are computed; with 'same' padding the result is the stride-1 result
     ``[::sy, ::sx]``."""
 
+_stride_transposed = """\
+stride : int or pair of int, optional
+    The forward call's stride, per axis (default 1): each input pixel
+    stamps the kernel ``stride`` pixels after the previous one, so the
+    result is about ``stride`` times larger per axis (upsampling)."""
+
 _dilation = """\
 dilation : int or pair of int, optional
     Spacing between kernel taps, per axis (default 1): a dilated kernel of
@@ -96,7 +102,8 @@ out : ndarray
 
 DOCDICT = {
     "mode": _mode, "cval": _cval, "padding": _padding, "padding1d": _padding1d,
-    "stride": _stride, "dilation": _dilation, "axes": _axes,
+    "stride": _stride, "stride_transposed": _stride_transposed,
+    "dilation": _dilation, "axes": _axes,
     "channel_axis": _channel_axis, "output": _output, "workers": _workers,
     "method": _method, "returns": _returns,
 }

@@ -14,6 +14,7 @@ import numpy as np
 
 from ._core import _box, _direct, _separable
 from ._core._samples import Sample
+from ._core._transpose import conv_transpose_planes
 from ._fft import correlate_fft
 
 # The sample types the compiled core reads and writes by code.
@@ -46,6 +47,31 @@ def native_dtypes(method, compute):
     rounds and saturates integer output rows as it stores them.  Other
     dtypes are converted whole by :func:`run`."""
     return _ALL if method in _CONVERTING else frozenset((np.dtype(compute),))
+
+
+def native_output_dtypes(method, work_dtype):
+    """The dtypes :func:`run` (``method`` one of the planner's) or
+    :func:`run_transpose` (``method="transpose"``) can be handed as output
+    planes: ``_output.deliver`` then gives them the user's ``output=``
+    array, or a result of the dtype asked for, without a float copy.  For
+    the direct and separable engines these are written natively; for the
+    others run() converts, as the delivery would."""
+    if method == "transpose":
+        return (np.dtype(work_dtype),)
+    return tuple(_ALL)
+
+
+def run_transpose(planes, kernel, pads, stride, dilation, mode, nthreads,
+                  out):
+    """Transposed correlation of the planes into ``out`` (the compiled
+    gather of ``_core/_transpose.pyx``)."""
+    (top, _), (left, _) = pads
+    sy, sx = stride
+    dy, dx = dilation
+    weights = np.ascontiguousarray(kernel, dtype=planes.dtype)
+    conv_transpose_planes(planes, weights, out, top, left, sy, sx, dy, dx,
+                          mode, nthreads)
+    return out
 
 
 def interleaves(method, stride):

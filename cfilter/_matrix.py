@@ -12,8 +12,7 @@ import scipy.sparse
 from . import _validate as V
 from ._core._boundary import BoundaryMode
 from ._indexing import mapped_indices
-from ._plan import padding_amounts
-from ._shapes import resolve_forward
+from ._padding import forward_lengths, resolve_padding
 
 __all__ = ["convolution_matrix"]
 
@@ -113,10 +112,8 @@ def convolution_matrix(kernel, input_shape, *, mode="constant",
         raise TypeError(f"flip must be True or False, got {flip!r}")
     if flip:
         weights = weights[::-1, ::-1]
-    pads = tuple(padding_amounts(spec if isinstance(spec, str) else spec[a],
-                                 weights.shape[a], dilation[a], bool(flip))
-                 for a in range(2))
-    oh, ow = resolve_forward(shape, weights.shape, pads, stride, dilation)
+    pads = resolve_padding(spec, weights.shape, dilation, convolve=bool(flip))
+    oh, ow = forward_lengths(shape, weights.shape, pads, stride, dilation)
     H, W = shape
     kh, kw = weights.shape
     rows = _axis_map(H, kh, pads[0][0], stride[0], dilation[0], oh, code)

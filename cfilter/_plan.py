@@ -10,6 +10,8 @@ from typing import NamedTuple, Optional, Tuple
 import numpy as np
 import scipy.fft
 
+from ._padding import forward_lengths, resolve_padding
+
 
 class Plan(NamedTuple):
     """How one filtering call runs, per spatial axis."""
@@ -24,30 +26,6 @@ class Plan(NamedTuple):
     tiles: Optional[tuple] = None       # ((nh, th), (nw, tw)) for fft
     costs: Optional[dict] = None        # the modelled cost of each method
     reason: str = ""                    # why this method
-
-
-def padding_amounts(padding, k, d, convolve):
-    """Per-side padding for one axis of a kernel of length ``k``.
-
-    ``padding`` is a name or an already per-side ``(before, after)`` pair.
-    Convolution centres an even kernel one tap earlier than correlation, as
-    scipy.ndimage does, so that convolve is correlate with the flipped kernel.
-    """
-    if padding == "valid":
-        return (0, 0)
-    reach = d * (k - 1)
-    if padding == "full":
-        return (reach, reach)
-    if padding == "same":
-        before = d * ((k - 1) // 2) if convolve else d * (k // 2)
-        return (before, reach - before)
-    return tuple(padding)
-
-
-def output_length(n, before, after, k, s, d):
-    """floor((n + before + after - (d*(k-1) + 1)) / s) + 1, or 0 if none fit."""
-    span = n + before + after - (d * (k - 1) + 1)
-    return span // s + 1 if span >= 0 else 0
 
 
 def separable_factors(kernel, rtol=None):
@@ -82,7 +60,7 @@ def separable_factors(kernel, rtol=None):
 
 
 def plan_filter(shape, kernel, padding, stride, dilation, method, convolve,
-                factors=None, is_finite=None, nthreads=1):
+                factors=None, is_finite=None, nthreads=1, axis_names=None):
     """The plan for correlating planes of ``shape`` with a 2-D ``kernel``.
 
     ``kernel`` is the array actually correlated (already flipped for
@@ -92,23 +70,11 @@ def plan_filter(shape, kernel, padding, stride, dilation, method, convolve,
     telling whether the image holds only finite values; it is asked only
     when a method that would spread a NaN or Inf (box, fft) is in question.
     ``nthreads`` is the number of threads the call will use.
+    ``axis_names`` name the two axes in a "kernel does not fit" error.
     """
-    pads = []
-    out = []
-    for axis in range(2):
-        n, k = shape[axis], kernel.shape[axis]
-        s, d = stride[axis], dilation[axis]
-        per_axis = padding if isinstance(padding, str) else padding[axis]
-        before, after = padding_amounts(per_axis, k, d, convolve)
-        length = output_length(n, before, after, k, s, d)
-        if length < 1:
-            raise ValueError(
-                f"the kernel reaches {d * (k - 1) + 1} pixels along axis {axis} "
-                f"(size {k}, dilation {d}) but the padded image has only "
-                f"{n + before + after} ({n} + padding {before} + {after}): "
-                "the output would be empty; use more padding or padding='same'")
-        pads.append((before, after))
-        out.append(length)
+    pads = resolve_padding(padding, kernel.shape, dilation, convolve=convolve)
+    out = forward_lengths(shape, kernel.shape, pads, stride, dilation,
+                          where=axis_names)
     out, stride, dilation = tuple(out), tuple(stride), tuple(dilation)
     box_value = _box_value(kernel, dilation)
     if method == "box" and box_value is None:

@@ -7,40 +7,16 @@ dilation ``d`` and padding ``p_before``/``p_after``:
     transposed  o' = s*(i' - 1) + d*(k-1) + 1 - p_before - p_after + output_padding
 
 (the guide to convolution arithmetic's table, with dilation and per-side
-padding).  The public functions validate; the ``resolve_*`` helpers below
-them are pure and are shared with :func:`cfilter.conv_transpose`.
+padding).  The public functions validate; the arithmetic itself lives in
+``_padding``, shared with the planner, the transpose and the matrix view.
 """
-import numbers
-import operator
 
 import numpy as np
 
 from . import _validate as V
-from ._plan import output_length, padding_amounts
+from ._padding import forward_lengths, resolve_padding, transposed_lengths
 
 __all__ = ["conv_output_shape", "transposed_output_shape"]
-
-
-def _is_int(value):
-    return (isinstance(value, numbers.Integral)
-            and not isinstance(value, (bool, np.bool_)))
-
-
-def _lengths(value, name, ndim, minimum):
-    """``value`` (an int, or a sequence of ``ndim`` ints) as an ``ndim``-tuple
-    of ints >= ``minimum``."""
-    items = list(value) if isinstance(value, (tuple, list, np.ndarray)) else [value]
-    if len(items) == 1:
-        items = items * ndim
-    if len(items) != ndim or not all(_is_int(v) for v in items):
-        raise TypeError(f"{name} must be an int or a sequence of {ndim} ints, "
-                        f"got {value!r}")
-    items = tuple(operator.index(v) for v in items)
-    if any(v < minimum for v in items):
-        what = "negative" if any(v < 0 for v in items) else "zero"
-        raise ValueError(f"{name}={value!r} has a {what} entry; every entry "
-                         f"must be >= {minimum}")
-    return items
 
 
 def _input_lengths(input_shape, name="input_shape"):
@@ -51,41 +27,13 @@ def _input_lengths(input_shape, name="input_shape"):
     if len(items) not in (1, 2):
         raise ValueError(f"{name}={input_shape!r} must be an int or a shape of "
                          "1 or 2 spatial lengths")
-    return _lengths(items if scalar else input_shape, name, len(items), 1), scalar
-
-
-def _padding_per_axis(padding, kshape, dilation):
-    """Per-side ``(before, after)`` per axis, with names resolved as
-    :func:`cfilter.correlate` resolves them."""
-    ndim = len(kshape)
-    spec = V.normalize_padding(padding, ndim)
-    out = []
-    for axis in range(ndim):
-        per_axis = spec if isinstance(spec, str) else spec[axis]
-        out.append(padding_amounts(per_axis, kshape[axis], dilation[axis],
-                                   False))
-    return tuple(out)
-
-
-def resolve_forward(lengths, kshape, pads, stride, dilation):
-    """Forward output lengths; a ValueError when the kernel does not fit."""
-    out = []
-    for axis, (n, k, (b, a), s, d) in enumerate(
-            zip(lengths, kshape, pads, stride, dilation)):
-        o = output_length(n, b, a, k, s, d)
-        if o < 1:
-            raise ValueError(
-                f"kernel_shape: the kernel reaches {d * (k - 1) + 1} pixels "
-                f"along axis {axis} (size {k}, dilation {d}), more than the "
-                f"padded input's {n + b + a} ({n} + padding {b} + {a})")
-        out.append(o)
-    return tuple(out)
+    return V.as_ints(items if scalar else input_shape, name, len(items), 1), scalar
 
 
 def resolve_output_padding(output_padding, stride, dilation):
     """``output_padding`` per axis, checked against torch's rule: smaller
     than the stride or than the dilation."""
-    op = _lengths(output_padding, "output_padding", len(stride), 0)
+    op = V.as_ints(output_padding, "output_padding", len(stride), 0)
     for axis, (a, s, d) in enumerate(zip(op, stride, dilation)):
         if a >= s and a >= d:
             raise ValueError(
@@ -94,29 +42,14 @@ def resolve_output_padding(output_padding, stride, dilation):
     return op
 
 
-def resolve_transposed(lengths, kshape, pads, stride, dilation, op):
-    """Transposed output lengths; a ValueError when nothing is left."""
-    out = []
-    for axis, (n, k, (b, a), s, d, extra) in enumerate(
-            zip(lengths, kshape, pads, stride, dilation, op)):
-        full = s * (n - 1) + d * (k - 1) + 1 + extra
-        o = full - b - a
-        if o < 1:
-            raise ValueError(
-                f"padding: along axis {axis} the padding ({b} + {a}) removes "
-                f"the whole transposed output of length {full} "
-                f"(= stride*(n-1) + dilation*(k-1) + 1 + output_padding)")
-        out.append(o)
-    return tuple(out)
-
-
 def _prepare(input_shape, kernel_shape, padding, stride, dilation):
     lengths, scalar = _input_lengths(input_shape)
     ndim = len(lengths)
-    kshape = _lengths(kernel_shape, "kernel_shape", ndim, 1)
-    stride = _lengths(stride, "stride", ndim, 1)
-    dilation = _lengths(dilation, "dilation", ndim, 1)
-    pads = _padding_per_axis(padding, kshape, dilation)
+    kshape = V.as_ints(kernel_shape, "kernel_shape", ndim, 1)
+    stride = V.as_ints(stride, "stride", ndim, 1)
+    dilation = V.as_ints(dilation, "dilation", ndim, 1)
+    pads = resolve_padding(V.normalize_padding(padding, ndim), kshape,
+                           dilation)
     return lengths, scalar, kshape, pads, stride, dilation
 
 
@@ -180,11 +113,12 @@ def conv_output_shape(input_shape, kernel_shape, padding=0, stride=1,
     >>> cfilter.conv_output_shape((2, 2), 3)
     Traceback (most recent call last):
     ...
-    ValueError: kernel_shape: the kernel reaches 3 pixels along axis 0 (size 3, dilation 1), more than the padded input's 2 (2 + padding 0 + 0)
+    ValueError: kernel_shape: the kernel reaches 3 pixels along axis 0 (size 3, dilation 1), more than the padded input's 2 (2 + padding 0 + 0), so the output would be empty; use more padding or padding='same'
     """
     lengths, scalar, kshape, pads, stride, dilation = _prepare(
         input_shape, kernel_shape, padding, stride, dilation)
-    out = resolve_forward(lengths, kshape, pads, stride, dilation)
+    out = forward_lengths(lengths, kshape, pads, stride, dilation,
+                          name="kernel_shape")
     return out[0] if scalar else out
 
 
@@ -261,5 +195,5 @@ def transposed_output_shape(input_shape, kernel_shape, padding=0, stride=1,
     lengths, scalar, kshape, pads, stride, dilation = _prepare(
         input_shape, kernel_shape, padding, stride, dilation)
     op = resolve_output_padding(output_padding, stride, dilation)
-    out = resolve_transposed(lengths, kshape, pads, stride, dilation, op)
+    out = transposed_lengths(lengths, kshape, pads, stride, dilation, op)
     return out[0] if scalar else out

@@ -1,18 +1,18 @@
 """Transposed correlation: the adjoint of :func:`cfilter.correlate`.
 
-Validation reuses the forward call's (``_api._Request``), the shapes come
-from ``_shapes``, and the work is the compiled gather of
-``_core/_transpose.pyx``.
+Validation reuses the forward call's (``_validate.Request``), the padding
+and lengths come from ``_padding``, the work is the compiled gather of
+``_core/_transpose.pyx`` behind ``_engine.run_transpose``, and the result is
+delivered by ``_output.deliver``.
 """
 import numpy as np
 
 from . import _validate as V
-from ._api import _deliver, _Request, _planes
-from ._core._transpose import conv_transpose_planes
 from ._docstrings import docfiller
-from ._plan import padding_amounts
-from ._shapes import (resolve_forward, resolve_output_padding,
-                      resolve_transposed)
+from ._engine import native_output_dtypes, run_transpose
+from ._output import as_planes, deliver
+from ._padding import forward_lengths, resolve_padding, transposed_lengths
+from ._shapes import resolve_output_padding
 
 __all__ = ["conv_transpose"]
 
@@ -42,7 +42,7 @@ def _spatial_target(output_shape, image, axes):
 def _lengths_from_output_shape(target, ylens, kshape, pads, stride, dilation):
     """Check that the forward call maps ``target`` to ``ylens``."""
     try:
-        fits = resolve_forward(target, kshape, pads, stride, dilation) == ylens
+        fits = forward_lengths(target, kshape, pads, stride, dilation) == ylens
     except ValueError:
         fits = False
     if not fits:
@@ -79,7 +79,7 @@ def conv_transpose(image, kernel, *, stride=1, padding=0, output_padding=0,
         ``channel_axis``, or any array with ``axes``).  Never modified.
     kernel : array_like
         2-D real weights, as given to the forward call (not flipped).
-    %(stride)s
+    %(stride_transposed)s
     padding : {'same', 'valid', 'full'}, int, pair or per-side pairs, optional
         The forward call's padding (default 0), resolved exactly as
         :func:`correlate` resolves it; it is cut from the result.
@@ -168,18 +168,17 @@ def conv_transpose(image, kernel, *, stride=1, padding=0, output_padding=0,
     ...                        padding=1, output_padding=1).shape
     (6, 6)
     """
-    req = _Request(image, mode=mode, cval=0.0, padding=padding, stride=stride,
-                   dilation=dilation, axes=axes, channel_axis=channel_axis,
-                   output=output, method="direct", workers=workers)
+    req = V.Request(image, mode=mode, cval=0.0, padding=padding,
+                    stride=stride, dilation=dilation, axes=axes,
+                    channel_axis=channel_axis, output=output, method="direct",
+                    workers=workers)
     weights = V.as_kernel(kernel, 2)
     kshape = weights.shape
-    pads = tuple(padding_amounts(req.padding if isinstance(req.padding, str)
-                                 else req.padding[a], kshape[a],
-                                 req.dilation[a], False) for a in range(2))
+    pads = resolve_padding(req.padding, kshape, req.dilation)
     ylens = req.spatial_shape
     op = resolve_output_padding(output_padding, req.stride, req.dilation)
     if output_shape is None:
-        target = resolve_transposed(ylens, kshape, pads, req.stride,
+        target = transposed_lengths(ylens, kshape, pads, req.stride,
                                     req.dilation, op)
     else:
         if any(op):
@@ -190,14 +189,9 @@ def conv_transpose(image, kernel, *, stride=1, padding=0, output_padding=0,
             _spatial_target(output_shape, req.image, req.axes), ylens, kshape,
             pads, req.stride, req.dilation)
 
-    planes, lead = _planes(req)
-    w = np.ascontiguousarray(weights, dtype=req.dtype)
-    (top, _), (left, _) = pads
-    sy, sx = req.stride
-    dy, dx = req.dilation
-
-    def compute(out):
-        conv_transpose_planes(planes, w, out, top, left, sy, sx, dy, dx,
-                              req.mode, req.nthreads)
-
-    return _deliver(req, target, lead, compute)
+    planes, _ = as_planes(req.image, req.axes, req.dtype)
+    return deliver(
+        lambda out: run_transpose(planes, weights, pads, req.stride,
+                                  req.dilation, req.mode, req.nthreads, out),
+        image=req.image, axes=req.axes, out_lens=target, work_dtype=req.dtype,
+        output=req.output, writes=native_output_dtypes("transpose", req.dtype))

@@ -3,12 +3,17 @@
 Everything below this layer (planning, engines, the compiled core) trusts
 what it is given.
 """
+import math
 import numbers
 import operator
 
 import numpy as np
 
 from ._core._boundary import BoundaryMode
+# The output checks live with the delivery; re-exported for the callers
+# that validate an output before any work.
+from ._output import check_output as check_output_array, output_dtype  # noqa: F401
+from ._threads import get_num_threads, threads_in_effect
 
 # name -> mode; canonical names first so the error message lists them first.
 _MODE_NAMES = {
@@ -65,38 +70,118 @@ def normalize_mode(mode):
         f"{', '.join(_MODE_NAMES)} (aliases: {aliases})")
 
 
-def canonical_mode_name(mode):
-    """The canonical name of a mode given by name, alias or code."""
-    code = normalize_mode(mode)
-    return next(name for name, c in _MODE_NAMES.items() if c == code)
+# Every helper below words its errors one way:
+#     "[context: ]name=value must be <what is allowed>"
+# with ``context`` naming the function or kernel when the parameter name
+# alone is ambiguous (the kernel catalog passes the kernel's name).
+
+def _is_bool(value):
+    return isinstance(value, (bool, np.bool_))
 
 
-def as_int(value, name, minimum):
-    """An integer parameter >= ``minimum`` (bools and floats are rejected)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r}")
+def is_int(value):
+    """Is ``value`` an integer (a bool is not)?"""
+    return isinstance(value, numbers.Integral) and not _is_bool(value)
+
+
+def is_pair_container(value):
+    """Is ``value`` a container that may hold a pair (tuple, list, 1-D array)?"""
+    return (isinstance(value, (tuple, list))
+            or (isinstance(value, np.ndarray) and value.ndim == 1))
+
+
+def _prefix(context):
+    return f"{context}: " if context else ""
+
+
+def as_int(value, name, minimum=None, *, context=None, shown=None,
+           pair=False):
+    """An integer parameter >= ``minimum`` (bools and floats are rejected).
+
+    ``shown`` is the value to quote (the whole pair, for a pair's item);
+    ``pair`` says the parameter also takes a pair, for the message.
+    """
+    shown = value if shown is None else shown
+    if not is_int(value):
+        what = "an int" + (" or a pair of ints" if pair else "")
+        raise TypeError(f"{_prefix(context)}{name}={shown!r} must be {what}, "
+                        f"not {type(value).__name__}")
     value = operator.index(value)
-    if value < minimum:
-        raise ValueError(f"{name}={value} must be >= {minimum}")
+    if minimum is not None and value < minimum:
+        each = " (each)" if pair else ""
+        raise ValueError(f"{_prefix(context)}{name}={shown!r} must be >= "
+                         f"{minimum}{each}")
     return value
 
 
-def as_pair(value, name, minimum=1):
+def as_pair(value, name, minimum=1, *, context=None):
     """An int or a pair of ints, each >= ``minimum``, as a 2-tuple."""
-    if isinstance(value, (tuple, list, np.ndarray)):
-        items = list(value)
-        if len(items) != 2:
-            raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
-        return tuple(as_int(v, name, minimum) for v in items)
-    v = as_int(value, name, minimum)
+    if is_pair_container(value):
+        if len(value) != 2:
+            raise ValueError(f"{_prefix(context)}{name}={value!r} must be an "
+                             f"int or a pair of ints, not {len(value)} values")
+        return tuple(as_int(v, name, minimum, context=context, shown=value,
+                            pair=True) for v in value)
+    v = as_int(value, name, minimum, context=context, pair=True)
     return (v, v)
 
 
-def as_real(value, name):
-    """A real scalar (used for ``cval``)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    return float(value)
+def as_ints(value, name, ndim, minimum):
+    """``value`` (an int, or a sequence of ``ndim`` ints) as an ``ndim``-tuple
+    of ints >= ``minimum`` (the shape functions' lengths)."""
+    items = list(value) if isinstance(value, (tuple, list, np.ndarray)) else [value]
+    if len(items) == 1:
+        items = items * ndim
+    if len(items) != ndim or not all(is_int(v) for v in items):
+        raise TypeError(f"{name}={value!r} must be an int or a sequence of "
+                        f"{ndim} ints")
+    items = tuple(operator.index(v) for v in items)
+    if any(v < minimum for v in items):
+        what = "negative" if any(v < 0 for v in items) else "zero"
+        raise ValueError(f"{name}={value!r} has a {what} entry; every entry "
+                         f"must be >= {minimum}")
+    return items
+
+
+def as_real(value, name, *, context=None, finite=False, positive=False,
+            shown=None, pair=False):
+    """A real scalar as a float; ``finite``/``positive`` add those checks."""
+    shown = value if shown is None else shown
+    if _is_bool(value) or not isinstance(value, numbers.Real):
+        what = "a real number" + (" or a pair of them" if pair else "")
+        raise TypeError(f"{_prefix(context)}{name}={shown!r} must be {what}, "
+                        f"not {type(value).__name__}")
+    value = float(value)
+    if finite and not math.isfinite(value):
+        raise ValueError(f"{_prefix(context)}{name}={shown!r} must be finite")
+    if positive and not value > 0:
+        each = " (each)" if pair else ""
+        raise ValueError(f"{_prefix(context)}{name}={shown!r} must be > "
+                         f"0{each}")
+    return value
+
+
+def as_real_pair(value, name, *, context=None, finite=False, positive=False):
+    """A real number or a pair of them, as a 2-tuple of floats."""
+    if is_pair_container(value):
+        if len(value) != 2:
+            raise ValueError(f"{_prefix(context)}{name}={value!r} must be a "
+                             f"real number or a pair of them, not "
+                             f"{len(value)} values")
+        return tuple(as_real(v, name, context=context, finite=finite,
+                             positive=positive, shown=value, pair=True)
+                     for v in value)
+    v = as_real(value, name, context=context, finite=finite,
+                positive=positive, pair=True)
+    return (v, v)
+
+
+def as_flag(value, name, *, context=None):
+    """A ``True``/``False`` parameter (numpy bools too; ints are rejected)."""
+    if not _is_bool(value):
+        raise TypeError(f"{_prefix(context)}{name}={value!r} must be True or "
+                        f"False, not {type(value).__name__}")
+    return bool(value)
 
 
 def _padding_error(padding, ndim):
@@ -149,15 +234,14 @@ def normalize_padding(padding, ndim):
 
 
 def as_image(image, name="image"):
-    """An ndarray view of ``image`` (never modified), real-valued and non-empty."""
+    """An ndarray view of ``image`` (never modified), real-valued.  An
+    empty image is valid: it gives an empty result (DESIGN.md §2)."""
     arr = np.asarray(image)
     if arr.dtype.kind == "c":
         raise TypeError(f"{name} is complex ({arr.dtype}); cfilter filters real "
                         "images: filter the real and imaginary parts separately")
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
-    if arr.size == 0:
-        raise ValueError(f"{name} is empty (shape {arr.shape})")
     return arr
 
 
@@ -233,37 +317,6 @@ def compute_dtype(image_dtype, output):
     return np.dtype(np.float32)
 
 
-def output_dtype(output):
-    """The dtype asked for by ``output`` (an array or a dtype), or None."""
-    if output is None:
-        return None
-    dt = output.dtype if isinstance(output, np.ndarray) else _as_dtype(output)
-    if dt.kind not in "iuf":
-        raise TypeError(f"output dtype must be a real float or integer type, "
-                        f"got {dt}")
-    return dt
-
-
-def _as_dtype(value):
-    try:
-        return np.dtype(value)
-    except TypeError:
-        raise TypeError(f"output must be None, a dtype or an ndarray, "
-                        f"got {value!r}") from None
-
-
-def check_output_array(output, shape):
-    """``output`` as given, if it is an array of the result's shape."""
-    if not isinstance(output, np.ndarray):
-        return None
-    if output.shape != tuple(shape):
-        raise ValueError(f"output has shape {output.shape}, but the result has "
-                         f"shape {tuple(shape)}")
-    if not output.flags.writeable:
-        raise ValueError("output array is read-only")
-    return output
-
-
 def normalize_method(method, choices=METHODS):
     if isinstance(method, str) and method.strip().lower() in choices:
         return method.strip().lower()
@@ -276,3 +329,28 @@ def normalize_workers(workers, default):
     if workers is None:
         return default
     return as_int(workers, "workers", 1)
+
+
+class Request:
+    """The validated, normalised arguments shared by every 2-D entry point
+    (:func:`cfilter.correlate` and its kin, :func:`cfilter.conv_transpose`)."""
+
+    def __init__(self, image, *, mode, cval, padding, stride, dilation, axes,
+                 channel_axis, output, method, workers, methods=METHODS):
+        self.image = as_image(image)
+        self.axes = spatial_axes(self.image.ndim, axes, channel_axis)
+        self.mode = normalize_mode(mode)
+        self.cval = as_real(cval, "cval")
+        self.padding = normalize_padding(padding, 2)
+        self.stride = as_pair(stride, "stride")
+        self.dilation = as_pair(dilation, "dilation")
+        self.method = normalize_method(method, methods)
+        self.nthreads = threads_in_effect(
+            normalize_workers(workers, get_num_threads()))
+        self.dtype = compute_dtype(self.image.dtype, output)
+        self.output = output
+        output_dtype(output)   # rejects a bad output type before any work
+
+    @property
+    def spatial_shape(self):
+        return tuple(self.image.shape[a] for a in self.axes)

@@ -9,9 +9,8 @@ import numpy as np
 from . import kernels
 from ._api import correlate
 from ._docstrings import docfiller
-from ._output import cast_into
-from ._validate import (as_image, as_pair, as_real, check_output_array,
-                        output_dtype, spatial_axes)
+from ._output import deliver_array, output_dtype
+from ._validate import as_image, as_pair, as_real, spatial_axes
 
 __all__ = ["gaussian_blur", "box_blur", "sobel", "prewitt", "scharr",
            "laplace", "sharpen", "unsharp_mask"]
@@ -23,19 +22,6 @@ def _float_output(output):
     if wanted is not None and wanted == np.float64:
         return np.float64
     return None
-
-
-def _deliver(result, output):
-    """Cast a float result to ``output`` (None, a dtype or an array)."""
-    if output is None:
-        return result
-    dest = check_output_array(output, result.shape)
-    if dest is None:
-        wanted = output_dtype(output)
-        if wanted == result.dtype:
-            return result
-        dest = np.empty(result.shape, dtype=wanted)
-    return cast_into(result, dest)
 
 
 @docfiller
@@ -135,7 +121,7 @@ def _gradient(kernel_of, image, axis, mode, cval, stride, axes,
     work = _float_output(output)
     gy = correlate(image, kernel_of(0), output=work, **opts)
     gx = correlate(image, kernel_of(1), output=work, **opts)
-    return _deliver(np.hypot(gy, gx, out=gy), output)
+    return deliver_array(np.hypot(gy, gx, out=gy), output)
 
 
 _GRADIENT_DOC = """Image gradient with the {title} operator.
@@ -320,5 +306,5 @@ def unsharp_mask(image, sigma, amount=1.0, *, truncate=4.0, mode="reflect",
         index[axis] = slice(None, None, step)
     base = base[tuple(index)]
     result = base + amount * (base - blurred)
-    return _deliver(result.astype(blurred.dtype, copy=False), output)
+    return deliver_array(result.astype(blurred.dtype, copy=False), output)
 

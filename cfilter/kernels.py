@@ -47,6 +47,9 @@ from types import MappingProxyType
 
 import numpy as np
 
+from ._validate import (as_flag, as_int, as_pair, as_real, as_real_pair,
+                        is_int, is_pair_container)
+
 __all__ = [
     "Kernel",
     "identity",
@@ -252,70 +255,8 @@ def _kernel(name, params, array=None, factors=None):
 # Parameter validation (messages: "<kernel>: <param>=<value> <what is allowed>")
 # ---------------------------------------------------------------------------
 
-def _is_bool(value):
-    return isinstance(value, (bool, np.bool_))
-
-
-def _is_pair_container(value):
-    return (isinstance(value, (tuple, list))
-            or (isinstance(value, np.ndarray) and value.ndim == 1))
-
-
-def _int(kernel, param, value, minimum, *, shown=None, pair=False):
-    """Validate one int; `shown` is the whole value for messages (pairs)."""
-    shown = value if shown is None else shown
-    what = "an int" + (" or a pair of ints" if pair else "")
-    if _is_bool(value) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{kernel}: {param}={shown!r} must be {what}, not "
-                        f"{type(value).__name__}")
-    value = int(value)
-    if minimum is not None and value < minimum:
-        each = " (each)" if pair else ""
-        raise ValueError(f"{kernel}: {param}={shown!r} must be >= "
-                         f"{minimum}{each}")
-    return value
-
-
-def _int_pair(kernel, param, value, minimum):
-    if _is_pair_container(value):
-        if len(value) != 2:
-            raise ValueError(f"{kernel}: {param}={value!r} must be an int or "
-                             f"a pair of ints, not {len(value)} values")
-        return tuple(_int(kernel, param, v, minimum, shown=value, pair=True)
-                     for v in value)
-    v = _int(kernel, param, value, minimum, pair=True)
-    return (v, v)
-
-
-def _real(kernel, param, value, *, positive=False, shown=None, pair=False):
-    shown = value if shown is None else shown
-    what = "a real number" + (" or a pair of them" if pair else "")
-    if _is_bool(value) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{kernel}: {param}={shown!r} must be {what}, not "
-                        f"{type(value).__name__}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{kernel}: {param}={shown!r} must be finite")
-    if positive and not value > 0:
-        each = " (each)" if pair else ""
-        raise ValueError(f"{kernel}: {param}={shown!r} must be > 0{each}")
-    return value
-
-
-def _real_pair(kernel, param, value, *, positive=False):
-    if _is_pair_container(value):
-        if len(value) != 2:
-            raise ValueError(f"{kernel}: {param}={value!r} must be a real "
-                             f"number or a pair of them, not {len(value)} "
-                             f"values")
-        return tuple(_real(kernel, param, v, positive=positive, shown=value,
-                           pair=True) for v in value)
-    v = _real(kernel, param, value, positive=positive, pair=True)
-    return (v, v)
-
-
 def _axis(kernel, value):
-    if _is_bool(value) or not isinstance(value, numbers.Integral):
+    if not is_int(value):
         raise TypeError(f"{kernel}: axis={value!r} must be an int in "
                         f"(0, 1, -1, -2), not {type(value).__name__}")
     if int(value) not in (0, 1, -1, -2):
@@ -324,16 +265,9 @@ def _axis(kernel, value):
     return int(value) % 2
 
 
-def _flag(kernel, param, value):
-    if not _is_bool(value):
-        raise TypeError(f"{kernel}: {param}={value!r} must be True or False, "
-                        f"not {type(value).__name__}")
-    return bool(value)
-
-
 def _same_form(value, pair):
     """Keep a scalar as a scalar and a pair as a tuple in ``params``."""
-    return tuple(pair) if _is_pair_container(value) else pair[0]
+    return tuple(pair) if is_pair_container(value) else pair[0]
 
 
 # ---------------------------------------------------------------------------
@@ -360,7 +294,7 @@ def _gauss1d(sigma, radius, order=0):
 def _gauss_radius(kernel, sigma, truncate, radius):
     if radius is None:
         return tuple(int(truncate * s + 0.5) for s in sigma)
-    return _int_pair(kernel, "radius", radius, 0)
+    return as_pair(radius, "radius", 0, context=kernel)
 
 
 def _one_hot(n, i):
@@ -403,7 +337,7 @@ def identity(size=3):
     >>> identity((1, 2)).array.tolist()
     [[0.0, 1.0]]
     """
-    h, w = _int_pair("identity", "size", size, 1)
+    h, w = as_pair(size, "size", 1, context="identity")
     return _kernel("identity", {"size": _same_form(size, (h, w))},
                    factors=(_one_hot(h, h // 2), _one_hot(w, w // 2)))
 
@@ -439,7 +373,7 @@ def box(size):
     >>> box((1, 4)).array.tolist()
     [[0.25, 0.25, 0.25, 0.25]]
     """
-    h, w = _int_pair("box", "size", size, 1)
+    h, w = as_pair(size, "size", 1, context="box")
     return _kernel("box", {"size": _same_form(size, (h, w))},
                    factors=(np.full(h, 1.0 / h), np.full(w, 1.0 / w)))
 
@@ -482,8 +416,8 @@ def gaussian(sigma, truncate=4.0, radius=None):
     >>> gaussian(1, radius=1).factors[0].round(4).tolist()
     [0.2741, 0.4519, 0.2741]
     """
-    sig = _real_pair("gaussian", "sigma", sigma, positive=True)
-    trunc = _real("gaussian", "truncate", truncate, positive=True)
+    sig = as_real_pair(sigma, "sigma", context="gaussian", finite=True, positive=True)
+    trunc = as_real(truncate, "truncate", context="gaussian", finite=True, positive=True)
     ry, rx = _gauss_radius("gaussian", sig, trunc, radius)
     params = {"sigma": _same_form(sigma, sig), "truncate": trunc,
               "radius": None if radius is None
@@ -624,7 +558,7 @@ def laplacian(diagonal=False):
     >>> laplacian(diagonal=True).array.tolist()
     [[1.0, 1.0, 1.0], [1.0, -8.0, 1.0], [1.0, 1.0, 1.0]]
     """
-    diag = _flag("laplacian", "diagonal", diagonal)
+    diag = as_flag(diagonal, "diagonal", context="laplacian")
     if diag:
         arr = np.ones((3, 3))
         arr[1, 1] = -8.0
@@ -668,8 +602,8 @@ def log(sigma, truncate=4.0, radius=None):
     >>> bool(k.array[6, 6] < 0)
     True
     """
-    sig = _real_pair("log", "sigma", sigma, positive=True)
-    trunc = _real("log", "truncate", truncate, positive=True)
+    sig = as_real_pair(sigma, "sigma", context="log", finite=True, positive=True)
+    trunc = as_real(truncate, "truncate", context="log", finite=True, positive=True)
     ry, rx = _gauss_radius("log", sig, trunc, radius)
     gy, gx = _gauss1d(sig[0], ry), _gauss1d(sig[1], rx)
     arr = (np.outer(_gauss1d(sig[0], ry, order=2), gx)
@@ -711,7 +645,7 @@ def sharpen(amount=1.0):
     >>> float(k.array.sum())
     1.0
     """
-    a = _real("sharpen", "amount", amount)
+    a = as_real(amount, "amount", context="sharpen", finite=True)
     arr = np.full((3, 3), -a / 9.0)
     arr[1, 1] = 1.0 + 8.0 * a / 9.0
     return _kernel("sharpen", {"amount": a}, array=arr)
@@ -782,8 +716,8 @@ def motion_blur(length, angle=0.0):
     >>> (motion_blur(5, angle=45).array > 0).astype(int).tolist()
     [[0, 0, 0, 0, 0], [0, 0, 0, 1, 0], [0, 0, 1, 0, 0], [0, 1, 0, 0, 0], [0, 0, 0, 0, 0]]
     """
-    n = _int("motion_blur", "length", length, 1)
-    ang = _real("motion_blur", "angle", angle)
+    n = as_int(length, "length", 1, context="motion_blur")
+    ang = as_real(angle, "angle", context="motion_blur", finite=True)
     theta = math.radians(ang)
     dy, dx = -math.sin(theta), math.cos(theta)
     half = (n - 1) / 2.0
@@ -1057,13 +991,13 @@ def parse_spec(spec):
 def _format_value(value, name, key):
     if value is None:
         return "none"
-    if _is_bool(value):
+    if isinstance(value, (bool, np.bool_)):
         return "true" if value else "false"
     if isinstance(value, numbers.Integral):
         return str(int(value))
     if isinstance(value, numbers.Real):
         return repr(float(value))
-    if _is_pair_container(value):
+    if is_pair_container(value):
         return "(" + ",".join(_format_value(v, name, key) for v in value) + ")"
     if isinstance(value, str) and value and not re.search(r"[,:=()\[\]]",
                                                           value):

@@ -28,8 +28,6 @@ __all__ = ["conv2d", "conv_transpose2d"]
 _PADDING_MODES = {"zeros": "constant", "reflect": "mirror",
                   "replicate": "nearest", "circular": "wrap"}
 
-_IDENTITY = np.ones((1, 1))
-
 
 def _batch(x):
     """``x`` as an (N, C, H, W) array and whether it had no batch axis."""
@@ -47,7 +45,9 @@ def _weights(weight, dtype):
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"weight must be a real numeric array, got dtype "
                         f"{arr.dtype}")
-    if arr.ndim != 4 or arr.size == 0:
+    # Zero channels are allowed (torch gives an empty or bias-only result);
+    # a kernel with no taps is not.
+    if arr.ndim != 4 or 0 in arr.shape[2:]:
         raise ValueError(f"weight must be a non-empty 4-D array, got shape "
                          f"{arr.shape}")
     return arr.astype(dtype, copy=False)
@@ -74,11 +74,6 @@ def _bias(bias, c_out, dtype):
     return b.astype(dtype, copy=False)
 
 
-def _int_pair(value, name):
-    """An int or pair of ints >= 0, as in torch."""
-    return V.as_pair(value, name, minimum=0)
-
-
 def _extend(x, pads, mode):
     """``x`` (N, C, H, W) extended by ``pads`` per side under ``mode``."""
     if not any(p for side in pads for p in side):
@@ -86,7 +81,7 @@ def _extend(x, pads, mode):
     # A copy with borders, on one thread: on its own it runs faster threaded,
     # but OpenMP's threads then spin-wait for more work while BLAS starts its
     # own for the product that follows, and the layer as a whole was slower.
-    return correlate(x, _IDENTITY, mode=mode, padding=pads, axes=(-2, -1),
+    return correlate(x, np.ones((1, 1)), mode=mode, padding=pads, axes=(-2, -1),
                      method="direct", workers=1)
 
 
@@ -100,11 +95,13 @@ def _columns(xe, offsets, counts, steps):
 
 
 def _grouped_product(wmat, cols, groups):
-    """``(G, Cog, K) @ (N, G, K, L)`` -> ``(N, G*Cog, L)``."""
+    """``(G, Cog, K) @ (N, G, K, L)`` -> ``(N, G*Cog, L)``.  The lengths
+    are spelled out: reshape cannot infer -1 for zero batches or channels."""
     n = cols.shape[0]
-    cols = cols.reshape(n, groups, -1, cols.shape[-2] * cols.shape[-1])
+    cols = cols.reshape(n, groups, wmat.shape[-1],
+                        cols.shape[-2] * cols.shape[-1])
     out = np.matmul(wmat, cols)
-    return out.reshape(n, -1, out.shape[-1])
+    return out.reshape(n, groups * wmat.shape[1], out.shape[-1])
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
@@ -192,7 +189,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
             raise ValueError(f"padding={padding!r} is not a padding; use "
                              "'valid', 'same', an int or a pair of ints")
     else:
-        ph, pw = _int_pair(padding, "padding")
+        ph, pw = V.as_pair(padding, "padding", 0)
         pads = ((ph, ph), (pw, pw))
 
     xe = _extend(np.ascontiguousarray(xb, dtype=dtype), pads,
@@ -201,7 +198,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
     dy, dx = dilation
     offsets = [(m * dy, l * dx) for m in range(kh) for l in range(kw)]
     cols = _columns(xe, offsets, (oh, ow), stride)
-    out = _grouped_product(w.reshape(g, c_out // g, -1), cols, g)
+    out = _grouped_product(w.reshape(g, c_out // g, wc * kh * kw), cols, g)
     out = out.reshape(n, c_out, oh, ow)
     if b is not None:
         out += b[:, None, None]
@@ -302,10 +299,10 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0,
     if isinstance(padding, str):
         raise ValueError(f"padding={padding!r}: conv_transpose2d takes an int "
                          "or a pair of ints, as in torch")
-    ph, pw = _int_pair(padding, "padding")
+    ph, pw = V.as_pair(padding, "padding", 0)
     out_h, out_w = transposed_output_shape(
         (H, W), (kh, kw), ((ph, ph), (pw, pw)), stride, dilation,
-        _int_pair(output_padding, "output_padding"))
+        V.as_pair(output_padding, "output_padding", 0))
 
     rows, (p0, p1) = _phases(H, kh, stride[0], dilation[0], ph, out_h)
     cols_, (q0, q1) = _phases(W, kw, stride[1], dilation[1], pw, out_w)
@@ -323,7 +320,8 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0,
             offsets = [(p0 + u, q0 + v) for u in r_starts for v in c_starts]
             cols = _columns(xe, offsets, (r_count, c_count), (1, 1))
             sub = wg[:, :, :, r_taps][:, :, :, :, c_taps]
-            wmat = sub.transpose(0, 2, 1, 3, 4).reshape(g, cog, -1)
+            wmat = sub.transpose(0, 2, 1, 3, 4).reshape(
+                g, cog, (c_in // g) * len(r_taps) * len(c_taps))
             dst[...] = _grouped_product(wmat, cols, g).reshape(dst.shape)
     if b is not None:
         out += b[:, None, None]

@@ -73,9 +73,13 @@ TOL_FACTOR = 8.0
 
 
 def working_dtype(dtype):
-    """The dtype cfilter computes in for an input of ``dtype`` (DESIGN.md §2)."""
+    """The dtype cfilter computes in for an input of ``dtype`` (DESIGN.md §2):
+    float64 and the integers wider than 16 bits compute in float64, the rest
+    in float32 (as ``cfilter._validate.compute_dtype``)."""
     dtype = np.dtype(dtype)
-    if dtype == np.float64 or (dtype.kind == "f" and dtype.itemsize == 8):
+    if dtype.kind == "f" and dtype.itemsize >= 8:
+        return np.dtype(np.float64)
+    if dtype.kind in "iu" and dtype.itemsize > 2:
         return np.dtype(np.float64)
     return np.dtype(np.float32)
 

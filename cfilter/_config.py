@@ -1,0 +1,68 @@
+"""``cfilter.show_config()``: how this copy of cfilter was built and runs."""
+import importlib.metadata
+import os
+import platform
+
+from ._core._boundary import build_info
+from ._threads import get_num_threads
+
+__all__ = ["show_config"]
+
+
+def _version(name):
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def config():
+    """The facts :func:`show_config` prints, as a dict."""
+    from . import __version__
+    info = build_info()
+    return {
+        "cfilter": __version__,
+        "compile_flags": info["compile_flags"],
+        "debug_build": info["debug"],
+        "openmp": info["openmp"],
+        "default_threads": get_num_threads(),
+        "cpu_count": os.cpu_count(),
+        "machine": platform.machine(),
+        "python": platform.python_version(),
+        "numpy": _version("numpy"),
+        "scipy": _version("scipy"),
+        "Cython": _version("Cython"),
+    }
+
+
+def show_config(mode="stdout"):
+    """Print (or return) how cfilter was built and how it will run.
+
+    The compiled core's compiler flags (``-march``, ``-fopenmp``, ``-O``),
+    whether it is the debug build, whether OpenMP is on, the default thread
+    count, the CPU count and the versions of cfilter and its dependencies
+    (None when not installed as a distribution).
+
+    Parameters
+    ----------
+    mode : {'stdout', 'dicts'}, optional
+        Print the facts (default), or return them as a dict.
+
+    Examples
+    --------
+    >>> import cfilter
+    >>> info = cfilter.show_config(mode="dicts")
+    >>> sorted(info)[:4]
+    ['Cython', 'cfilter', 'compile_flags', 'cpu_count']
+    >>> isinstance(info["openmp"], bool)
+    True
+    """
+    facts = config()
+    if mode == "dicts":
+        return facts
+    if mode != "stdout":
+        raise ValueError(f"mode={mode!r} is not a mode; use 'stdout' or 'dicts'")
+    width = max(map(len, facts))
+    for key, value in facts.items():
+        print(f"{key:<{width}} : {value}")
+    return None
