@@ -54,6 +54,26 @@ def _execute(req, kernel, plan, planes, shape=None, channels=1):
         interleaved=channels > 1)
 
 
+# Plans of recent calls, by everything a plan depends on (small kernels
+# only, so the key is cheap to build): a repeated call on same-shaped
+# images skips the planner's rank-1 test and cost model.
+PLAN_CACHE_SIZE = 256
+PLAN_CACHE_MAX_WEIGHTS = 1024
+_PLANS = {}
+
+
+def _plan_key(req, weights, factors, flip):
+    if weights.size > PLAN_CACHE_MAX_WEIGHTS:
+        return None
+    key = (req.spatial_shape, weights.shape, weights.dtype.str,
+           weights.tobytes(), repr(req.padding), req.stride, req.dilation,
+           req.method, flip, req.nthreads)
+    if factors is not None:
+        key += tuple(np.asarray(f, dtype=np.float64).tobytes()
+                     for f in factors)
+    return key
+
+
 def _prepare(image, kernel, *, flip, **options):
     """Validate, arrange the planes and plan: everything but the work."""
     req = V.Request(image, **options)
@@ -67,15 +87,25 @@ def _prepare(image, kernel, *, flip, **options):
             factors = (factors[0][::-1], factors[1][::-1])
     planes, channels = _engine_planes(req)
     empty = 0 in req.spatial_shape
-    # An empty image has an empty result and nothing to run: plan it as
-    # direct (the FFT tiling has no tiles to choose) and say why.
-    plan = plan_filter(req.spatial_shape, weights, req.padding, req.stride,
-                       req.dilation,
-                       "direct" if empty and req.method in ("auto", "fft")
-                       else req.method,
-                       convolve=flip, factors=factors,
-                       is_finite=_finite_check(planes),
-                       nthreads=req.nthreads)
+    key = _plan_key(req, weights, factors, flip)
+    plan = _PLANS.get(key) if key is not None else None
+    if plan is None:
+        # An empty image has an empty result and nothing to run: plan it as
+        # direct (the FFT tiling has no tiles to choose) and say why.
+        asked = []
+        finite = _finite_check(planes)
+        plan = plan_filter(req.spatial_shape, weights, req.padding,
+                           req.stride, req.dilation,
+                           "direct" if empty and req.method in ("auto", "fft")
+                           else req.method,
+                           convolve=flip, factors=factors,
+                           is_finite=lambda: asked.append(1) or finite(),
+                           nthreads=req.nthreads)
+        # A plan that looked at the image's values holds only for it.
+        if key is not None and not asked:
+            if len(_PLANS) >= PLAN_CACHE_SIZE:
+                _PLANS.clear()
+            _PLANS[key] = plan
     if empty:
         plan = plan._replace(
             method="direct" if req.method == "auto" else req.method,

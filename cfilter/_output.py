@@ -19,7 +19,8 @@ __all__ = ["as_planes", "deliver", "deliver_array", "cast_into"]
 def as_planes(image, axes, dtype):
     """The image as C-contiguous planes ``(N, H, W)`` of ``dtype`` (no copy
     when it already is one), and the shape of the leading axes."""
-    moved = np.moveaxis(image, axes, (-2, -1))
+    last = tuple(axes) == (image.ndim - 2, image.ndim - 1)
+    moved = image if last else np.moveaxis(image, axes, (-2, -1))
     lead = moved.shape[:-2]
     # The plane count is spelled out: reshape cannot infer -1 for an empty
     # image.
@@ -115,6 +116,8 @@ def deliver(compute, *, image, axes, out_lens, work_dtype, output,
     if output is None:              # the common case, kept short
         planes = np.empty(lead + (oh, ow), dtype=work_dtype)
         compute(planes.reshape((_count(lead), oh, ow)))
+        if tuple(axes) == (image.ndim - 2, image.ndim - 1) and shape is None:
+            return planes           # already in place (2-D images)
         result = np.moveaxis(planes, (-2, -1), axes)
         if shape is not None:
             return result.reshape(tuple(shape))

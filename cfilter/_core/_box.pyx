@@ -9,12 +9,15 @@ float64 and start afresh every RESTART steps, so rounding error does not grow
 with the image's size.
 """
 import numpy as np
+cimport numpy as cnp
 from cython.parallel cimport prange
 
 from ._types cimport real
 from ._boundary cimport BoundaryMode, fill_margins, map_index
 from ._scratch cimport per_thread
 from ._samples cimport Sample, Planes, planes_of, row_address, store_row
+
+cnp.import_array()
 
 
 cdef enum:

@@ -7,6 +7,7 @@
 # Rows are addressed pixel-wise: a row holds W pixels of C interleaved
 # samples (C = 1 for planes, C channels for an (H, W, C) image).
 from libc.math cimport rint, rintf
+cimport numpy as cnp
 
 from ._types cimport real
 
@@ -205,11 +206,11 @@ cdef inline Planes planes_of(object array, Sample kind):
     """The Planes of a C-contiguous (N, H, n) array (checked by the caller)
     whose samples are of ``kind``."""
     cdef Planes pl
-    cdef const unsigned char[:, :, ::1] raw = array.view("u1")
-    pl.data = <char*>&raw[0, 0, 0] if raw.shape[0] * raw.shape[1] * raw.shape[2] else NULL
+    cdef cnp.ndarray a = <cnp.ndarray?> array
+    pl.data = <char*> cnp.PyArray_DATA(a)
     pl.kind = kind
-    pl.H = array.shape[1]
-    pl.n = array.shape[2]
-    pl.row_bytes = raw.strides[1]
-    pl.plane_bytes = raw.strides[0]
+    pl.H = cnp.PyArray_DIM(a, 1)
+    pl.n = cnp.PyArray_DIM(a, 2)
+    pl.row_bytes = cnp.PyArray_STRIDE(a, 1)
+    pl.plane_bytes = cnp.PyArray_STRIDE(a, 0)
     return pl

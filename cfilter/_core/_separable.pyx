@@ -15,12 +15,15 @@ the extended row is split into sx phase rows before the row pass, so its taps
 read contiguously as at stride 1 (see ``phase_groups`` in _taps.pxd).
 """
 import numpy as np
+cimport numpy as cnp
 from cython.parallel cimport prange
 
 from ._types cimport real
-from ._scratch cimport per_thread, LINE
+from ._scratch cimport LINE, Block, arena
 from ._samples cimport (Sample, Planes, RowCache, planes_of, is_native,
                         fetch_rows, out_row, flush_row)
+
+cnp.import_array()
 from ._boundary cimport BoundaryMode, fill_pixel_margins, map_index, split_row
 from ._taps cimport (BLOCK, taps_unit_stride, taps_groups, phase_groups,
                      phase_weights, phase_ngroups, phase_step)
@@ -191,12 +194,17 @@ def sep_correlate_planes(images, Sample src_kind, const real[::1] wcol,
     cdef bint grouped = sy == 1 and dy == 1 and kh >= 3
     cdef real cv = <real>cval
     cdef real outside_col = 0
-    cdef real[:, ::1] bufs, phbuf, cbuf, obuf
-    cdef real[::1] wg
-    cdef Py_ssize_t[::1] cnt
-    cdef real[::1] cvrow
-    cdef size_t[:, ::1] ptrs
-    cdef Py_ssize_t[:, ::1] cache
+    cdef Block blk[9]
+    cdef Py_ssize_t nbytes[9]
+    cdef Py_ssize_t nbrows[9]
+    cdef real* bufs
+    cdef real* phbuf
+    cdef real* cbuf
+    cdef real* obuf
+    cdef real* wg
+    cdef real* cvrow
+    cdef Py_ssize_t* cnt
+    cdef Py_ssize_t isz = sizeof(real)
     cdef const real** rows
     cdef real** dst_rows
     cdef const real** taps
@@ -218,34 +226,46 @@ def sep_correlate_planes(images, Sample src_kind, const real[::1] wcol,
     ngroups = (oh + GROUP - 1) // GROUP
     total = N * ngroups
     nchunks = nthreads if nthreads < total else total
-    dtype = np.asarray(wcol).dtype
-    bufs = per_thread(nchunks, GROUP * blen, dtype)
-    phbuf = per_thread(nchunks, (sx * plen if sx > 1 else 0) + 1, dtype)
-    # Converted input rows and an output row, for sample types other than
-    # the compute type.
+    # All scratch in one allocation: row buffers, phase rows, converted
+    # input rows and an output row (for sample types other than the compute
+    # type), row pointers, cache tags (per thread); the weights in
+    # phase-group order, their counts and the row of cval (shared).
     cstride = 0 if is_native(src_kind, <real*>NULL) else src.n + LINE
-    cbuf = per_thread(nchunks, nslots * cstride + 1, dtype)
-    obuf = per_thread(nchunks, 1 if is_native(dst_kind, <real*>NULL)
-                      else dst.n, dtype)
-    wg = np.empty(kw, dtype=dtype)
-    cnt = np.empty(kw, dtype=np.intp)
-    phase_weights(&wg[0], &cnt[0], &wrow[0], 1, kw, dx, sx)
+    nrows = (kh - 1) * dy + GROUP
+    nbytes[0] = GROUP * blen * isz
+    nbytes[1] = ((sx * plen if sx > 1 else 0) + 1) * isz
+    nbytes[2] = (nslots * cstride + 1) * isz
+    nbytes[3] = (1 if is_native(dst_kind, <real*>NULL) else dst.n) * isz
+    nbytes[4] = (nrows + GROUP + kw) * sizeof(void*)
+    nbytes[5] = (nrows + 2 * nslots + 4) * sizeof(Py_ssize_t)
+    nbytes[6] = kw * isz
+    nbytes[7] = kw * sizeof(Py_ssize_t)
+    nbytes[8] = W * C * isz
+    for k in range(9):
+        nbrows[k] = nchunks if k < 6 else 1
+    keep = arena(nbytes, nbrows, 9, blk)
+    wg = <real*> blk[6].base
+    cnt = <Py_ssize_t*> blk[7].base
+    cvrow = <real*> blk[8].base
+    for k in range(W * C):
+        cvrow[k] = cv
+    phase_weights(wg, cnt, &wrow[0], 1, kw, dx, sx)
     geo.kw, geo.W, geo.C, geo.left, geo.wext = kw, W, C, left, wext
     geo.sx, geo.dx, geo.ow, geo.plen = sx, dx, ow, plen
     geo.ng, geo.step = phase_ngroups(kw, dx, sx), phase_step(dx, sx)
     geo.mode = mode
-    geo.cnt = &cnt[0]
-    cvrow = np.full(W * C, cval, dtype=dtype)
-    nrows = (kh - 1) * dy + GROUP
-    ptrs = per_thread(nchunks, nrows + GROUP + kw, np.uintp)
-    cache = per_thread(nchunks, nrows + 2 * nslots + 4, np.intp)
+    geo.cnt = cnt
 
     for c in prange(nchunks, nogil=True, schedule="static", num_threads=nthreads):
-        rows = <const real**> &ptrs[c, 0]
-        dst_rows = <real**> &ptrs[c, nrows]
-        taps = <const real**> &ptrs[c, nrows + GROUP]
-        want = &cache[c, 0]
-        conv = <RowCache*> &cache[c, nrows + 2 * nslots]
+        bufs = <real*> (blk[0].base + c * blk[0].stride)
+        phbuf = <real*> (blk[1].base + c * blk[1].stride)
+        cbuf = <real*> (blk[2].base + c * blk[2].stride)
+        obuf = <real*> (blk[3].base + c * blk[3].stride)
+        rows = <const real**> (blk[4].base + c * blk[4].stride)
+        dst_rows = <real**> (rows + nrows)
+        taps = <const real**> (rows + nrows + GROUP)
+        want = <Py_ssize_t*> (blk[5].base + c * blk[5].stride)
+        conv = <RowCache*> (want + nrows + 2 * nslots)
         conv.tags = want + nrows
         conv.used = want + nrows + nslots
         conv.nslots = nslots
@@ -263,27 +283,27 @@ def sep_correlate_planes(images, Sample src_kind, const real[::1] wcol,
                     # outputs.
                     for k in range(kh + GROUP - 1):
                         want[k] = map_index(i - top + k, H, mode)
-                    fetch_rows(rows, &src, conv, &cbuf[c, 0], cstride, p,
-                               want, kh + GROUP - 1, &cvrow[0])
+                    fetch_rows(rows, &src, conv, cbuf, cstride, p,
+                               want, kh + GROUP - 1, cvrow)
                     for q in range(GROUP):
-                        dst_rows[q] = &bufs[c, q * blen + left * C]
+                        dst_rows[q] = bufs + q * blen + left * C
                     _column_pass_group(dst_rows, rows, &wcol[0], kh, W * C)
                     for q in range(GROUP):
-                        orow = out_row(&dst, p, i + q, &obuf[c, 0])
-                        _row_pass(orow, &bufs[c, q * blen], &wrow[0],
-                                  &wg[0], outside_col, &phbuf[c, 0], taps,
+                        orow = out_row(&dst, p, i + q, obuf)
+                        _row_pass(orow, bufs + q * blen, &wrow[0],
+                                  wg, outside_col, phbuf, taps,
                                   &geo)
                         flush_row(&dst, p, i + q, orow)
                     i = i + GROUP
                 else:
                     for k in range(kh):
                         want[k] = map_index(i * sy - top + k * dy, H, mode)
-                    fetch_rows(rows, &src, conv, &cbuf[c, 0], cstride, p,
-                               want, kh, &cvrow[0])
-                    _column_pass(&bufs[c, left * C], rows, &wcol[0], kh, 0,
+                    fetch_rows(rows, &src, conv, cbuf, cstride, p,
+                               want, kh, cvrow)
+                    _column_pass(bufs + left * C, rows, &wcol[0], kh, 0,
                                  W * C)
-                    orow = out_row(&dst, p, i, &obuf[c, 0])
-                    _row_pass(orow, &bufs[c, 0], &wrow[0], &wg[0],
-                              outside_col, &phbuf[c, 0], taps, &geo)
+                    orow = out_row(&dst, p, i, obuf)
+                    _row_pass(orow, bufs, &wrow[0], wg,
+                              outside_col, phbuf, taps, &geo)
                     flush_row(&dst, p, i, orow)
                     i = i + 1
