@@ -211,3 +211,39 @@ def test_equal_weight_kernels_on_integers(mode, in_dtype):
     two = cfilter.correlate(image, kernel, output=in_dtype, workers=2, **kw)
     one = cfilter.correlate(image, kernel, output=in_dtype, workers=1, **kw)
     np.testing.assert_array_equal(one, two)
+
+
+def _u8(ref):
+    return np.clip(np.rint(ref), 0, 255)
+
+
+@pytest.mark.parametrize("channels", [0, 3])
+def test_named_filters_uint8_to_uint8(channels):
+    """The named filters with output=np.uint8 against scipy.ndimage in
+    float64, rounded and saturated (a half may tip where float32 rounds)."""
+    shape = (45, 38, channels) if channels else (45, 38)
+    image = _image(shape, np.uint8, seed=6)
+    kw = {"channel_axis": -1} if channels else {}
+    x = image.astype(np.float64)
+    size = (3, 3, 1) if channels else 3
+
+    def per_channel(f):
+        if not channels:
+            return f(x)
+        return np.stack([f(x[..., ch]) for ch in range(channels)], axis=-1)
+
+    cases = [
+        (cfilter.gaussian_blur(image, 1.5, output=np.uint8, **kw),
+         per_channel(lambda a: ndi.gaussian_filter(a, 1.5))),
+        (cfilter.box_blur(image, 5, output=np.uint8, **kw),
+         per_channel(lambda a: ndi.uniform_filter(a, 5))),
+        (cfilter.sobel(image, axis=0, output=np.uint8, **kw),
+         per_channel(lambda a: ndi.sobel(a, axis=0))),
+        (cfilter.sharpen(image, 1.0, output=np.uint8, **kw),
+         x + (x - ndi.uniform_filter(x, size))),
+        (cfilter.unsharp_mask(image, 1.0, 1.5, output=np.uint8, **kw),
+         x + 1.5 * (x - per_channel(lambda a: ndi.gaussian_filter(a, 1.0)))),
+    ]
+    for got, ref in cases:
+        assert got.dtype == np.uint8 and got.shape == image.shape
+        _check(got, ref, np.uint8, 255.0 * 4)
