@@ -247,3 +247,15 @@ def test_named_filters_uint8_to_uint8(channels):
     for got, ref in cases:
         assert got.dtype == np.uint8 and got.shape == image.shape
         _check(got, ref, np.uint8, 255.0 * 4)
+
+
+def test_cached_options_still_reject_bad_values():
+    """The options cache of a repeated call never lets a bad value pass
+    that the checks reject (True for 1, a bool in a pair)."""
+    image = np.zeros((8, 8), dtype=np.float32)
+    kernel = np.ones((3, 3))
+    cfilter.correlate(image, kernel, stride=(1, 1))
+    cfilter.correlate(image, kernel, stride=1)
+    for bad in (True, (True, 1)):
+        with pytest.raises(TypeError, match="stride"):
+            cfilter.correlate(image, kernel, stride=bad)
