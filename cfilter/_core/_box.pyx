@@ -246,9 +246,9 @@ cdef enum:
     DIRECT_BOX_WIDTH = 16
 
 
-cdef inline void _int_row_sums(double* out, int* tmp, const int* ext,
+cdef inline void _int_row_sums(real* out, int* tmp, const int* ext,
                                Py_ssize_t kw, Py_ssize_t C, Py_ssize_t n,
-                               double scale) noexcept nogil:
+                               real scale) noexcept nogil:
     """out[o] = scale * sum_{l < kw} ext[o + l*C] for o < n, tap by tap
     over the whole row (vector adds)."""
     cdef Py_ssize_t o, l
@@ -263,9 +263,9 @@ cdef inline void _int_row_sums(double* out, int* tmp, const int* ext,
         out[o] = tmp[o] * scale
 
 
-cdef inline void _running(double* out, const int* ext, Py_ssize_t kw,
+cdef inline void _running(real* out, const int* ext, Py_ssize_t kw,
                           Py_ssize_t C, Py_ssize_t n,
-                          double scale) noexcept nogil:
+                          real scale) noexcept nogil:
     cdef Py_ssize_t ch, o
     cdef int s
     for ch in range(C):
@@ -318,6 +318,12 @@ def box_sum_int_planes(const small_int[:, :, ::1] images, out,
     cdef Py_ssize_t nchunks, c, r, i, p, q, k, m, rr, rprev, cur, q0, q1
     cdef int[:, ::1] sums, ext, tbuf
     cdef double[:, ::1] obuf
+    cdef float[:, ::1] fbuf
+    # Window sums below 2^24 are exact in float32, whose rounding and
+    # conversion run twice as wide as float64's.
+    cdef bint narrow = kh * kw * (256 if sizeof(small_int) == 1 else 65536) \
+        + (abs(cval) * kh * kw) < (1 << 24)
+    cdef float fscale = <float>scale
     cdef int* acc
     cdef int* e
     cdef Py_ssize_t[:, ::1] state
@@ -329,7 +335,8 @@ def box_sum_int_planes(const small_int[:, :, ::1] images, out,
     nchunks = nthreads if nthreads < total else total
     sums = per_thread(nchunks, n, np.intc)
     ext = per_thread(nchunks, wext * C, np.intc)
-    obuf = per_thread(nchunks, ow * C, np.float64)
+    obuf = per_thread(nchunks, 1 if narrow else ow * C, np.float64)
+    fbuf = per_thread(nchunks, ow * C if narrow else 1, np.float32)
     tbuf = per_thread(nchunks, ow * C, np.intc)
     state = per_thread(nchunks, 1, np.intp)
 
@@ -383,8 +390,20 @@ def box_sum_int_planes(const small_int[:, :, ::1] images, out,
                 _int_pixel(e, acc, q, map_index(q - left, W, mode), C,
                            cval * kh)
             if kw <= DIRECT_BOX_WIDTH:
-                _int_row_sums(&obuf[c, 0], &tbuf[c, 0], e, kw, C, ow * C,
-                              scale)
+                if narrow:
+                    _int_row_sums(&fbuf[c, 0], &tbuf[c, 0], e, kw, C, ow * C,
+                                  fscale)
+                else:
+                    _int_row_sums(&obuf[c, 0], &tbuf[c, 0], e, kw, C, ow * C,
+                                  scale)
             else:
-                _running(&obuf[c, 0], e, kw, C, ow * C, scale)
-            store_row(row_address(&dst, p, i), &obuf[c, 0], dst_kind, ow * C)
+                if narrow:
+                    _running(&fbuf[c, 0], e, kw, C, ow * C, fscale)
+                else:
+                    _running(&obuf[c, 0], e, kw, C, ow * C, scale)
+            if narrow:
+                store_row(row_address(&dst, p, i), &fbuf[c, 0], dst_kind,
+                          ow * C)
+            else:
+                store_row(row_address(&dst, p, i), &obuf[c, 0], dst_kind,
+                          ow * C)
