@@ -16,7 +16,9 @@ from ._api import (FilterPlan, convolve, convolve1d, correlate, correlate1d,
                    plan, sep_filter)
 from .filters import (box_blur, gaussian_blur, laplace, prewitt, scharr,
                       sharpen, sobel, unsharp_mask)
+from ._frequency import frequency_filter
 from ._matrix import convolution_matrix
+from ._template import match_template
 from ._shapes import conv_output_shape, transposed_output_shape
 from ._threads import get_num_threads, set_num_threads
 from ._transpose import conv_transpose
@@ -31,4 +33,5 @@ __all__ = [
     "gaussian_blur", "box_blur", "sobel", "prewitt", "scharr", "laplace",
     "sharpen", "unsharp_mask", "conv_output_shape", "transposed_output_shape",
     "conv_transpose", "convolution_matrix", "nn", "show_config",
+    "match_template", "frequency_filter",
 ]

@@ -18,8 +18,12 @@ __all__ = ["correlate", "convolve", "correlate1d", "convolve1d", "sep_filter",
            "plan", "FilterPlan"]
 
 
-def _finite_check(planes):
-    """A callable for the planner: are all the planes' values finite?"""
+def _finite_check(planes, nan_policy="propagate"):
+    """A callable for the planner: are all the planes' values finite?  Under
+    ``nan_policy='ignore'`` the engines never see a NaN (it becomes a zero
+    weight), so only Inf counts."""
+    if nan_policy == "ignore":
+        return lambda: not bool(np.isinf(planes).any())
     return lambda: bool(np.isfinite(planes).all())
 
 
@@ -44,7 +48,7 @@ def _execute(req, kernel, plan, planes, shape=None, channels=1):
     def compute(out):
         if out.size:      # an empty image or result: nothing to compute
             run(planes, kernel, plan, req.mode, req.cval, req.nthreads, out,
-                req.dtype, channels)
+                req.dtype, channels, nan_policy=req.nan_policy)
 
     return deliver(
         compute,
@@ -67,7 +71,7 @@ def _plan_key(req, weights, factors, flip):
         return None
     key = (req.spatial_shape, weights.shape, weights.dtype.str,
            weights.tobytes(), repr(req.padding), req.stride, req.dilation,
-           req.method, flip, req.nthreads)
+           req.method, flip, req.nthreads, req.nan_policy)
     if factors is not None:
         key += tuple(np.asarray(f, dtype=np.float64).tobytes()
                      for f in factors)
@@ -93,7 +97,7 @@ def _prepare(image, kernel, *, flip, **options):
         # An empty image has an empty result and nothing to run: plan it as
         # direct (the FFT tiling has no tiles to choose) and say why.
         asked = []
-        finite = _finite_check(planes)
+        finite = _finite_check(planes, req.nan_policy)
         plan = plan_filter(req.spatial_shape, weights, req.padding,
                            req.stride, req.dilation,
                            "direct" if empty and req.method in ("auto", "fft")
@@ -163,7 +167,7 @@ class FilterPlan(NamedTuple):
 @docfiller
 def plan(image, kernel, *, convolve=False, mode="reflect", cval=0.0,
          padding="same", stride=1, dilation=1, axes=None, channel_axis=None,
-         method="auto", workers=None):
+         method="auto", workers=None, nan_policy="propagate"):
     """Tell which engine a :func:`correlate` (or :func:`convolve`) call would
     run, and why, without filtering.
 
@@ -190,6 +194,7 @@ def plan(image, kernel, *, convolve=False, mode="reflect", cval=0.0,
     method : str, optional
         As for :func:`correlate`: an explicit method is checked and planned.
     %(workers)s
+    %(nan_policy)s
 
     Returns
     -------
@@ -215,7 +220,8 @@ def plan(image, kernel, *, convolve=False, mode="reflect", cval=0.0,
                                mode=mode, cval=cval, padding=padding,
                                stride=stride, dilation=dilation, axes=axes,
                                channel_axis=channel_axis, output=None,
-                               method=method, workers=workers)
+                               method=method, workers=workers,
+                               nan_policy=nan_policy)
     shape = list(req.image.shape)
     shape[req.axes[0]], shape[req.axes[1]] = p.out_shape
     return FilterPlan(p.method, p.reason, dict(p.costs), tuple(shape), p.pads,
@@ -225,7 +231,7 @@ def plan(image, kernel, *, convolve=False, mode="reflect", cval=0.0,
 @docfiller
 def correlate(image, kernel, *, mode="reflect", cval=0.0, padding="same",
               stride=1, dilation=1, axes=None, channel_axis=None, output=None,
-              method="auto", workers=None):
+              method="auto", workers=None, nan_policy="propagate"):
     """Correlate an image with a 2-D kernel.
 
     ``out[i, j] = sum_{m, l} kernel[m, l] * x~[i*sy + m*dy - top, j*sx + l*dx - left]``
@@ -250,6 +256,7 @@ def correlate(image, kernel, *, mode="reflect", cval=0.0, padding="same",
     %(output)s
     %(method)s
     %(workers)s
+    %(nan_policy)s
 
     Returns
     -------
@@ -277,13 +284,13 @@ def correlate(image, kernel, *, mode="reflect", cval=0.0, padding="same",
     return _filter2d(image, kernel, flip=False, mode=mode, cval=cval,
                      padding=padding, stride=stride, dilation=dilation,
                      axes=axes, channel_axis=channel_axis, output=output,
-                     method=method, workers=workers)
+                     method=method, workers=workers, nan_policy=nan_policy)
 
 
 @docfiller
 def convolve(image, kernel, *, mode="reflect", cval=0.0, padding="same",
              stride=1, dilation=1, axes=None, channel_axis=None, output=None,
-             method="auto", workers=None):
+             method="auto", workers=None, nan_policy="propagate"):
     """Convolve an image with a 2-D kernel.
 
     Convolution is correlation with the kernel turned by 180 degrees:
@@ -308,6 +315,7 @@ def convolve(image, kernel, *, mode="reflect", cval=0.0, padding="same",
     %(output)s
     %(method)s
     %(workers)s
+    %(nan_policy)s
 
     Returns
     -------
@@ -335,14 +343,14 @@ def convolve(image, kernel, *, mode="reflect", cval=0.0, padding="same",
     return _filter2d(image, kernel, flip=True, mode=mode, cval=cval,
                      padding=padding, stride=stride, dilation=dilation,
                      axes=axes, channel_axis=channel_axis, output=output,
-                     method=method, workers=workers)
+                     method=method, workers=workers, nan_policy=nan_policy)
 
 
 @docfiller
 def sep_filter(image, row_weights, col_weights, *, mode="reflect", cval=0.0,
                padding="same", stride=1, dilation=1, axes=None,
                channel_axis=None, output=None, method="separable",
-               workers=None):
+               workers=None, nan_policy="propagate"):
     """Correlate with the separable kernel ``outer(col_weights, row_weights)``.
 
     The column weights run down each column (axis 0 of a 2-D image), the row
@@ -369,6 +377,7 @@ def sep_filter(image, row_weights, col_weights, *, mode="reflect", cval=0.0,
         'separable' (default) runs the two 1-D passes; 'direct' sums the
         outer product's taps (useful as a check).
     %(workers)s
+    %(nan_policy)s
 
     Returns
     -------
@@ -386,7 +395,8 @@ def sep_filter(image, row_weights, col_weights, *, mode="reflect", cval=0.0,
     req = V.Request(image, mode=mode, cval=cval, padding=padding,
                     stride=stride, dilation=dilation, axes=axes,
                     channel_axis=channel_axis, output=output, method=method,
-                    workers=workers, methods=("separable", "direct"))
+                    workers=workers, methods=("separable", "direct"),
+                    nan_policy=nan_policy)
     row = V.as_kernel(row_weights, 1, "row_weights")
     col = V.as_kernel(col_weights, 1, "col_weights")
     weights = np.outer(col, row)
@@ -398,7 +408,7 @@ def sep_filter(image, row_weights, col_weights, *, mode="reflect", cval=0.0,
 
 
 def _filter1d(image, weights, axis, *, flip, mode, cval, padding, stride,
-              dilation, output, workers):
+              dilation, output, workers, nan_policy):
     img = V.as_image(image)
     w = V.as_kernel(weights, 1, "weights")
     axis = V.normalize_axis(axis, img.ndim, "axis")
@@ -423,7 +433,8 @@ def _filter1d(image, weights, axis, *, flip, mode, cval, padding, stride,
         pads, strides, dils = ((before, after), (0, 0)), (s, 1), (d, 1)
     req = V.Request(view, mode=mode, cval=cval, padding=pads, stride=strides,
                     dilation=dils, axes=(1, 2), channel_axis=None,
-                    output=output, method="direct", workers=workers)
+                    output=output, method="direct", workers=workers,
+                    nan_policy=nan_policy)
     plan = plan_filter(req.spatial_shape, kernel, pads, strides, dils,
                        "direct", convolve=flip,
                        axis_names=(f"axis {axis}", f"axis {axis}"))
@@ -436,7 +447,7 @@ def _filter1d(image, weights, axis, *, flip, mode, cval, padding, stride,
 @docfiller
 def correlate1d(image, weights, axis=-1, *, mode="reflect", cval=0.0,
                 padding="same", stride=1, dilation=1, output=None,
-                workers=None):
+                workers=None, nan_policy="propagate"):
     """Correlate along one axis of an array of any dimension.
 
     ``out[..., i, ...] = sum_m weights[m] * x~[..., i*s + m*d - p_before, ...]``
@@ -459,6 +470,7 @@ def correlate1d(image, weights, axis=-1, *, mode="reflect", cval=0.0,
         Spacing between taps (default 1).
     %(output)s
     %(workers)s
+    %(nan_policy)s
 
     Returns
     -------
@@ -479,13 +491,13 @@ def correlate1d(image, weights, axis=-1, *, mode="reflect", cval=0.0,
     """
     return _filter1d(image, weights, axis, flip=False, mode=mode, cval=cval,
                      padding=padding, stride=stride, dilation=dilation,
-                     output=output, workers=workers)
+                     output=output, workers=workers, nan_policy=nan_policy)
 
 
 @docfiller
 def convolve1d(image, weights, axis=-1, *, mode="reflect", cval=0.0,
                padding="same", stride=1, dilation=1, output=None,
-               workers=None):
+               workers=None, nan_policy="propagate"):
     """Convolve along one axis: :func:`correlate1d` with reversed weights.
 
     With 'same' padding an even-length kernel is centred as
@@ -508,6 +520,7 @@ def convolve1d(image, weights, axis=-1, *, mode="reflect", cval=0.0,
         Spacing between taps (default 1).
     %(output)s
     %(workers)s
+    %(nan_policy)s
 
     Returns
     -------
@@ -523,4 +536,4 @@ def convolve1d(image, weights, axis=-1, *, mode="reflect", cval=0.0,
     """
     return _filter1d(image, weights, axis, flip=True, mode=mode, cval=cval,
                      padding=padding, stride=stride, dilation=dilation,
-                     output=output, workers=workers)
+                     output=output, workers=workers, nan_policy=nan_policy)

@@ -91,9 +91,20 @@ method : {'auto', 'direct', 'separable', 'box', 'fft'}, optional
     product); 'box' keeps moving sums, O(1) per pixel whatever the size, and
     needs all weights equal and dilation 1; 'fft' multiplies spectra tile by
     tile (the convolution theorem), fastest for large kernels.  Box and fft
-    refuse images holding NaN or Inf, which they would spread.  'auto' picks
+    refuse images holding NaN or Inf, which they would spread (with
+    ``nan_policy='ignore'`` NaN is no obstacle, only Inf).  'auto' picks
     the cheapest that applies by a cost model (see :func:`cfilter.plan`).
     Every method gives the same result to float tolerance."""
+
+_nan_policy = """\
+nan_policy : {'propagate', 'ignore'}, optional
+    'propagate' (default): NaN spreads to every output whose kernel touches
+    it, like plain arithmetic.  'ignore': normalised convolution, NaN pixels
+    are left out and the remaining weights rescaled,
+    ``sum_valid(w*x) * sum(w) / sum_valid(w)``; the result is NaN only where
+    no weight is valid.  Values the mode supplies outside the image are
+    valid (``cval`` too) unless they copy a NaN.  See the user guide,
+    "Missing data"."""
 
 _returns = """\
 out : ndarray
@@ -105,7 +116,7 @@ DOCDICT = {
     "stride": _stride, "stride_transposed": _stride_transposed,
     "dilation": _dilation, "axes": _axes,
     "channel_axis": _channel_axis, "output": _output, "workers": _workers,
-    "method": _method, "returns": _returns,
+    "method": _method, "returns": _returns, "nan_policy": _nan_policy,
 }
 
 

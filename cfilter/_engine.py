@@ -10,9 +10,12 @@ The engines that read or write a sample type natively (:func:`reads`,
 or of the result.  For any other type :func:`run` converts whole arrays, so
 every combination works, and the delivery step can ask which ones are fast.
 """
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from ._core import _box, _direct, _separable
+from ._core._boundary import BoundaryMode
 from ._core._samples import Sample
 from ._core._transpose import conv_transpose_planes
 from ._fft import correlate_fft
@@ -95,13 +98,28 @@ def useful_threads(nthreads, plan, kernel_shape, nplanes=1):
 
 
 def run(planes, kernel, plan, mode, cval, nthreads, out, compute=None,
-        channels=1):
+        channels=1, nan_policy="propagate"):
     """Filter ``planes`` (N, H, W * channels) into ``out`` (N, oh, ow *
     channels) by ``plan``, computing in ``compute`` (default: the planes'
-    dtype, which must then be float)."""
+    dtype, which must then be float); ``nan_policy`` as for
+    :func:`cfilter.correlate` (see :func:`run_ignoring_nan`)."""
     method = plan.method
     compute = np.dtype(compute or planes.dtype)
     native = native_dtypes(method, compute)
+    if nan_policy == "ignore":
+        if channels > 1:
+            return _run_planar(planes, kernel, plan, mode, cval, nthreads,
+                               out, compute, channels, nan_policy)
+        # the normalised convolution works on planes of the compute type
+        if planes.dtype != compute:
+            planes = planes.astype(compute)
+        if out.dtype == compute:
+            return run_ignoring_nan(planes, kernel, plan, mode, cval,
+                                    nthreads, out)
+        result = np.empty(out.shape, dtype=compute)
+        run_ignoring_nan(planes, kernel, plan, mode, cval, nthreads, result)
+        _cast_into(result, out)
+        return out
     box = _integer_box(planes, kernel, plan, mode, cval, channels, out)
     if box is not None:
         _box.box_sum_int_planes(planes, out, _SAMPLE[out.dtype], channels,
@@ -152,7 +170,7 @@ def _cast_into(result, dest):
 
 
 def _run_planar(planes, kernel, plan, mode, cval, nthreads, out, compute,
-                channels):
+                channels, nan_policy="propagate"):
     """Interleaved channels for an engine that reads planes only: move the
     channels to planes and back."""
     n, h, wc = planes.shape
@@ -161,7 +179,8 @@ def _run_planar(planes, kernel, plan, mode, cval, nthreads, out, compute,
         planes.reshape(n, h, wc // channels, channels).transpose(0, 3, 1, 2)
     ).reshape(n * channels, h, wc // channels)
     result = np.empty((n * channels, oh, owc // channels), dtype=out.dtype)
-    run(stack, kernel, plan, mode, cval, nthreads, result, compute)
+    run(stack, kernel, plan, mode, cval, nthreads, result, compute,
+        nan_policy=nan_policy)
     out[...] = result.reshape(n, channels, oh, owc // channels).transpose(
         0, 2, 3, 1).reshape(out.shape)
     return out
@@ -192,3 +211,154 @@ def _run(planes, kernel, plan, mode, cval, nthreads, out, dtype, C):
     else:  # pragma: no cover - the planner only emits the methods above
         raise AssertionError(f"no engine for method {plan.method!r}")
     return out
+
+
+# nan_policy="ignore" judges a pixel to have no valid weight when the valid
+# weights' absolute sum is below this many work-dtype epsilons of the
+# kernel's: the engines' rounding of the mask correlation cannot tell less
+# from none.
+NAN_WEIGHT_EPS = 64
+
+# Elements combined per block in the NaN step: small enough for a block's
+# temporaries to stay in cache, so the combination costs about one pass.
+_NAN_BLOCK = 1 << 16
+
+
+def _abs_plan(plan):
+    """The plan for the kernel's absolute weights (same geometry)."""
+    factors = plan.factors
+    if factors is not None:
+        factors = tuple(np.abs(f) for f in factors)
+    box = None if plan.box_value is None else abs(plan.box_value)
+    return plan._replace(factors=factors, box_value=box)
+
+
+def run_ignoring_nan(planes, kernel, plan, mode, cval, nthreads, out):
+    """Normalised convolution (DESIGN section 8, ``nan_policy='ignore'``).
+
+    ``out = sum_valid(w*x) * sum(w) / sum_valid(w)``, NaN where no weight is
+    valid.  The planned engine filters two planes per image plane: ``Y``,
+    the image with NaN set to 0 (shifted by ``cval`` in constant mode), and
+    ``N``, 1 where the image is NaN.  Both are extended with 0 in constant
+    mode, so the values the mode supplies count as valid (``cval`` itself
+    unless it is NaN) and a copied NaN counts as invalid.  Then
+    ``sum_valid(w) = sum(w) - corr(N, w)`` and
+    ``sum_valid(w*x) = corr(Y, w) + c * sum_valid(w)``.  The planes are finite,
+    so every engine (box and fft included) serves them.
+
+    "No valid weight" is judged by the absolute weights, ``sum_valid(|w|)``,
+    so a signed kernel whose valid weights happen to cancel is not taken for
+    one with none.  A kernel whose weights sum to 0 (a derivative) gives 0
+    wherever a NaN is in reach, as the formula says.  For any other kernel,
+    where the valid weights cancel (``sum_valid(w) = 0`` with valid taps)
+    the rescaling is undefined and skipped: the NaNs count as 0 there.
+    """
+    n, (H, W) = len(planes), planes.shape[1:]
+    dtype = planes.dtype
+    constant = mode == BoundaryMode.CONSTANT
+    # With a NaN cval the outside is invalid: then filter the validity M
+    # (0 outside) instead of the NaN indicator N (0 outside = valid).
+    nan_cval = constant and not np.isfinite(cval)
+    shift = cval if constant and not nan_cval else 0.0
+    signed = bool(np.any(kernel < 0))
+    # Fresh full-size buffers cost page faults as much as passes: the image
+    # part's result goes straight into ``out`` and the flags' result reuses
+    # the image part's buffer when the shapes allow.
+    y_planes, flags = np.empty_like(planes), np.empty_like(planes)
+    found = _in_blocks(_split_nan, planes.reshape(-1), y_planes.reshape(-1),
+                       flags.reshape(-1), nthreads=nthreads, shift=shift,
+                       nan_cval=nan_cval)
+    if not any(found) and not nan_cval:
+        # No NaN: 'ignore' is 'propagate'.
+        del y_planes, flags
+        return run(planes, kernel, plan, mode, cval, nthreads, out)
+    run(y_planes, kernel, plan, mode, 0.0, nthreads, out)
+    flag_sums = y_planes if y_planes.shape == out.shape else np.empty_like(out)
+    run(flags, kernel, plan, mode, 0.0, nthreads, flag_sums)
+    flag_abs = flag_sums
+    if signed:
+        flag_abs = np.empty_like(out)
+        run(flags, np.abs(kernel), _abs_plan(plan), mode, 0.0, nthreads,
+            flag_abs)
+    del flags
+    total, total_abs = float(np.sum(kernel)), float(np.sum(np.abs(kernel)))
+    flat_out = out.reshape(-1)
+    _in_blocks(_combine_nan, flat_out, flag_sums.reshape(-1),
+               flag_abs.reshape(-1), flat_out, nthreads=nthreads, total=total,
+               total_abs=total_abs,
+               tiny=NAN_WEIGHT_EPS * np.finfo(dtype).eps * total_abs,
+               shift=shift, nan_cval=nan_cval, signed=signed)
+    return out
+
+
+def _in_blocks(step, *arrays, nthreads=1, **options):
+    """``step(*blocks, **options)`` over cache-sized blocks of the equally
+    long 1-D ``arrays``, so that a step's several operations and
+    temporaries cost about one pass over memory.  Up to ``nthreads``
+    threads take contiguous runs of blocks (numpy releases the GIL inside
+    each operation).  Returns the steps' results, in order."""
+    starts = range(0, arrays[0].size, _NAN_BLOCK)
+
+    def span(part):
+        return [step(*(a[s:s + _NAN_BLOCK] for a in arrays), **options)
+                for s in part]
+
+    nthreads = max(1, min(nthreads, len(starts) // 16))
+    if nthreads == 1:
+        return span(starts)
+    cuts = np.linspace(0, len(starts), nthreads + 1).astype(int)
+    with ThreadPoolExecutor(max_workers=nthreads) as pool:
+        parts = pool.map(span, [starts[a:b] for a, b in zip(cuts, cuts[1:])])
+        return [r for part in parts for r in part]
+
+
+def _split_nan(x, y, flag, *, shift, nan_cval):
+    """``y = x - shift`` with NaN set to 0; ``flag`` = 1 at NaN (at valid
+    pixels instead, with ``nan_cval``).  Whether the block holds a NaN."""
+    isnan = np.isnan(x)
+    if shift:
+        np.subtract(x, y.dtype.type(shift), out=y)
+    else:
+        np.copyto(y, x)
+    np.copyto(y, 0, where=isnan)
+    np.copyto(flag, np.logical_not(isnan) if nan_cval else isnan)
+    return bool(isnan.any())
+
+
+def _combine_nan(y, f, fa, o, *, total, total_abs, tiny, shift, nan_cval,
+                 signed):
+    """One block of the normalised result ``o`` (which may be ``y``) from
+    ``y = corr(Y, w)``, ``f = corr(N, w)`` and ``fa = corr(N, |w|)`` (M
+    instead of N with ``nan_cval``)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        _combine_block(y, f, fa, o, total, total_abs, tiny, shift, nan_cval,
+                       signed)
+
+
+def _combine_block(y, f, fa, o, total, total_abs, tiny, shift, nan_cval,
+                   signed):
+    real = o.dtype.type
+    total, total_abs, tiny = real(total), real(total_abs), real(tiny)
+    # valid = sum_valid(w); empty: sum_valid(|w|) <= tiny.
+    if nan_cval:
+        valid, empty = f.copy(), np.less_equal(fa, tiny)
+    else:
+        valid = np.subtract(total, f)
+        empty = np.greater_equal(fa, total_abs - tiny)
+    if signed:
+        partial = (fa > tiny) if not nan_cval else (fa < total_abs - tiny)
+        scale = np.ones_like(valid)
+        if total != 0:
+            np.divide(total, valid, out=scale,
+                      where=partial & (np.abs(valid) > tiny))
+        else:
+            scale[partial] = 0
+    else:
+        # Exactly 1 where every weight is valid (f == 0).
+        scale = np.divide(total, valid, out=None if shift else valid)
+    if shift:
+        np.add(y, valid * real(shift), out=o)
+        o *= scale
+    else:
+        np.multiply(y, scale, out=o)
+    np.copyto(o, real(np.nan), where=empty)

@@ -331,6 +331,18 @@ def normalize_workers(workers, default):
     return as_int(workers, "workers", 1)
 
 
+NAN_POLICIES = ("propagate", "ignore")
+
+
+def normalize_nan_policy(nan_policy):
+    """'propagate' (NaN spreads like plain arithmetic) or 'ignore'
+    (normalised convolution, DESIGN section 8)."""
+    if isinstance(nan_policy, str) and nan_policy.strip().lower() in NAN_POLICIES:
+        return nan_policy.strip().lower()
+    raise ValueError(f"nan_policy={nan_policy!r} is not a NaN policy; use one "
+                     f"of: {', '.join(NAN_POLICIES)}")
+
+
 # Normalised options of recent calls, by the options as given (with their
 # types, so that True never passes for 1) and what they are judged against:
 # a repeated call skips the checks it has passed before.  Only valid
@@ -346,9 +358,9 @@ def _typed(value):
 
 
 def _options_key(image, *options):
-    output = options[8]
+    output = options[7]
     if isinstance(output, np.ndarray):
-        options = options[:8] + (output.dtype,) + options[9:]
+        options = options[:7] + (output.dtype,) + options[8:]
     key = (image.ndim, image.dtype, get_num_threads()) + tuple(
         _typed(v) for v in options)
     try:
@@ -363,16 +375,18 @@ class Request:
     (:func:`cfilter.correlate` and its kin, :func:`cfilter.conv_transpose`)."""
 
     def __init__(self, image, *, mode, cval, padding, stride, dilation, axes,
-                 channel_axis, output, method, workers, methods=METHODS):
+                 channel_axis, output, method, workers, methods=METHODS,
+                 nan_policy="propagate"):
         self.image = as_image(image)
         self.output = output
         key = _options_key(self.image, mode, cval, padding, stride, dilation,
                            axes, channel_axis, output, method, workers,
-                           methods)
+                           methods, nan_policy)
         known = _OPTIONS.get(key) if key is not None else None
         if known is not None:
             (self.axes, self.mode, self.cval, self.padding, self.stride,
-             self.dilation, self.method, self.nthreads, self.dtype) = known
+             self.dilation, self.method, self.nthreads, self.dtype,
+             self.nan_policy) = known
             return
         self.axes = spatial_axes(self.image.ndim, axes, channel_axis)
         self.mode = normalize_mode(mode)
@@ -384,13 +398,14 @@ class Request:
         self.nthreads = threads_in_effect(
             normalize_workers(workers, get_num_threads()))
         self.dtype = compute_dtype(self.image.dtype, output)
+        self.nan_policy = normalize_nan_policy(nan_policy)
         output_dtype(output)   # rejects a bad output type before any work
         if key is not None:
             if len(_OPTIONS) >= OPTIONS_CACHE_SIZE:
                 _OPTIONS.clear()
             _OPTIONS[key] = (self.axes, self.mode, self.cval, self.padding,
                              self.stride, self.dilation, self.method,
-                             self.nthreads, self.dtype)
+                             self.nthreads, self.dtype, self.nan_policy)
 
     @property
     def spatial_shape(self):

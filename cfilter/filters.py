@@ -44,7 +44,8 @@ def _float_output(output):
 @docfiller
 def gaussian_blur(image, sigma, *, truncate=4.0, radius=None, mode="reflect",
                   cval=0.0, stride=1, axes=None, channel_axis=None,
-                  output=None, method="auto", workers=None):
+                  output=None, method="auto", workers=None,
+                  nan_policy="propagate"):
     """Blur with a Gaussian of standard deviation ``sigma`` (pixels).
 
     Equals ``scipy.ndimage.gaussian_filter`` over the two spatial axes; the
@@ -68,6 +69,7 @@ def gaussian_blur(image, sigma, *, truncate=4.0, radius=None, mode="reflect",
     %(output)s
     %(method)s
     %(workers)s
+    %(nan_policy)s
 
     Returns
     -------
@@ -87,12 +89,13 @@ def gaussian_blur(image, sigma, *, truncate=4.0, radius=None, mode="reflect",
                      radius=radius)
     return correlate(image, kernel, mode=mode, cval=cval, stride=stride,
                      axes=axes, channel_axis=channel_axis, output=output,
-                     method=method, workers=workers)
+                     method=method, workers=workers, nan_policy=nan_policy)
 
 
 @docfiller
 def box_blur(image, size, *, mode="reflect", cval=0.0, stride=1, axes=None,
-             channel_axis=None, output=None, method="auto", workers=None):
+             channel_axis=None, output=None, method="auto", workers=None,
+             nan_policy="propagate"):
     """Mean over a ``size`` window: equals ``scipy.ndimage.uniform_filter``.
 
     'auto' uses moving sums (O(1) per pixel) when that is cheapest.
@@ -111,6 +114,7 @@ def box_blur(image, size, *, mode="reflect", cval=0.0, stride=1, axes=None,
     %(output)s
     %(method)s
     %(workers)s
+    %(nan_policy)s
 
     Returns
     -------
@@ -127,7 +131,8 @@ def box_blur(image, size, *, mode="reflect", cval=0.0, stride=1, axes=None,
     """
     return correlate(image, _kernel(kernels.box, size), mode=mode, cval=cval,
                      stride=stride, axes=axes, channel_axis=channel_axis,
-                     output=output, method=method, workers=workers)
+                     output=output, method=method, workers=workers,
+                     nan_policy=nan_policy)
 
 
 def _gradient(kernel_of, image, axis, mode, cval, stride, axes,
@@ -275,7 +280,7 @@ def sharpen(image, amount=1.0, *, mode="reflect", cval=0.0, stride=1,
 @docfiller
 def unsharp_mask(image, sigma, amount=1.0, *, truncate=4.0, mode="reflect",
                  cval=0.0, stride=1, axes=None, channel_axis=None,
-                 output=None, workers=None):
+                 output=None, workers=None, nan_policy="propagate"):
     """``image + amount * (image - gaussian_blur(image, sigma))``.
 
     Computed in floating point and not clipped for a float output; an
@@ -299,6 +304,7 @@ def unsharp_mask(image, sigma, amount=1.0, *, truncate=4.0, mode="reflect",
     %(channel_axis)s
     %(output)s
     %(workers)s
+    %(nan_policy)s
 
     Returns
     -------
@@ -317,7 +323,8 @@ def unsharp_mask(image, sigma, amount=1.0, *, truncate=4.0, mode="reflect",
     blurred = gaussian_blur(image, sigma, truncate=truncate, mode=mode,
                             cval=cval, stride=stride, axes=axes,
                             channel_axis=channel_axis,
-                            output=_float_output(output), workers=workers)
+                            output=_float_output(output), workers=workers,
+                            nan_policy=nan_policy)
     # The image term at the pixels the stride kept, in the blur's dtype.
     base = np.asarray(as_image(image), dtype=blurred.dtype)
     index = [slice(None)] * base.ndim

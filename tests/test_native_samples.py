@@ -259,3 +259,22 @@ def test_cached_options_still_reject_bad_values():
     for bad in (True, (True, 1)):
         with pytest.raises(TypeError, match="stride"):
             cfilter.correlate(image, kernel, stride=bad)
+
+
+def test_interleaved_channels_with_nan_ignored():
+    """nan_policy='ignore' on an (H, W, C) image: per channel, the
+    normalised convolution sum_valid(w*x) * sum(w) / sum_valid(w), from
+    scipy.ndimage."""
+    rng = np.random.default_rng(7)
+    image = rng.random((30, 26, 3))
+    image[rng.random(image.shape) < 0.1] = np.nan
+    kernel = np.outer([1, 2, 1], [1, 3, 3, 1]) / 32.0
+    got = cfilter.correlate(image, kernel, channel_axis=-1,
+                            nan_policy="ignore")
+    valid = ~np.isnan(image)
+    for ch in range(3):
+        num = ndi.correlate(np.where(valid[..., ch], image[..., ch], 0),
+                            kernel)
+        den = ndi.correlate(valid[..., ch].astype(float), kernel)
+        np.testing.assert_allclose(got[..., ch], num * kernel.sum() / den,
+                                   rtol=1e-9, atol=1e-12)

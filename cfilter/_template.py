@@ -1,0 +1,221 @@
+"""Template search by zero-normalised cross-correlation (DESIGN section 8).
+
+The score of a window ``x`` against the template ``t`` (``n`` values each)
+is their Pearson correlation::
+
+    score = sum((x - mean x) * (t - mean t))
+            / sqrt(sum((x - mean x)**2) * sum((t - mean t)**2))
+
+Because ``t' = t - mean t`` sums to zero, the numerator is just
+``correlate(x, t')``: one call of :func:`cfilter.correlate` (direct or FFT).
+The window means of ``x`` and ``x**2`` are moving sums: one call of
+:func:`cfilter.correlate` with an all-equal kernel, which the planner runs
+on the box engine (O(1) per pixel, restarted float64 running sums).  They
+are taken in float64 on the image shifted by a representative value, so
+``mean(x**2) - mean(x)**2`` does not lose the variance to cancellation.
+"""
+import numpy as np
+
+from . import _validate as V
+from ._api import correlate
+from ._shapes import conv_output_shape
+from ._threads import get_num_threads
+
+__all__ = ["match_template"]
+
+# A window is "flat" (scores 0) when its variance is below what the
+# arithmetic resolves: var <= ratio * mean((x - shift)**2) over the window.
+# The float64 moving sums leave residues of a few 1e-15 of that sum
+# (measured on flat patches of random images), so 256 float64 epsilons
+# keep a wide margin; for float32 work the numerator itself is only good to
+# a few float32 epsilons of its scale, so a window whose standard deviation
+# is below 8 float32 epsilons of its root-mean-square is noise there.
+_FLAT64 = 256 * np.finfo(np.float64).eps
+
+
+def _flat_ratio(dtype):
+    eps = np.finfo(dtype).eps
+    return max(_FLAT64, (8 * eps) ** 2)
+
+
+def _spatial(image, template, channel_axis):
+    """Both arrays with the channels first, ``(C, H, W)`` and ``(C, h, w)``."""
+    if channel_axis is None:
+        if image.ndim != 2:
+            raise ValueError(
+                f"image must be 2-D (got shape {image.shape}); pass "
+                "channel_axis for a colour image")
+        if template.ndim != 2:
+            raise ValueError(
+                f"template must be 2-D like the image (got shape "
+                f"{template.shape})")
+        return image[np.newaxis], template[np.newaxis]
+    if image.ndim != 3:
+        raise ValueError(f"with channel_axis, image must be 3-D (got shape "
+                         f"{image.shape})")
+    axis = V.normalize_axis(channel_axis, 3, "channel_axis")
+    if template.ndim != 3 or template.shape[axis] != image.shape[axis]:
+        raise ValueError(
+            f"with channel_axis={channel_axis}, template must be 3-D with the "
+            f"image's {image.shape[axis]} channels on that axis (got shape "
+            f"{template.shape} for an image of shape {image.shape})")
+    return np.moveaxis(image, axis, 0), np.moveaxis(template, axis, 0)
+
+
+def match_template(image, template, *, padding="valid", mode="constant",
+                   cval=0.0, channel_axis=None, method="auto", workers=None):
+    """Find a template: the zero-normalised cross-correlation at every offset.
+
+    Each score is the Pearson correlation between the template and the image
+    window it covers, in ``[-1, 1]``; 1 is a perfect match up to brightness
+    and contrast.  A window (or template) with no variance scores 0.
+
+    Parameters
+    ----------
+    image : array_like
+        Real image: 2-D, or 3-D with ``channel_axis``.  Integer images are
+        accepted; never modified.
+    template : array_like
+        The pattern to find: 2-D, or 3-D with the image's channels on the
+        same axis.  With channels a window spans all of them (one score per
+        position).
+    padding : {'valid', 'same', 'full'}, int, pair or per-side pairs, optional
+        'valid' (default) scores windows inside the image: shape
+        ``(H - h + 1, W - w + 1)``, the score at ``[i, j]`` belongs to the
+        window whose top-left corner is ``(i, j)``.  'same' gives the
+        image's shape, the score at ``[i, j]`` belonging to the window
+        centred there (its top-left corner at ``(i - h//2, j - w//2)``, as
+        ``skimage.feature.match_template(..., pad_input=True)``); the
+        window's part outside the image is filled by ``mode`` and counts in
+        its statistics.  Other forms pad as for :func:`cfilter.correlate`.
+    mode : {'constant', 'reflect', 'mirror', 'nearest', 'wrap'}, optional
+        How the image is extended where padding asks for it (default
+        'constant', as scikit-image).  The names are cfilter's: numpy's and
+        scikit-image's 'reflect' is 'mirror' here, their 'symmetric' is
+        'reflect' (both spellings of the aliases are accepted).
+    cval : float, optional
+        The value outside the image when ``mode='constant'`` (default 0.0,
+        scikit-image's ``constant_values``).
+    channel_axis : int, optional
+        The channel axis of a colour image and template.
+    method : {'auto', 'direct', 'fft'}, optional
+        How the numerator (the correlation with the zero-mean template) is
+        computed: 'direct' sums the taps, 'fft' multiplies spectra, 'auto'
+        (default) lets the planner of :func:`cfilter.correlate` pick the
+        cheapest.  The window statistics always come from moving sums.
+    workers : int, optional
+        Threads for this call; None uses :func:`cfilter.get_num_threads`.
+
+    Returns
+    -------
+    out : ndarray
+        The scores, float64 for a float64 image and float32 otherwise (as
+        :func:`cfilter.correlate`'s dtype rules), without a channel axis.
+
+    Notes
+    -----
+    With the default 'valid' padding the result equals
+    ``skimage.feature.match_template(image, template)`` and
+    ``cv2.matchTemplate(image, template, cv2.TM_CCOEFF_NORMED)``; a colour
+    match equals scikit-image's 3-D match (its channel-aligned slice), while
+    OpenCV's colour score removes each channel's own mean instead.  "Flat"
+    means: the window's variance is below ``256 * eps(float64)`` (float32
+    work: ``(8 * eps(float32))**2``) of its mean square about a common
+    shift, i.e. below what the arithmetic can tell from zero.
+
+    Examples
+    --------
+    >>> import numpy as np, cfilter
+    >>> image = np.random.default_rng(1).random((40, 50))
+    >>> template = image[12:19, 30:35].copy()
+    >>> scores = cfilter.match_template(image, template)
+    >>> scores.shape
+    (34, 46)
+    >>> [int(i) for i in np.unravel_index(np.argmax(scores), scores.shape)]
+    [12, 30]
+    >>> round(float(scores.max()), 6)
+    1.0
+    >>> same = cfilter.match_template(image, template, padding="same")
+    >>> [int(i) for i in np.unravel_index(np.argmax(same), same.shape)]
+    [15, 32]
+    """
+    img = V.as_image(image)
+    tpl = V.as_image(template, "template")
+    planes, tplanes = _spatial(img, tpl, channel_axis)
+    pad = V.normalize_padding(padding, 2)
+    method = V.normalize_method(method, ("auto", "direct", "fft"))
+    mode = V.normalize_mode(mode)
+    cval = V.as_real(cval, "cval")
+    nthreads = V.normalize_workers(workers, get_num_threads())
+    dtype = V.compute_dtype(img.dtype, None)
+    h, w = tplanes.shape[1:]
+    if pad == "valid" and (h > planes.shape[1] or w > planes.shape[2]):
+        raise ValueError(
+            f"the template's spatial shape {(h, w)} is larger than the "
+            f"image's {planes.shape[1:]}: with padding='valid' no window fits; "
+            "use padding='same'")
+
+    t = tplanes.astype(np.float64)
+    t -= t.mean()
+    ssd = float(np.sum(t * t))
+    n = t.size
+    if ssd <= _FLAT64 * n * float(np.max(tplanes.astype(np.float64) ** 2)):
+        # A flat template correlates with nothing: every score is 0.
+        return np.zeros(conv_output_shape(planes.shape[1:], (h, w), pad),
+                        dtype=dtype)
+    # Scaling the template by 1/sqrt(n*ssd) leaves only the window's
+    # standard deviation to divide by (the statistics below are means).
+    t /= np.sqrt(n * ssd)
+    # The numerator's shift: one for every channel (the zero-mean template
+    # cancels it), near the data, so the float32 rounding stays small.
+    sample = planes[:, ::8, ::8]
+    shift = float(np.nanmean(sample)) if np.isfinite(sample).any() else 0.0
+    opts = dict(mode=mode, padding=pad, workers=nthreads)
+    num = None
+    for plane, tk in zip(planes, t):
+        xs = np.subtract(plane, shift, dtype=dtype)
+        part = correlate(xs, tk, cval=cval - shift, method=method, **opts)
+        num = part if num is None else np.add(num, part, out=num)
+
+    # Window means of x - s and (x - s)**2 in float64, by moving sums (the
+    # box engine: the kernel's weights are all equal), both planes in one
+    # call.  In constant mode s = cval, so that both extend by 0.
+    c = len(planes)
+    s = cval if mode == V.normalize_mode("constant") else shift
+    stats = np.empty((2 * c,) + planes.shape[1:], dtype=np.float64)
+    np.subtract(planes, s, out=stats[:c], dtype=np.float64)
+    np.multiply(stats[:c], stats[:c], out=stats[c:])
+    means = correlate(stats, np.full((h, w), 1.0 / (h * w)), axes=(1, 2),
+                      cval=0.0, **opts)
+    del stats
+    m1, m2 = means[:c], means[c:]
+    if c > 1:
+        # Each channel gives h*w of the n values: average the channels.
+        m1, m2 = m1.mean(axis=0), m2.mean(axis=0)
+    else:
+        m1, m2 = m1[0], m2[0]
+    # The window's standard deviation is sqrt(m2 - m1**2).
+    _scores(num, m1, m2, _flat_ratio(dtype))
+    return num
+
+
+# Elements per block of the final step: its temporaries stay in cache.
+_BLOCK = 1 << 14
+
+
+def _scores(num, m1, m2, flat_ratio):
+    """``num / sqrt(m2 - m1**2)`` into ``num``, clipped to [-1, 1]; 0 where
+    the window is flat (``m1`` and ``m2`` are overwritten).  Block by block,
+    so the six steps cost about one pass over memory."""
+    flat_num, flat_m1, flat_m2 = num.reshape(-1), m1.reshape(-1), m2.reshape(-1)
+    for start in range(0, flat_num.size, _BLOCK):
+        block = slice(start, start + _BLOCK)
+        o, a, var = flat_num[block], flat_m1[block], flat_m2[block]
+        threshold = var * flat_ratio
+        np.multiply(a, a, out=a)
+        var -= a
+        # A flat window's deviation becomes infinite: its score is then 0.
+        np.copyto(var, np.inf, where=var <= threshold)
+        np.sqrt(var, out=var)
+        np.divide(o, var, out=o)
+        np.clip(o, -1.0, 1.0, out=o)

@@ -1,0 +1,188 @@
+"""cfilter.frequency_filter (issue 15, DESIGN section 8).
+
+References: skimage.filters.butterworth (its own parameters: lowpass and
+highpass, orders, npad, channel_axis), and an explicit numpy reference
+written here: numpy.pad by the mode, numpy.fft.fft2, the transfer function
+evaluated from DESIGN's formulas on the full frequency grid
+(numpy.fft.fftfreq), numpy.fft.ifft2, crop.
+"""
+import numpy as np
+import pytest
+from skimage.filters import butterworth
+
+import cfilter
+from conftest import MODES, NP_PAD_MODE
+
+
+def lowpass_reference(f, c, shape, order):
+    if shape == "butterworth":
+        return 1.0 / (1.0 + (f / c) ** (2 * order))
+    if shape == "gaussian":
+        return np.exp(-f ** 2 / (2 * c ** 2))
+    return (f <= c).astype(float)
+
+
+def transfer_reference(f, cutoff, kind, shape, order):
+    if kind == "lowpass":
+        return lowpass_reference(f, cutoff, shape, order)
+    if kind == "highpass":
+        return 1 - lowpass_reference(f, cutoff, shape, order)
+    low, high = cutoff
+    band = (lowpass_reference(f, high, shape, order)
+            * (1 - lowpass_reference(f, low, shape, order)))
+    return band if kind == "bandpass" else 1 - band
+
+
+def frequency_reference(image, cutoff, kind, shape, order, np_mode, pad,
+                        cval=0.0):
+    """Pad, full complex FFT, multiply by H(f) on the fftfreq grid, invert,
+    crop; float64 throughout."""
+    x = np.asarray(image, dtype=np.float64)
+    kw = {"constant_values": cval} if np_mode == "constant" else {}
+    x = np.pad(x, pad, mode=np_mode, **kw)
+    fy = np.fft.fftfreq(x.shape[0])[:, None]
+    fx = np.fft.fftfreq(x.shape[1])[None, :]
+    f = np.sqrt(fy ** 2 + fx ** 2)
+    out = np.fft.ifft2(np.fft.fft2(x) * transfer_reference(f, cutoff, kind,
+                                                           shape, order)).real
+    return out[pad:pad + image.shape[0], pad:pad + image.shape[1]]
+
+
+KIND_CUTOFFS = [("lowpass", 0.12), ("highpass", 0.2), ("bandpass", (0.05, 0.3)),
+                ("bandstop", (0.1, 0.25)), ("lowpass", 0.5)]
+
+
+@pytest.mark.parametrize("shape", ["butterworth", "gaussian", "ideal"])
+@pytest.mark.parametrize("kind,cutoff", KIND_CUTOFFS)
+@pytest.mark.parametrize("size", [(32, 32), (31, 40), (17, 9)])
+def test_equals_explicit_fft_with_the_transfer_function(rng, shape, kind,
+                                                        cutoff, size):
+    image = rng.random(size)
+    got = cfilter.frequency_filter(image, cutoff, kind=kind, shape=shape,
+                                   order=3)
+    expected = frequency_reference(image, cutoff, kind, shape, 3, "wrap", 0)
+    np.testing.assert_allclose(got, expected, atol=1e-12)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("pad", [1, 6, 40])
+def test_padding_by_every_mode_then_crop(rng, mode, pad):
+    image = rng.random((20, 27))
+    got = cfilter.frequency_filter(image, (0.05, 0.2), kind="bandpass",
+                                   shape="gaussian", mode=mode, cval=0.5,
+                                   pad=pad)
+    expected = frequency_reference(image, (0.05, 0.2), "bandpass", "gaussian",
+                                   2, NP_PAD_MODE[mode], pad, 0.5)
+    np.testing.assert_allclose(got, expected, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("high_pass", [False, True])
+@pytest.mark.parametrize("order", [1.0, 2.0, 3.5, 8])
+@pytest.mark.parametrize("npad", [0, 7])
+@pytest.mark.parametrize("size", [(48, 48), (33, 50)])
+def test_butterworth_equals_skimage(rng, dtype, high_pass, order, npad, size):
+    image = rng.random(size).astype(dtype)
+    got = cfilter.frequency_filter(image, 0.08,
+                                   kind="highpass" if high_pass else "lowpass",
+                                   order=order, pad=npad)
+    expected = butterworth(image, 0.08, high_pass=high_pass, order=order,
+                           npad=npad)
+    assert got.dtype == expected.dtype == dtype
+    np.testing.assert_allclose(got, expected,
+                               atol=64 * np.finfo(dtype).eps)
+
+
+def test_colour_equals_skimage_channel_axis(rng):
+    image = rng.random((30, 26, 3))
+    got = cfilter.frequency_filter(image, 0.15, channel_axis=-1, pad=4)
+    expected = butterworth(image, 0.15, high_pass=False, channel_axis=-1,
+                           npad=4)
+    np.testing.assert_allclose(got, expected, atol=1e-13)
+    first = cfilter.frequency_filter(np.moveaxis(image, -1, 0), 0.15,
+                                     channel_axis=0, pad=4)
+    np.testing.assert_allclose(np.moveaxis(first, 0, -1), expected, atol=1e-13)
+
+
+def test_float32_stays_float32_and_agrees_with_float64(rng):
+    image = rng.random((64, 48))
+    got32 = cfilter.frequency_filter(image.astype(np.float32), 0.1,
+                                     kind="highpass", shape="gaussian", pad=5)
+    got64 = cfilter.frequency_filter(image, 0.1, kind="highpass",
+                                     shape="gaussian", pad=5)
+    assert got32.dtype == np.float32 and got64.dtype == np.float64
+    np.testing.assert_allclose(got32, got64, atol=1e-5)
+
+
+def test_uint8_image_and_integer_output(rng):
+    image = rng.integers(0, 256, (40, 40), dtype=np.uint8)
+    got = cfilter.frequency_filter(image, 0.2, shape="gaussian")
+    assert got.dtype == np.float32
+    expected = frequency_reference(image, 0.2, "lowpass", "gaussian", 2,
+                                   "wrap", 0)
+    np.testing.assert_allclose(got, expected, atol=1e-3)
+    as_uint8 = cfilter.frequency_filter(image, 0.2, shape="gaussian",
+                                        output=np.uint8)
+    np.testing.assert_array_equal(as_uint8,
+                                  np.clip(np.rint(expected), 0, 255))
+    out = np.empty((40, 40))
+    assert cfilter.frequency_filter(image, 0.2, output=out) is out
+
+
+def test_ideal_lowpass_separates_two_sines():
+    x = np.arange(64)
+    slow = np.sin(2 * np.pi * x / 32)[None, :] * np.ones((64, 1))
+    fast = np.cos(2 * np.pi * x / 4)[:, None] * np.ones((1, 64))
+    low = cfilter.frequency_filter(slow + fast, 0.1, shape="ideal")
+    high = cfilter.frequency_filter(slow + fast, 0.1, shape="ideal",
+                                    kind="highpass")
+    np.testing.assert_allclose(low, slow, atol=1e-12)
+    np.testing.assert_allclose(high, fast, atol=1e-12)
+
+
+def test_lowpass_plus_highpass_is_the_image(rng):
+    image = rng.random((25, 36))
+    parts = [cfilter.frequency_filter(image, 0.1, kind=k, shape="butterworth",
+                                      order=2.5, pad=3, mode="reflect")
+             for k in ("lowpass", "highpass")]
+    np.testing.assert_allclose(parts[0] + parts[1], image, atol=1e-12)
+
+
+def test_workers_do_not_change_the_result(rng):
+    image = rng.random((70, 64)).astype(np.float32)
+    one = cfilter.frequency_filter(image, 0.1, workers=1)
+    two = cfilter.frequency_filter(image, 0.1, workers=2)
+    np.testing.assert_array_equal(one, two)
+
+
+@pytest.mark.parametrize("kwargs,error,words", [
+    (dict(cutoff=0.0), ValueError, r"\(0, 0.5\]"),
+    (dict(cutoff=0.6), ValueError, r"\(0, 0.5\]"),
+    (dict(cutoff=(0.1, 0.2)), ValueError, "one cutoff"),
+    (dict(kind="bandpass"), ValueError, "pair"),
+    (dict(kind="bandpass", cutoff=(0.3, 0.2)), ValueError, "low < high"),
+    (dict(kind="notch"), ValueError, "lowpass, highpass, bandpass, bandstop"),
+    (dict(shape="chebyshev"), ValueError, "butterworth, gaussian, ideal"),
+    (dict(order=0), ValueError, "order"),
+    (dict(order="2"), TypeError, "order"),
+    (dict(pad=-1), ValueError, "pad"),
+    (dict(pad=1.5), TypeError, "pad"),
+    (dict(mode="reflec"), ValueError, "boundary mode"),
+    (dict(output=np.empty((3, 3))), ValueError, "shape"),
+    (dict(output=complex), TypeError, "output"),
+    (dict(channel_axis=5), ValueError, "channel_axis"),
+])
+def test_bad_input_is_a_clear_error(kwargs, error, words):
+    args = dict(cutoff=0.1)
+    args.update(kwargs)
+    with pytest.raises(error, match=words):
+        cfilter.frequency_filter(np.ones((10, 12)), args.pop("cutoff"), **args)
+
+
+def test_nan_is_refused_and_input_untouched():
+    image = np.ones((10, 10))
+    image[3, 3] = np.nan
+    keep = image.copy()
+    with pytest.raises(ValueError, match="NaN"):
+        cfilter.frequency_filter(image, 0.1)
+    np.testing.assert_array_equal(image, keep)

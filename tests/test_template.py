@@ -1,0 +1,219 @@
+"""cfilter.match_template (issue 15, DESIGN section 8).
+
+References: skimage.feature.match_template (valid and pad_input=True, every
+numpy.pad mode, colour), cv2.matchTemplate(TM_CCOEFF_NORMED), and a Pearson
+correlation over numpy.pad + sliding_window_view windows written here from
+the definition.  Ported peer cases: skimage's test_template.py
+("test_normalization", "test_no_nans", "test_pad_input",
+"test_3d_pad_input") in spirit.
+"""
+import cv2
+import numpy as np
+import pytest
+from numpy.lib.stride_tricks import sliding_window_view
+from skimage.feature import match_template as sk_match
+
+import cfilter
+from conftest import MODES, NP_PAD_MODE
+
+
+def pearson_reference(image, template, pads, np_mode, cval=0.0):
+    """Every window's Pearson correlation with the template, in float64,
+    from numpy.pad and sliding windows (flat windows score 0)."""
+    x = np.asarray(image, dtype=np.float64)
+    t = np.asarray(template, dtype=np.float64)
+    kw = {"constant_values": cval} if np_mode == "constant" else {}
+    if x.ndim == 2:
+        x, t = x[..., None], t[..., None]
+    x = np.pad(x, tuple(pads) + ((0, 0),), mode=np_mode, **kw)
+    win = sliding_window_view(x, t.shape)[:, :, 0]       # (oh, ow, h, w, C)
+    wc = win - win.mean(axis=(2, 3, 4), keepdims=True)
+    tc = t - t.mean()
+    num = np.einsum("ijklm,klm->ij", wc, tc)
+    den = np.sqrt((wc ** 2).sum(axis=(2, 3, 4)) * (tc ** 2).sum())
+    return np.where(den > 1e-12, num / np.where(den > 0, den, 1), 0.0)
+
+
+def tol(dtype):
+    return 2e-4 if np.dtype(dtype) == np.float32 else 1e-10
+
+
+@pytest.mark.parametrize("method", ["direct", "fft", "auto"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape,tshape", [
+    ((40, 50), (7, 9)), ((33, 31), (8, 6)), ((9, 12), (9, 3)), ((20, 20), (1, 5)),
+])
+def test_valid_equals_skimage_and_opencv(rng, method, dtype, shape, tshape):
+    image = rng.random(shape).astype(dtype)
+    template = rng.random(tshape).astype(dtype)
+    got = cfilter.match_template(image, template, method=method)
+    assert got.dtype == dtype
+    expected = sk_match(image.astype(np.float64), template.astype(np.float64))
+    np.testing.assert_allclose(got, expected, atol=tol(dtype))
+    opencv = cv2.matchTemplate(image.astype(np.float32),
+                               template.astype(np.float32),
+                               cv2.TM_CCOEFF_NORMED)
+    np.testing.assert_allclose(got, opencv, atol=2e-4)
+
+
+@pytest.mark.parametrize("method", ["direct", "fft"])
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("tshape", [(5, 5), (4, 6), (6, 3)])
+def test_same_equals_skimage_pad_input(rng, method, mode, tshape):
+    image = rng.random((23, 29))
+    template = rng.random(tshape)
+    cval = 0.4
+    got = cfilter.match_template(image, template, padding="same", mode=mode,
+                                 cval=cval, method=method)
+    kw = {"constant_values": cval} if mode == "constant" else {}
+    expected = sk_match(image, template, pad_input=True,
+                        mode=NP_PAD_MODE[mode], **kw)
+    assert got.shape == image.shape
+    np.testing.assert_allclose(got, expected, atol=1e-10)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("padding", [2, ((1, 3), (0, 2)), "full"])
+def test_other_paddings_equal_pearson_of_padded_windows(rng, mode, padding):
+    image = rng.random((15, 18))
+    template = rng.random((4, 5))
+    got = cfilter.match_template(image, template, padding=padding, mode=mode,
+                                 cval=-0.5)
+    if padding == "full":
+        pads = ((3, 3), (4, 4))
+    elif isinstance(padding, int):
+        pads = ((padding, padding),) * 2
+    else:
+        pads = padding
+    expected = pearson_reference(image, template, pads, NP_PAD_MODE[mode], -0.5)
+    np.testing.assert_allclose(got, expected, atol=1e-10)
+
+
+@pytest.mark.parametrize("method", ["direct", "fft"])
+def test_planted_template_is_found_with_score_one(rng, method):
+    image = rng.normal(size=(120, 90)).astype(np.float32)
+    template = image[70:85, 20:31].copy()
+    # Elsewhere, a brighter and stronger copy: the score ignores gain and offset.
+    image[10:25, 50:61] = 3.0 * template + 7.0
+    scores = cfilter.match_template(image, template, method=method)
+    peaks = np.argsort(scores, axis=None)[-2:]
+    found = {tuple(int(v) for v in np.unravel_index(p, scores.shape))
+             for p in peaks}
+    assert found == {(70, 20), (10, 50)}
+    assert scores[70, 20] == pytest.approx(1.0, abs=1e-5)
+    assert scores[10, 50] == pytest.approx(1.0, abs=1e-5)
+    same = cfilter.match_template(image, template, padding="same",
+                                  method=method)
+    assert same[70 + 15 // 2, 20 + 11 // 2] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_every_method_equals_every_other(rng):
+    image = rng.random((64, 70))
+    template = rng.random((11, 12))
+    results = [cfilter.match_template(image, template, padding=p, mode="wrap",
+                                      method=m)
+               for p in ("valid", "same") for m in ("direct", "fft", "auto")]
+    for a, b in ((0, 1), (0, 2), (3, 4), (3, 5)):
+        np.testing.assert_allclose(results[a], results[b], atol=1e-11)
+
+
+def test_float32_agrees_with_float64_and_stays_float32(rng):
+    image = rng.random((50, 60)) * 100 + 1000     # offset: cancellation bait
+    template = image[5:20, 7:19] + rng.normal(scale=0.5, size=(15, 12))
+    got32 = cfilter.match_template(image.astype(np.float32),
+                                   template.astype(np.float32))
+    got64 = cfilter.match_template(image, template)
+    assert got32.dtype == np.float32 and got64.dtype == np.float64
+    np.testing.assert_allclose(got32, got64, atol=1e-4)
+    np.testing.assert_allclose(got64, sk_match(image, template), atol=1e-10)
+
+
+def test_uint8_image_gives_float32_scores(rng):
+    image = rng.integers(0, 256, (40, 45), dtype=np.uint8)
+    template = image[3:10, 4:12].copy()
+    got = cfilter.match_template(image, template)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(
+        got, sk_match(image.astype(np.float64), template.astype(np.float64)),
+        atol=1e-5)
+    np.testing.assert_allclose(
+        got, cv2.matchTemplate(image, template, cv2.TM_CCOEFF_NORMED), atol=1e-4)
+
+
+@pytest.mark.parametrize("padding", ["valid", "same"])
+@pytest.mark.parametrize("channel_axis", [-1, 0])
+def test_colour_windows_span_all_channels_as_skimage(rng, padding, channel_axis):
+    image = rng.random((30, 34, 3))
+    template = rng.random((6, 7, 3))
+    expected = sk_match(image, template, pad_input=(padding == "same"))
+    # skimage matches in 3-D; the channel-aligned slice is the colour score.
+    expected = expected[..., 0] if padding == "valid" else expected[..., 3 // 2]
+    img, tpl = (np.moveaxis(a, -1, channel_axis) for a in (image, template))
+    got = cfilter.match_template(img, tpl, padding=padding,
+                                 channel_axis=channel_axis)
+    np.testing.assert_allclose(got, expected, atol=1e-10)
+    # (OpenCV's colour TM_CCOEFF_NORMED removes each channel's own mean: a
+    # different score, so it is no reference here.)
+
+
+def test_flat_windows_and_flat_template_score_zero(rng):
+    image = rng.random((40, 40))
+    image[5:25, 5:25] = 0.3                       # a flat patch
+    template = rng.random((6, 6))
+    scores = cfilter.match_template(image, template)
+    assert np.all(scores[5:20, 5:20] == 0)
+    assert np.all(np.abs(scores) <= 1)
+    assert np.all(np.isfinite(scores))
+    flat = cfilter.match_template(image, np.full((5, 5), 2.0), padding="same")
+    assert flat.shape == image.shape and np.all(flat == 0)
+
+
+def test_scores_stay_within_minus_one_and_one(rng):
+    image = np.tile(rng.random((1, 30)), (30, 1)).astype(np.float32)
+    template = image[:5, 3:9].copy()
+    scores = cfilter.match_template(image, template, padding="same",
+                                    mode="reflect")
+    assert scores.max() <= 1 and scores.min() >= -1
+
+
+def test_inputs_are_not_modified(rng):
+    image = rng.random((20, 20))
+    template = rng.random((5, 5))
+    keep = image.copy(), template.copy()
+    image.flags.writeable = template.flags.writeable = False
+    cfilter.match_template(image, template, padding="same")
+    np.testing.assert_array_equal(image, keep[0])
+    np.testing.assert_array_equal(template, keep[1])
+
+
+@pytest.mark.parametrize("kwargs,error,words", [
+    (dict(template=np.ones((30, 3))), ValueError, "larger than"),
+    (dict(template=np.ones((3, 3, 3))), ValueError, "2-D"),
+    (dict(method="box"), ValueError, "direct, fft"),
+    (dict(mode="reflec"), ValueError, "boundary mode"),
+    (dict(padding="middle"), ValueError, "padding"),
+    (dict(channel_axis=-1), ValueError, "3-D"),
+    (dict(template=np.ones((3, 3), complex)), TypeError, "complex"),
+    (dict(cval="zero"), TypeError, "cval"),
+    (dict(workers=0), ValueError, "workers"),
+])
+def test_bad_input_is_a_clear_error(kwargs, error, words):
+    args = dict(image=np.ones((20, 20)), template=np.eye(3))
+    args.update(kwargs)
+    with pytest.raises(error, match=words):
+        cfilter.match_template(args.pop("image"), args.pop("template"), **args)
+
+
+def test_colour_template_must_have_the_image_channels():
+    with pytest.raises(ValueError, match="channels"):
+        cfilter.match_template(np.ones((20, 20, 3)), np.ones((4, 4, 2)),
+                               channel_axis=-1)
+
+
+@pytest.mark.parametrize("method", ["direct", "fft"])
+def test_threads_do_not_change_the_scores(rng, method):
+    image = rng.random((300, 260)).astype(np.float32)
+    template = image[40:61, 100:117].copy()
+    one = cfilter.match_template(image, template, method=method, workers=1)
+    two = cfilter.match_template(image, template, method=method, workers=2)
+    np.testing.assert_array_equal(one, two)
