@@ -289,13 +289,21 @@ cdef inline void _int_pixel(int* e, const int* acc, Py_ssize_t q,
         e[q * C + ch] = outside if rr < 0 else acc[rr * C + ch]
 
 
-cdef inline void _int_add_row(int* acc, const small_int* row, Py_ssize_t n,
-                              int sign) noexcept nogil:
+cdef inline void _int_add_row(int* acc, const small_int[:, :, ::1] images,
+                              Py_ssize_t p, Py_ssize_t rr, Py_ssize_t n,
+                              int sign, int cval) noexcept nogil:
+    """acc += sign * row rr of plane p (rr < 0: a row of cval)."""
     cdef Py_ssize_t c
-    if sign > 0:
+    cdef const small_int* row
+    if rr < 0:
+        for c in range(n):
+            acc[c] = acc[c] + sign * cval
+    elif sign > 0:
+        row = &images[p, rr, 0]
         for c in range(n):
             acc[c] = acc[c] + row[c]
     else:
+        row = &images[p, rr, 0]
         for c in range(n):
             acc[c] = acc[c] - row[c]
 
@@ -354,28 +362,16 @@ def box_sum_int_planes(const small_int[:, :, ::1] images, out,
                 for k in range(n):
                     acc[k] = 0
                 for m in range(kh):
-                    rr = map_index(cur + m, H, mode)
-                    if rr < 0:
-                        for k in range(n):
-                            acc[k] = acc[k] + cval
-                    else:
-                        _int_add_row(acc, &images[p, rr, 0], n, 1)
+                    _int_add_row(acc, images, p, map_index(cur + m, H, mode),
+                                 n, 1, cval)
                 state[c, 0] = p
             else:
                 # slide the window from rows [rprev, rprev + kh)
                 for m in range(rprev, cur):
-                    rr = map_index(m, H, mode)
-                    if rr < 0:
-                        for k in range(n):
-                            acc[k] = acc[k] - cval
-                    else:
-                        _int_add_row(acc, &images[p, rr, 0], n, -1)
-                    rr = map_index(m + kh, H, mode)
-                    if rr < 0:
-                        for k in range(n):
-                            acc[k] = acc[k] + cval
-                    else:
-                        _int_add_row(acc, &images[p, rr, 0], n, 1)
+                    _int_add_row(acc, images, p, map_index(m, H, mode), n,
+                                 -1, cval)
+                    _int_add_row(acc, images, p, map_index(m + kh, H, mode),
+                                 n, 1, cval)
             rprev = cur
             # the window's column sums, extended pixel-wise by the mode:
             # pixels [q0, q1) are inside the row, a plain copy
