@@ -72,11 +72,29 @@ OPENMP_PROBE = textwrap.dedent("""
 """)
 
 
+_NO_COMPILER = """
+cfilter: no working C compiler: {} cannot compile a trivial C file.
+cfilter's core is compiled from C when it is installed.  Install a C compiler
+and Python's headers, then run pip again:
+  Debian/Ubuntu:  sudo apt install build-essential python3-dev
+  Fedora/RHEL:    sudo dnf install gcc python3-devel
+  Alpine:         apk add build-base python3-dev
+  macOS:          xcode-select --install
+  Windows:        Microsoft C++ Build Tools (the "Desktop development with
+                  C++" workload)
+(Set CC to use another compiler.)
+"""
+
+
 class BuildExt(build_ext):
     """Chooses optimisation, vector ISA and OpenMP flags the compiler accepts."""
 
     def build_extensions(self):
         cc = self.compiler
+        if not _compiler_accepts(cc, []):
+            # say what to install instead of gcc's traceback further on
+            sys.exit(_NO_COMPILER.format(getattr(cc, "compiler", [None])[0]
+                                         or cc.compiler_type))
         if cc.compiler_type == "msvc":
             compile_args = ["/O2"] + ([] if not WANT_OPENMP else ["/openmp"])
             link_args = []

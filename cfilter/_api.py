@@ -12,7 +12,7 @@ from ._docstrings import docfiller
 from ._engine import SAMPLE_DTYPES, native_output_dtypes, run
 from ._output import as_planes, deliver
 from ._padding import resolve_padding
-from ._plan import plan_filter
+from ._plan import kernel_eps, plan_filter
 
 __all__ = ["correlate", "convolve", "correlate1d", "convolve1d", "sep_filter",
            "plan", "FilterPlan"]
@@ -66,12 +66,12 @@ PLAN_CACHE_MAX_WEIGHTS = 1024
 _PLANS = {}
 
 
-def _plan_key(req, weights, factors, flip):
+def _plan_key(req, weights, factors, flip, eps):
     if weights.size > PLAN_CACHE_MAX_WEIGHTS:
         return None
     key = (req.spatial_shape, weights.shape, weights.dtype.str,
            weights.tobytes(), repr(req.padding), req.stride, req.dilation,
-           req.method, flip, req.nthreads, req.nan_policy)
+           req.method, flip, req.nthreads, req.nan_policy, eps)
     if factors is not None:
         key += tuple(np.asarray(f, dtype=np.float64).tobytes()
                      for f in factors)
@@ -91,7 +91,8 @@ def _prepare(image, kernel, *, flip, **options):
             factors = (factors[0][::-1], factors[1][::-1])
     planes, channels = _engine_planes(req)
     empty = 0 in req.spatial_shape
-    key = _plan_key(req, weights, factors, flip)
+    eps = kernel_eps(kernel)
+    key = _plan_key(req, weights, factors, flip, eps)
     plan = _PLANS.get(key) if key is not None else None
     if plan is None:
         # An empty image has an empty result and nothing to run: plan it as
@@ -104,7 +105,7 @@ def _prepare(image, kernel, *, flip, **options):
                            else req.method,
                            convolve=flip, factors=factors,
                            is_finite=lambda: asked.append(1) or finite(),
-                           nthreads=req.nthreads)
+                           nthreads=req.nthreads, kernel_eps=eps)
         # A plan that looked at the image's values holds only for it.
         if key is not None and not asked:
             if len(_PLANS) >= PLAN_CACHE_SIZE:

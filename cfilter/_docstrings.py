@@ -63,7 +63,10 @@ _axes = """\
 axes : pair of int, optional
     The two spatial axes.  None means ``(0, 1)`` for a 2-D image and the two
     non-channel axes of a 3-D image with ``channel_axis``; other inputs must
-    name them.  Every other axis indexes independent planes."""
+    name them.  Every other axis indexes independent planes.  The kernel's
+    axis 0 runs along ``axes[0]`` and its axis 1 along ``axes[1]``, in the
+    order given (scipy.ndimage lays it along the lower-numbered axis first,
+    so the two differ for decreasing axes such as ``(1, 0)``)."""
 
 _channel_axis = """\
 channel_axis : int, optional

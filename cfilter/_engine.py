@@ -19,6 +19,7 @@ from ._core._boundary import BoundaryMode
 from ._core._samples import Sample
 from ._core._transpose import conv_transpose_planes
 from ._fft import correlate_fft
+from ._limits import effective_geometry, gather, scatter_add
 
 # The sample types the compiled core reads and writes by code.
 _SAMPLE = {np.dtype(t): code for t, code in (
@@ -70,10 +71,22 @@ def run_transpose(planes, kernel, pads, stride, dilation, mode, nthreads,
                   out):
     """Transposed correlation of the planes into ``out`` (the compiled
     gather of ``_core/_transpose.pyx``)."""
+    weights = np.ascontiguousarray(kernel, dtype=planes.dtype)
+    target = out.shape[1:]
+    gathered, eshape, epads, estride, edil = effective_geometry(
+        target, kernel.shape, pads, stride, dilation, planes.shape[1:])
+    if any(gathered):
+        # Extreme geometry (see _limits): a small transposed correlation
+        # onto the gathered samples, then added back where they came from.
+        small = np.empty((len(planes),) + eshape, dtype=out.dtype)
+        conv_transpose_planes(planes, weights, small, epads[0][0],
+                              epads[1][0], *estride, *edil, mode, nthreads)
+        out[...] = scatter_add(small, target, kernel.shape, pads, stride,
+                               dilation, planes.shape[1:], gathered, mode)
+        return out
     (top, _), (left, _) = pads
     sy, sx = stride
     dy, dx = dilation
-    weights = np.ascontiguousarray(kernel, dtype=planes.dtype)
     conv_transpose_planes(planes, weights, out, top, left, sy, sx, dy, dx,
                           mode, nthreads)
     return out
@@ -90,7 +103,8 @@ def useful_threads(nthreads, plan, kernel_shape, nplanes=1):
     planes can keep busy (the engines share the rows of a whole stack among
     their threads)."""
     kh, kw = kernel_shape
-    taps = {"direct": kh * kw, "separable": kh + kw, "box": BOX_TAPS}.get(plan.method)
+    taps = {"direct": kh * kw, "separable": kh + kw,
+            "box": BOX_TAPS}.get(plan.method)
     if taps is None:           # fft: its strips bound the threads it uses
         return nthreads
     work = plan.out_shape[0] * plan.out_shape[1] * taps * nplanes
@@ -120,6 +134,19 @@ def run(planes, kernel, plan, mode, cval, nthreads, out, compute=None,
         run_ignoring_nan(planes, kernel, plan, mode, cval, nthreads, result)
         _cast_into(result, out)
         return out
+    if plan.engine_geometry is not None:
+        # Extreme geometry (see _limits): the engines see only the samples
+        # read, gathered from planes of the compute type.
+        if channels > 1:
+            return _run_planar(planes, kernel, plan, mode, cval, nthreads,
+                               out, compute, channels, nan_policy)
+        if planes.dtype != compute:
+            planes = planes.astype(compute)
+        gathered, pads, stride, dilation = plan.engine_geometry
+        planes = gather(planes, kernel.shape, plan.pads, plan.stride,
+                        plan.dilation, plan.out_shape, gathered, mode, cval)
+        plan = plan._replace(pads=pads, stride=stride, dilation=dilation,
+                             engine_geometry=None)
     box = _integer_box(planes, kernel, plan, mode, cval, channels, out)
     if box is not None:
         _box.box_sum_int_planes(planes, out, _SAMPLE[out.dtype], channels,

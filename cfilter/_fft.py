@@ -7,7 +7,16 @@ real FFTs (``scipy.fft``, single precision for float32), multiplied by the
 conjugate spectrum of the (dilated) kernel, and transformed back; each tile
 keeps the outputs its wrap-around did not touch.  The kernel spectrum is
 computed once per call and serves every plane and tile.  Tiles are processed
-one row of tiles at a time, which bounds the scratch memory.
+a batch of rows of tiles at a time, which bounds the scratch memory.
+
+The tiling and the batches depend only on the shapes, never on the thread
+count, and each tile's transform is computed the same way whatever the
+batch, so the result is bit-identical for any ``workers``.  The threads
+share out whole batches: each batch is a handful of large numpy and
+``scipy.fft`` calls, all of which release the GIL, so the GIL changes hands
+a few times per batch rather than per strip or tile, and a busy Python
+thread elsewhere (which keeps the GIL for up to the switch interval each
+time it is handed over) no longer stalls the transforms.
 """
 from concurrent.futures import ThreadPoolExecutor
 
@@ -15,6 +24,10 @@ import numpy as np
 import scipy.fft
 
 from ._indexing import extend
+
+# Scratch bytes a batch of tiles may take (the extended rows, the tiles'
+# spectra and their inverse), whatever the thread count.
+BATCH_BYTES = 16 << 20
 
 
 def correlate_fft(planes, kernel, plan, mode, cval, nthreads, out):
@@ -32,40 +45,47 @@ def correlate_fft(planes, kernel, plan, mode, cval, nthreads, out):
     (nh, th), (nw, tw) = plan.tiles
     spectrum = np.conj(scipy.fft.rfft2(dilated, s=(nh, nw)))
     ntw = -(-ws // tw)
+    nstrips = -(-hs // th)
     # Width of a strip from which all tiles of a row can be cut.
     strip_w = (ntw - 1) * tw + nw
     ext_h, ext_w = hs + KH - 1, ws + KW - 1
+    # Strips per batch: real and complex copies of every tile, ~4x its size.
+    per_strip = 4 * ntw * nh * nw * np.dtype(dtype).itemsize
+    batch = max(1, min(nstrips, BATCH_BYTES // per_strip))
 
-    def strip(plane, dest, a):
-        """The outputs of stride-1 rows a .. a + th, through one batch of tiles."""
-        first = -(-a // sy) * sy           # the first row the stride keeps
-        last = min(a + th, hs)
-        if first >= last:
-            return
-        # The strip's rows of the extended image, extended here (in
-        # parallel, and never the whole image at once); zeros past its end.
-        buf = np.empty((nh, strip_w), dtype=dtype)
-        rows = min(nh, ext_h - a)
-        extend(plane, a - top, rows, -left, ext_w, mode, cval,
+    def run_batch(plane, dest, s0):
+        nb = min(batch, nstrips - s0)
+        a0 = s0 * th
+        # The batch's rows of the extended image, extended once; zeros past
+        # its end.
+        nrows = (nb - 1) * th + nh
+        buf = np.zeros((nrows, strip_w), dtype=dtype)
+        rows = min(nrows, ext_h - a0)
+        extend(plane, a0 - top, rows, -left, ext_w, mode, cval,
                out=buf[:rows, :ext_w])
-        buf[rows:] = 0
-        buf[:rows, ext_w:] = 0
-        tiles = np.lib.stride_tricks.sliding_window_view(buf, (nh, nw))[0, ::tw]
+        tiles = np.lib.stride_tricks.sliding_window_view(
+            buf, (nh, nw))[::th, ::tw]
         spec = scipy.fft.rfft2(tiles)
+        del tiles, buf
         spec *= spectrum
         res = scipy.fft.irfft2(spec, s=(nh, nw))
-        # res[t, :th, :tw] holds the outputs of rows a.., columns t*tw..
-        out_rows = dest[first // sy:(last - 1) // sy + 1]
-        for t in range(ntw):
-            c0 = -(-t * tw // sx) * sx      # the first column kept in tile t
-            c1 = min((t + 1) * tw, ws)
-            if c0 < c1:
-                out_rows[:, c0 // sx:(c1 - 1) // sx + 1] = \
-                    res[t, first - a:last - a:sy, c0 - t * tw:c1 - t * tw:sx]
+        del spec
+        # res[b, t, :th, :tw] holds the stride-1 outputs of rows a0 + b*th..,
+        # columns t*tw..: laid side by side, a block.
+        block = res[:, :, :th, :tw].transpose(0, 2, 1, 3).reshape(
+            nb * th, ntw * tw)
+        first = -(-a0 // sy) * sy            # the first row the stride keeps
+        last = min(a0 + nb * th, hs)
+        if first < last:
+            dest[first // sy:(last - 1) // sy + 1] = \
+                block[first - a0:last - a0:sy, :ws:sx]
 
-    # Strips are independent and scipy.fft releases the GIL: one strip per
-    # thread at a time parallelises better than threads inside small FFTs.
-    with ThreadPoolExecutor(max_workers=nthreads) as pool:
-        for plane, dest in zip(planes, out):
-            list(pool.map(lambda a: strip(plane, dest, a), range(0, hs, th)))
+    jobs = [(plane, dest, s0) for plane, dest in zip(planes, out)
+            for s0 in range(0, nstrips, batch)]
+    if nthreads <= 1 or len(jobs) == 1:
+        for job in jobs:
+            run_batch(*job)
+    else:
+        with ThreadPoolExecutor(max_workers=min(nthreads, len(jobs))) as pool:
+            list(pool.map(lambda job: run_batch(*job), jobs))
     return out

@@ -10,20 +10,27 @@ from ._core._boundary import BoundaryMode
 
 
 def mapped_indices(start, length, n, mode):
-    c = np.arange(start, start + length, dtype=np.intp)
+    return map_coordinates(np.arange(start, start + length, dtype=np.intp),
+                           n, mode)
+
+
+def map_coordinates(c, n, mode):
+    """The source index in ``[0, n)`` of each coordinate in the integer
+    array ``c``, or -1 for the constant.  ``c`` may be an object array of
+    Python ints too large for int64: it is reduced before any int64 cast."""
     if mode == BoundaryMode.CONSTANT:
-        return np.where((c >= 0) & (c < n), c, -1)
+        return np.where((c >= 0) & (c < n), c, -1).astype(np.intp)
     if mode == BoundaryMode.NEAREST:
-        return np.clip(c, 0, n - 1)
+        return np.clip(c, 0, n - 1).astype(np.intp)
     if mode == BoundaryMode.WRAP:
-        return np.mod(c, n)
+        return np.mod(c, n).astype(np.intp)
     if mode == BoundaryMode.REFLECT:
-        c = np.mod(c, 2 * n)
+        c = np.mod(c, 2 * n).astype(np.intp)
         return np.where(c < n, c, 2 * n - 1 - c)
     # MIRROR: the edge sample is not repeated, so the period is 2n - 2.
     if n == 1:
-        return np.zeros_like(c)
-    c = np.mod(c, 2 * n - 2)
+        return np.zeros(np.shape(c), dtype=np.intp)
+    c = np.mod(c, 2 * n - 2).astype(np.intp)
     return np.where(c < n, c, 2 * n - 2 - c)
 
 

@@ -10,6 +10,7 @@ from typing import NamedTuple, Optional, Tuple
 import numpy as np
 import scipy.fft
 
+from ._limits import check_result_size, effective_geometry
 from ._padding import forward_lengths, resolve_padding
 
 
@@ -26,17 +27,38 @@ class Plan(NamedTuple):
     tiles: Optional[tuple] = None       # ((nh, th), (nw, tw)) for fft
     costs: Optional[dict] = None        # the modelled cost of each method
     reason: str = ""                    # why this method
+    # ((gathered per axis), pads, stride, dilation) the engines run with
+    # when an axis's geometry is extreme (see _limits); None otherwise.
+    engine_geometry: Optional[tuple] = None
 
 
-def separable_factors(kernel, rtol=None):
+def kernel_eps(kernel):
+    """The rounding unit of the precision a kernel was given in: float32
+    (and float16) kernels were rounded to float32 or coarser, so their
+    rank-1 test must allow that much; every other kernel float64's."""
+    dtype = getattr(kernel, "dtype", None)
+    if dtype is None:
+        try:
+            dtype = np.asarray(kernel).dtype
+        except (TypeError, ValueError):
+            return float(np.finfo(np.float64).eps)
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f" and dtype.itemsize < 8:
+        return float(np.finfo(dtype).eps)
+    return float(np.finfo(np.float64).eps)
+
+
+def separable_factors(kernel, rtol=None, eps=None):
     """``(col, row)`` with ``outer(col, row) == kernel`` if it has rank 1, else None.
 
     A rank-1 matrix is the outer product of any of its nonzero columns and
     rows, scaled by their common entry; so the kernel is factored through its
     largest weight and judged separable when that outer product rebuilds
-    every weight to within ``rtol`` (default: 16 * max(kh, kw) float64
-    roundings) of the largest.  This costs O(kh*kw), unlike an SVD, and keeps
-    integer kernels' factors exact.
+    every weight to within ``rtol`` of the largest: by default 16 *
+    max(kh, kw) roundings of ``eps``, the rounding unit of the dtype the
+    kernel was given in (float64's unless said; see :func:`kernel_eps`).
+    This costs O(kh*kw), unlike an SVD, and keeps integer kernels' factors
+    exact.
     """
     kernel = np.asarray(kernel, dtype=np.float64)
     if kernel.ndim != 2:
@@ -52,7 +74,9 @@ def separable_factors(kernel, rtol=None):
     if peak == 0:
         return np.zeros(kernel.shape[0]), np.zeros(kernel.shape[1])
     if rtol is None:
-        rtol = 16 * max(kernel.shape) * np.finfo(np.float64).eps
+        if eps is None:
+            eps = np.finfo(np.float64).eps
+        rtol = 16 * max(kernel.shape) * eps
     col, row = kernel[:, j] / kernel[i, j], kernel[i, :].copy()
     if np.max(np.abs(np.outer(col, row) - kernel)) > rtol * peak:
         return None
@@ -60,7 +84,8 @@ def separable_factors(kernel, rtol=None):
 
 
 def plan_filter(shape, kernel, padding, stride, dilation, method, convolve,
-                factors=None, is_finite=None, nthreads=1, axis_names=None):
+                factors=None, is_finite=None, nthreads=1, axis_names=None,
+                kernel_eps=None):
     """The plan for correlating planes of ``shape`` with a 2-D ``kernel``.
 
     ``kernel`` is the array actually correlated (already flipped for
@@ -71,11 +96,16 @@ def plan_filter(shape, kernel, padding, stride, dilation, method, convolve,
     when a method that would spread a NaN or Inf (box, fft) is in question.
     ``nthreads`` is the number of threads the call will use.
     ``axis_names`` name the two axes in a "kernel does not fit" error.
+    ``kernel_eps`` is the rounding unit of the kernel's original dtype (see
+    :func:`kernel_eps`), which scales the rank-1 test; float64's if None.
     """
     pads = resolve_padding(padding, kernel.shape, dilation, convolve=convolve)
     out = forward_lengths(shape, kernel.shape, pads, stride, dilation,
                           where=axis_names)
     out, stride, dilation = tuple(out), tuple(stride), tuple(dilation)
+    check_result_size(out, 4)
+    gathered, _, epads, estride, edil = effective_geometry(
+        shape, kernel.shape, pads, stride, dilation, out)
     box_value = _box_value(kernel, dilation)
     if method == "box" and box_value is None:
         raise ValueError(
@@ -87,16 +117,24 @@ def plan_filter(shape, kernel, padding, stride, dilation, method, convolve,
             + ("its moving sums" if method == "box" else "the transform")
             + " would spread them far beyond the pixels they touch; use "
             "method='direct' (or 'auto', which avoids it)")
+    finite_kernel = bool(np.isfinite(kernel).all())
+    if method == "fft" and not finite_kernel:
+        raise ValueError(
+            "method='fft' cannot use a kernel holding NaN or Inf: its "
+            "transform would turn every output into NaN, where the direct sum "
+            "gives NaN or Inf only where the weight meets the image; use "
+            "method='direct' (or 'auto', which avoids it)")
     if method in ("auto", "separable") and factors is None:
-        factors = separable_factors(kernel)
+        factors = separable_factors(kernel, eps=kernel_eps)
         if factors is None and method == "separable":
             raise ValueError(
                 "method='separable' needs a kernel of rank 1 (an outer product "
                 "of a column and a row); this kernel is not: use method='direct' "
                 "or 'auto'")
-    tiles = fft_tiles(out, kernel.shape, stride, dilation, nthreads) \
-        if method in ("auto", "fft") else None
-    costs = method_costs(out, kernel.shape, stride, dilation, factors,
+    # A non-finite weight rules the transform out (see above).
+    tiles = fft_tiles(out, kernel.shape, estride, edil, nthreads) \
+        if method == "fft" or (method == "auto" and finite_kernel) else None
+    costs = method_costs(out, kernel.shape, estride, edil, factors,
                          box_value, tiles)
     if method == "auto":
         method = min(costs, key=costs.get)
@@ -113,7 +151,8 @@ def plan_filter(shape, kernel, padding, stride, dilation, method, convolve,
     return Plan(out, tuple(pads), stride, dilation, method,
                 factors if method == "separable" else None,
                 box_value if method == "box" else None,
-                tiles[0] if method == "fft" else None, costs, reason)
+                tiles[0] if method == "fft" else None, costs, reason,
+                (gathered, epads, estride, edil) if any(gathered) else None)
 
 
 def _box_value(kernel, dilation):
@@ -154,16 +193,15 @@ def fft_tiles(out_shape, kernel_shape, stride, dilation, nthreads=1):
     whole image included).
 
     Work is ``tiles * nh*nw*log2(nh*nw)``, weighted by how efficiently
-    pocketfft runs each length; the strips of tiles (one row of tiles each)
-    go to ``nthreads`` threads, so their count is rounded up to a multiple
-    of the thread count.  Lengths above 1024 count double: their transforms
-    spill out of the cache (measured on 2048x2048)."""
+    pocketfft runs each length.  Lengths above 1024 count double: their
+    transforms spill out of the cache (measured on 2048x2048).  The tiling
+    never depends on ``nthreads`` (kept for the callers), so neither does
+    the result, bit for bit."""
     spans = [(o - 1) * s + 1 for o, s in zip(out_shape, stride)]
     reach = [d * (k - 1) + 1 for k, d in zip(kernel_shape, dilation)]
     best = None
     for nh, th in _tile_choices(spans[0], reach[0]):
         strips = -(-spans[0] // th)
-        strips = -(-strips // nthreads) * nthreads
         for nw, tw in _tile_choices(spans[1], reach[1]):
             tiles = strips * -(-spans[1] // tw)
             work = tiles * nh * nw * np.log2(nh * nw)

@@ -10,6 +10,7 @@ import numpy as np
 from . import _validate as V
 from ._docstrings import docfiller
 from ._engine import native_output_dtypes, run_transpose
+from ._limits import check_result_size
 from ._output import as_planes, deliver
 from ._padding import forward_lengths, resolve_padding, transposed_lengths
 from ._shapes import resolve_output_padding
@@ -189,6 +190,7 @@ def conv_transpose(image, kernel, *, stride=1, padding=0, output_padding=0,
             _spatial_target(output_shape, req.image, req.axes), ylens, kshape,
             pads, req.stride, req.dilation)
 
+    check_result_size(target, np.dtype(req.dtype).itemsize)
     planes, _ = as_planes(req.image, req.axes, req.dtype)
     return deliver(
         lambda out: run_transpose(planes, weights, pads, req.stride,

@@ -1,0 +1,294 @@
+"""Running the jobs: one file from bytes to output, the pool, the progress.
+
+:func:`process` does one job end to end (read, check the header, decode,
+filter, encode, write atomically) and returns a :class:`Result`; it never
+raises for a bad file.  It runs in worker threads (the codecs and the
+filters release the GIL, so the threads overlap one file's decoding with
+another's filtering and encoding), or on Dask workers: everything it needs
+travels in a picklable :class:`Settings`.
+
+The driver (:func:`run_jobs`) alone updates the resume record, the counts
+and the progress bar, as results arrive.
+"""
+import os
+import sys
+import threading
+import time
+
+import numpy as np
+
+from cfilter import _io
+
+from . import specs as _specs_module
+from .record import content_hash
+
+__all__ = ["Settings", "Result", "MemoryGate", "process", "reason",
+           "Progress", "Stats", "run_jobs"]
+
+
+class Settings:
+    """What every job needs, as plain values (picklable for Dask)."""
+
+    def __init__(self, specs, *, mode="reflect", stride=1, dtype="same",
+                 absolute=False, rescale=False, max_pixels=_io.MAX_PIXELS,
+                 workers=None):
+        self.specs = tuple(specs)
+        self.mode, self.stride, self.dtype = mode, stride, dtype
+        self.absolute, self.rescale = absolute, rescale
+        self.max_pixels, self.workers = max_pixels, workers
+
+    def chain(self):
+        """The filter steps, built once per process."""
+        key = self.specs
+        chain = _CHAINS.get(key)
+        if chain is None:
+            chain = _CHAINS[key] = [_specs_module.load_step(s)
+                                    for s in self.specs]
+        return chain
+
+
+_CHAINS = {}
+
+
+class Result:
+    """The outcome of one job (picklable): ``status`` is ``"done"`` or
+    ``"failed"``, ``reason`` says why it failed."""
+
+    __slots__ = ("status", "reason", "times", "src_stat", "src_hash",
+                 "clipped")
+
+    def __init__(self, status, reason=None, times=(0.0, 0.0, 0.0),
+                 src_stat=None, src_hash=None, clipped=False):
+        self.status, self.reason, self.times = status, reason, times
+        self.src_stat, self.src_hash = src_stat, src_hash
+        self.clipped = clipped
+
+    def __getstate__(self):
+        return {k: getattr(self, k) for k in self.__slots__}
+
+    def __setstate__(self, state):
+        for key, value in state.items():
+            setattr(self, key, value)
+
+    def message(self, job):
+        """The line that reports this result for ``job``."""
+        if self.status == "done":
+            return f"wrote {job.dst}"
+        return f"FAILED {job.src}: {self.reason}"
+
+
+class MemoryGate:
+    """Bounds the memory of the images in flight across threads.
+
+    A job asks for its estimate before decoding and gives it back after
+    writing; it waits while the others hold too much.  A job larger than
+    the whole budget runs alone.
+    """
+
+    def __init__(self, budget):
+        self.budget, self.used = budget, 0
+        self._cond = threading.Condition()
+
+    def acquire(self, amount):
+        with self._cond:
+            while self.used > 0 and self.used + amount > self.budget:
+                self._cond.wait()
+            self.used += amount
+
+    def release(self, amount):
+        with self._cond:
+            self.used -= amount
+            self._cond.notify_all()
+
+
+def memory_budget():
+    """Half the physical memory, in bytes (4 GiB if it cannot be read)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
+    except (ValueError, OSError, AttributeError):
+        return 4 << 30
+
+
+def _footprint(info, encoded_size):
+    """Bytes one image needs in flight: the decoded samples (up to 8 bytes
+    each), float32 working copies and the output, plus the file."""
+    height, width, channels = info
+    return height * width * max(channels, 1) * 20 + 2 * encoded_size
+
+
+def reason(exc):
+    """One line saying why a file failed."""
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f" ({exc.filename})" if exc.filename else ""
+        return exc.strerror.lower() + where
+    if isinstance(exc, _io.ImageError):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return "out of memory for this image"
+    return f"{type(exc).__name__}: {exc}"
+
+
+_GATE = None
+_GATE_LOCK = threading.Lock()
+
+
+def _gate():
+    global _GATE
+    with _GATE_LOCK:
+        if _GATE is None:
+            _GATE = MemoryGate(memory_budget())
+        return _GATE
+
+
+def process(job, settings, gate=None):
+    """Filter one file; returns a :class:`Result` (never raises for a bad
+    file)."""
+    gate = gate or _gate()
+    held = 0
+    t0 = time.perf_counter()
+    try:
+        fmt = _io.check_format(job.src)
+        data, st = _io.read_file(job.src)
+        info = _io.image_info(data, fmt)
+        _io.check_pixels(info, settings.max_pixels)
+        held = _footprint(info, len(data))
+        gate.acquire(held)
+        digest = content_hash(data)
+        image = _io.decode(data, fmt)
+        del data
+        t1 = time.perf_counter()
+        dtype = None if settings.dtype == "same" else np.dtype(settings.dtype)
+        out, clipped = _specs_module.run_chain(
+            image, settings.chain(), mode=settings.mode,
+            stride=settings.stride, dtype=dtype, workers=settings.workers,
+            absolute=settings.absolute, rescale=settings.rescale)
+        del image
+        t2 = time.perf_counter()
+        job.dst.parent.mkdir(parents=True, exist_ok=True)
+        _io.write_image(job.dst, out, job.fmt)
+        t3 = time.perf_counter()
+    except Exception as exc:      # one bad file never stops the rest
+        return Result("failed", reason(exc))
+    finally:
+        if held:
+            gate.release(held)
+    return Result("done", None, (t1 - t0, t2 - t1, t3 - t2),
+                  (st.st_size, st.st_mtime_ns), digest, clipped)
+
+
+class Stats:
+    """Counts and summed stage times (updated by the driver only)."""
+
+    def __init__(self):
+        self.done = self.skipped = self.failed = 0
+        self.stale = self.foreign = self.clipped = 0
+        self.decode = self.filter = self.encode = 0.0
+
+    def add(self, result):
+        if result.status == "done":
+            self.done += 1
+            self.decode += result.times[0]
+            self.filter += result.times[1]
+            self.encode += result.times[2]
+            self.clipped += bool(result.clipped)
+        else:
+            self.failed += 1
+
+    def summary(self, elapsed, where):
+        """The summary lines printed at the end of a run."""
+        lines = [f"done {self.done}, skipped {self.skipped}, failed "
+                 f"{self.failed}"]
+        if self.stale:
+            lines[0] += (f"; redone {self.stale} stale output(s) (made from "
+                         f"another input or chain)")
+        if self.foreign:
+            lines[0] += (f"; left alone {self.foreign} file(s) in the way "
+                         f"that cfilter did not make (--overwrite to "
+                         f"replace them)")
+        if self.clipped:
+            lines.append(f"values clipped to the output range in "
+                         f"{self.clipped} file(s); --abs or --rescale map "
+                         f"signed or large responses")
+        if self.done:
+            rate = self.done / elapsed if elapsed > 0 else 0.0
+            lines.append(f"in {elapsed:.2f} s ({rate:.1f} files/s); decode "
+                         f"{self.decode:.2f} s, filter {self.filter:.2f} s, "
+                         f"encode {self.encode:.2f} s (summed over "
+                         f"{where})")
+        else:
+            lines.append(f"in {elapsed:.2f} s")
+        return lines
+
+
+class Progress:
+    """A tqdm bar when stderr is a terminal, plain lines otherwise.
+
+    Failures are always shown (on stderr); other lines unless ``quiet``.
+    """
+
+    def __init__(self, total, quiet):
+        self.bar = None
+        if sys.stderr.isatty() and not quiet:
+            from tqdm import tqdm
+            self.bar = tqdm(total=total, unit="file", file=sys.stderr,
+                            dynamic_ncols=True)
+        self.total, self.count, self.quiet = total, 0, quiet
+
+    def update(self, status, message):
+        self.count += 1
+        if self.bar is not None:
+            if status == "failed":
+                self.bar.write(f"cfilter: {message}", file=sys.stderr)
+            self.bar.update(1)
+        elif status == "failed":
+            print(f"cfilter: [{self.count}/{self.total}] {message}",
+                  file=sys.stderr, flush=True)
+        elif not self.quiet:
+            print(f"[{self.count}/{self.total}] {message}", file=sys.stderr,
+                  flush=True)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def run_jobs(executor, jobs, settings, on_result, *, window=None,
+             absolute=False):
+    """Submit ``jobs`` to ``executor`` (a :class:`concurrent.futures.Executor`)
+    and call ``on_result(job, result)`` in this thread as each finishes.
+
+    At most ``window`` jobs are in flight at once (default: all), so the
+    futures of a huge batch are not all created up front.  ``absolute``
+    sends the workers absolute paths (they may run in another folder);
+    ``on_result`` still gets the job as given.
+    """
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    pending = {}
+    queue = iter(jobs)
+    window = window or len(jobs) or 1
+    here = os.path.join(os.getcwd(), "")
+
+    def fill():
+        for job in queue:
+            sent = job
+            if absolute:
+                sent = type(job)(job.src.absolute(), job.dst.absolute(),
+                                 job.fmt, job.rel)
+            pending[executor.submit(process, sent, settings)] = job
+            if len(pending) >= window:
+                return
+
+    fill()
+    while pending:
+        finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+        for future in finished:
+            job = pending.pop(future)
+            try:
+                result = future.result()
+            except Exception as exc:      # the worker itself broke
+                result = Result("failed", reason(exc))
+            if absolute and result.reason:    # the paths as given
+                result.reason = result.reason.replace(here, "")
+            on_result(job, result)
+        fill()
