@@ -61,7 +61,7 @@ from cfilter import kernels
 
 __all__ = ["correlate", "convolve", "correlate1d", "convolve1d",
            "gaussian_blur", "box_blur", "sobel", "prewitt", "scharr",
-           "laplace", "sharpen", "unsharp_mask"]
+           "laplace", "sharpen", "unsharp_mask", "to_zarr"]
 
 
 # ---------------------------------------------------------------- geometry
@@ -740,3 +740,105 @@ def unsharp_mask(image, sigma, amount=1.0, *, truncate=4.0, mode="reflect",
                   mode=mode, cval=cval, stride=stride, axes=axes,
                   channel_axis=channel_axis, output=output, workers=workers,
                   truncate=truncate)
+
+
+# ------------------------------------------------------------ out of core
+
+def _regular(chunks):
+    """True if every axis has equal chunks but for a smaller last one, as
+    Zarr's chunk grid needs."""
+    return all(len(c) < 2 or (len(set(c[:-1])) == 1 and c[-1] <= c[0])
+               for c in chunks)
+
+
+def to_zarr(array, url, *, band=1, overwrite=False, **zarr_kwargs):
+    """Write a lazy result to Zarr one band of chunk rows at a time.
+
+    ``array.to_zarr(url)`` hands Dask the whole graph at once; its scheduler
+    then reads the input chunks neighbouring the ones it is filtering well
+    ahead of need, so the memory in use grows to a band of chunk rows about
+    half the image tall, whatever the chunk size.  This function computes
+    and writes ``band`` rows of output chunks (along the first axis) before
+    reading anything for the next rows, so the memory in use is bounded by
+    about ``band + 2`` rows of input chunks and ``band`` rows of output
+    chunks, independent of the image's height.  Each band's chunks still run
+    in parallel on Dask's scheduler (threads, processes or a
+    :class:`distributed.Client`).  The price: input chunk rows next to a
+    band's edge are read once for each band they reach, so the input is
+    read about ``(band + 2) / band`` times.
+
+    Parameters
+    ----------
+    array : dask.array.Array
+        The lazy result to write (any Dask array, usually from a
+        :mod:`cfilter.dask` function).  Irregular chunks (from merged small
+        input chunks or a stride) are first made regular, as Zarr needs.
+    url : str, MutableMapping, zarr storage or zarr.Array
+        Where to write: a path or store, in which a new array is created
+        with ``array``'s shape, dtype and chunks, or an existing
+        :class:`zarr.Array` of ``array``'s shape, whose own chunks are then
+        used.
+    band : int, optional
+        Rows of chunks computed together (default 1).  Larger bands read the
+        input fewer times and keep more threads busy at the band's end, at
+        the price of more memory.
+    overwrite : bool, optional
+        Replace an existing array at ``url`` (default: raise if one exists).
+    **zarr_kwargs
+        Passed to :func:`zarr.open_array` when the array is created (e.g.
+        ``compressors``, ``fill_value``).
+
+    Returns
+    -------
+    zarr.Array
+        The written array.
+
+    Examples
+    --------
+    >>> import numpy as np, cfilter, cfilter.dask, dask.array as da, zarr
+    >>> x = np.random.default_rng(1).random((90, 40), dtype=np.float32)
+    >>> lazy = cfilter.dask.gaussian_blur(da.from_array(x, chunks=20), 2.0)
+    >>> out = cfilter.dask.to_zarr(lazy, zarr.storage.MemoryStore())
+    >>> out.shape, out.chunks
+    ((90, 40), (20, 20))
+    >>> bool(np.allclose(out[:], cfilter.gaussian_blur(x, 2.0), atol=1e-6))
+    True
+    """
+    import zarr
+
+    array = _as_dask(array)
+    if isinstance(band, (bool, np.bool_)) or not isinstance(
+            band, (int, np.integer)) or band < 1:
+        raise ValueError(f"band: give a positive whole number of chunk rows, "
+                         f"not {band!r}")
+    if any(np.isnan(s) for s in array.shape):
+        raise ValueError("array: chunk sizes must be known to write Zarr "
+                         "(call .compute_chunk_sizes() first)")
+    if isinstance(url, zarr.Array):
+        target = url
+        if tuple(target.shape) != array.shape:
+            raise ValueError(f"url: the Zarr array's shape {target.shape} is "
+                             f"not the array's {array.shape}")
+        if zarr_kwargs:
+            raise TypeError("zarr_kwargs: only used when creating an array, "
+                            "not with an existing zarr.Array")
+        array = array.rechunk(target.chunks)
+    else:
+        if not _regular(array.chunks):
+            array = array.rechunk(tuple(max(c) if c else 1
+                                        for c in array.chunks))
+        target = zarr.open_array(
+            url, mode="w" if overwrite else "w-", shape=array.shape,
+            chunks=tuple(max(c) if c else 1 for c in array.chunks),
+            dtype=array.dtype, **zarr_kwargs)
+    if array.size == 0:
+        return target
+    rows = np.cumsum((0,) + array.chunks[0])
+    rest = (slice(None),) * (array.ndim - 1)
+    for top in range(0, len(rows) - 1, band):
+        lo, hi = int(rows[top]), int(rows[min(top + band, len(rows) - 1)])
+        # Each band is one graph, computed before the next is built: the
+        # scheduler cannot start reading the next band's input early.
+        da.store(array[lo:hi], target, regions=(slice(lo, hi),) + rest,
+                 lock=False)
+    return target
