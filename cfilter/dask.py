@@ -825,20 +825,55 @@ def to_zarr(array, url, *, band=1, overwrite=False, **zarr_kwargs):
         array = array.rechunk(target.chunks)
     else:
         if not _regular(array.chunks):
-            array = array.rechunk(tuple(max(c) if c else 1
+            array = array.rechunk(tuple(c[0] if c else 1
                                         for c in array.chunks))
         target = zarr.open_array(
             url, mode="w" if overwrite else "w-", shape=array.shape,
-            chunks=tuple(max(c) if c else 1 for c in array.chunks),
+            chunks=tuple(c[0] if c else 1 for c in array.chunks),
             dtype=array.dtype, **zarr_kwargs)
     if array.size == 0:
         return target
-    rows = np.cumsum((0,) + array.chunks[0])
-    rest = (slice(None),) * (array.ndim - 1)
-    for top in range(0, len(rows) - 1, band):
-        lo, hi = int(rows[top]), int(rows[min(top + band, len(rows) - 1)])
-        # Each band is one graph, computed before the next is built: the
-        # scheduler cannot start reading the next band's input early.
-        da.store(array[lo:hi], target, regions=(slice(lo, hi),) + rest,
-                 lock=False)
+    _store_bands(array, target, band)
     return target
+
+
+def _write_chunk(target, region, block):
+    target[region] = block
+
+
+def _store_bands(array, target, band):
+    """Run ``array``'s graph band by band, writing each output chunk as it
+    is made.  Tasks two bands share (the input chunk rows at their border)
+    are computed once and handed to the next band as data, so each input
+    chunk is read once and only about three rows of them are held."""
+    from dask.base import get_scheduler
+    from dask.optimization import cull
+
+    graph = dict(array.__dask_graph__())
+    get = get_scheduler(collections=[array]) or da.Array.__dask_scheduler__
+    keys = np.empty(array.numblocks, dtype=object)
+    for index in np.ndindex(*array.numblocks):
+        keys[index] = (array.name,) + index
+    starts = [np.cumsum((0,) + c) for c in array.chunks]
+    rows = len(array.chunks[0])
+    bands = [range(top, min(top + band, rows)) for top in range(0, rows, band)]
+    needed = [set(cull(graph, [k for r in b for k in keys[r].ravel()])[0])
+              for b in bands]
+    cache = {}
+    for i, b in enumerate(bands):
+        later = needed[i + 1] if i + 1 < len(bands) else set()
+        dsk = {k: (cache[k] if k in cache else graph[k]) for k in needed[i]}
+        writes = []
+        for r in b:
+            for index in np.ndindex(*keys[r].shape):
+                full = (r,) + index
+                region = tuple(slice(int(s[j]), int(s[j + 1]))
+                               for s, j in zip(starts, full))
+                name = ("cfilter-write-" + array.name,) + full
+                dsk[name] = (_write_chunk, target, region, keys[full])
+                writes.append(name)
+        # Hand the shared tasks' results over; drop everything else.
+        shared = sorted((needed[i] & later) - set(cache), key=str)
+        values = get(dsk, writes + shared)
+        cache = {k: v for k, v in cache.items() if k in later}
+        cache.update(zip(shared, values[len(writes):]))
