@@ -755,17 +755,18 @@ def to_zarr(array, url, *, band=1, overwrite=False, **zarr_kwargs):
     """Write a lazy result to Zarr one band of chunk rows at a time.
 
     ``array.to_zarr(url)`` hands Dask the whole graph at once; its scheduler
-    then reads the input chunks neighbouring the ones it is filtering well
-    ahead of need, so the memory in use grows to a band of chunk rows about
-    half the image tall, whatever the chunk size.  This function computes
-    and writes ``band`` rows of output chunks (along the first axis) before
-    reading anything for the next rows, so the memory in use is bounded by
-    about ``band + 2`` rows of input chunks and ``band`` rows of output
-    chunks, independent of the image's height.  Each band's chunks still run
-    in parallel on Dask's scheduler (threads, processes or a
-    :class:`distributed.Client`).  The price: input chunk rows next to a
-    band's edge are read once for each band they reach, so the input is
-    read about ``(band + 2) / band`` times.
+    then reads input chunks well ahead of the ones it is filtering (each
+    output chunk needs its neighbours' rows), so the memory in use grows to
+    a band of chunk rows about half the image tall, whatever the chunk size.
+    This function runs the graph ``band`` rows of output chunks (along the
+    first axis) at a time, writing each output chunk as soon as it is made,
+    and reads nothing for the next rows before the band is written.  The
+    input chunks two bands share are kept and handed to the next band, so
+    each input chunk is read once (with ``mode="wrap"`` the first and last
+    bands also read the opposite edge) and the memory in use is about
+    ``band + 2`` rows of input chunks, independent of the image's height.
+    Each band's chunks run in parallel on the current Dask scheduler
+    (threads, processes or a :class:`distributed.Client`).
 
     Parameters
     ----------
@@ -779,9 +780,9 @@ def to_zarr(array, url, *, band=1, overwrite=False, **zarr_kwargs):
         :class:`zarr.Array` of ``array``'s shape, whose own chunks are then
         used.
     band : int, optional
-        Rows of chunks computed together (default 1).  Larger bands read the
-        input fewer times and keep more threads busy at the band's end, at
-        the price of more memory.
+        Rows of output chunks computed together (default 1).  Larger bands
+        keep more threads busy when a chunk row has fewer chunks than the
+        scheduler has threads, at the price of more memory.
     overwrite : bool, optional
         Replace an existing array at ``url`` (default: raise if one exists).
     **zarr_kwargs
