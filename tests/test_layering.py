@@ -39,6 +39,11 @@ LAYERS = {
 # gather/scatter around the compiled loops.
 HELPERS = {"cfilter._threads", "cfilter._indexing", "cfilter._docstrings",
            "cfilter._limits"}
+# _engine is the only caller of the compiled loops; the rest of the core is
+# off limits except _boundary's enum and build facts (BoundaryMode,
+# openmp_enabled, build_info), which validation, index maps and
+# show_config need.
+SHARED_CORE = {"cfilter._core", "cfilter._core._boundary"}
 # Imports that cross the order on purpose, each with its reason.
 EXCEPTIONS = {
     # set_num_threads is a public function living beside the thread
@@ -143,6 +148,10 @@ def _violations():
                 tkind, trank = "layer", PUBLIC  # the public namespace
             else:
                 tkind, trank = _layer(target)
+            if (target.startswith("cfilter._core") and module != "cfilter._engine"
+                    and target not in SHARED_CORE):
+                bad.append(f"{where}: {module} imports {target}; _engine is "
+                           "the only caller of the compiled loops")
             if (module, target) in EXCEPTIONS or tkind == "helper":
                 continue
             if kind == "helper":
@@ -176,6 +185,14 @@ def test_the_audit_catches_a_planted_import(monkeypatch, source, expected):
     planted = PACKAGE / "_engine.py"
     monkeypatch.setattr(Path, "read_text", _planting(planted, source))
     assert any(expected in v for v in _violations())
+
+
+def test_the_audit_catches_a_second_caller_of_the_core(monkeypatch):
+    planted = PACKAGE / "_transpose.py"
+    monkeypatch.setattr(Path, "read_text", _planting(
+        planted, "from ._core._transpose import conv_transpose_planes\n"))
+    assert any("only caller of the compiled loops" in v
+               for v in _violations())
 
 
 def test_the_audit_catches_a_client_calling_an_engine(monkeypatch):
