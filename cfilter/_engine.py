@@ -18,7 +18,6 @@ from ._core import _box, _direct, _separable
 from ._core._boundary import BoundaryMode
 from ._core._samples import Sample
 from ._core._transpose import conv_transpose_planes
-from ._fft import correlate_fft
 from ._limits import effective_geometry, gather, scatter_add
 
 # The sample types the compiled core reads and writes by code.
@@ -229,6 +228,9 @@ def _run(planes, kernel, plan, mode, cval, nthreads, out, dtype, C):
         _box.box_correlate_planes(planes, out, kh, kw, top, left, sy, sx, mode,
                                   cval, plan.box_value, nthreads)
     elif plan.method == "fft":
+        # imported on first use: scipy.fft is slow to import, and most
+        # calls never run a transform
+        from ._fft import correlate_fft
         correlate_fft(planes, kernel, plan, mode, cval, nthreads, out)
     elif plan.method == "direct":
         weights = np.ascontiguousarray(kernel, dtype=dtype)

@@ -7,7 +7,6 @@ mode's index map (``_indexing.mapped_indices``, the numpy twin of the core's
 Duplicate entries (several taps folded onto one pixel) are summed.
 """
 import numpy as np
-import scipy.sparse
 
 from . import _validate as V
 from ._core._boundary import BoundaryMode
@@ -131,6 +130,7 @@ def convolution_matrix(kernel, input_shape, *, mode="constant",
         out, pixel, data = out[keep], pixel[keep], data[keep]
     else:
         out, pixel, data = out.ravel(), pixel.ravel(), data.ravel()
+    import scipy.sparse   # only here: it is slow to import
     matrix = scipy.sparse.coo_array((data, (out, pixel)),
                                     shape=(oh * ow, H * W)).tocsr()
     matrix.sum_duplicates()

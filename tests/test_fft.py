@@ -161,3 +161,16 @@ def test_plan_rejects_what_correlate_rejects(rng):
     with pytest.raises(ValueError, match="separable"):
         cfilter.plan(random_image(rng, (5, 5)), random_kernel(rng, (3, 3)),
                      method="separable")
+
+
+def test_next_fast_len_real_equals_scipy():
+    # The planner computes FFT lengths itself so that it need not import
+    # scipy.fft; the lengths must be scipy's own.
+    import scipy.fft
+
+    from cfilter._plan import next_fast_len_real
+    rng = np.random.default_rng(7)
+    lengths = list(range(1, 3000)) + [int(v) for v in
+                                      rng.integers(1, 2**40, 2000)]
+    for n in lengths + [2**40 + 1, 3**20 + 1, 5**13 - 1]:
+        assert next_fast_len_real(n) == scipy.fft.next_fast_len(n, real=True), n
