@@ -21,13 +21,6 @@ KINDS = ("lowpass", "highpass", "bandpass", "bandstop")
 SHAPES = ("butterworth", "gaussian", "ideal")
 
 
-def _choice(value, name, choices):
-    if isinstance(value, str) and value.strip().lower() in choices:
-        return value.strip().lower()
-    raise ValueError(f"{name}={value!r} is not valid; use one of: "
-                     f"{', '.join(choices)}")
-
-
 def _cutoffs(cutoff, kind):
     """``(c,)`` for low/high-pass, ``(low, high)`` for the band kinds, each
     in (0, 0.5] cycles per pixel."""
@@ -202,8 +195,8 @@ def frequency_filter(image, cutoff, *, kind="lowpass", shape="butterworth",
     """
     img = V.as_image(image)
     axes = V.spatial_axes(img.ndim, None, channel_axis)
-    kind = _choice(kind, "kind", KINDS)
-    filter_shape = _choice(shape, "shape", SHAPES)
+    kind = V.as_choice(kind, "kind", KINDS)
+    filter_shape = V.as_choice(shape, "shape", SHAPES)
     cutoffs = _cutoffs(cutoff, kind)
     order = V.as_real(order, "order", finite=True, positive=True)
     mode = V.normalize_mode(mode)
