@@ -15,9 +15,11 @@ are taken in float64 on the image shifted by a representative value, so
 ``mean(x**2) - mean(x)**2`` does not lose the variance to cancellation.
 """
 import numpy as np
+import scipy.fft
 
 from . import _validate as V
-from ._api import correlate
+from ._api import correlate, plan
+from ._indexing import extend
 from ._shapes import conv_output_shape
 from ._threads import get_num_threads
 
@@ -171,11 +173,21 @@ def match_template(image, template, *, padding="valid", mode="constant",
     sample = planes[:, ::8, ::8]
     shift = float(np.nanmean(sample)) if np.isfinite(sample).any() else 0.0
     opts = dict(mode=mode, padding=pad, workers=nthreads)
-    num = None
-    for plane, tk in zip(planes, t):
-        xs = np.subtract(plane, shift, dtype=dtype)
-        part = correlate(xs, tk, cval=cval - shift, method=method, **opts)
-        num = part if num is None else np.add(num, part, out=num)
+    # The planner decides between direct and FFT, as for correlate; an FFT
+    # numerator is then one transform per channel of the whole extended
+    # plane (cheaper than correlate's tiles: no finite scan or overlap).
+    chosen = plan(planes, t[0], axes=(1, 2), mode=mode, cval=cval - shift,
+                  padding=pad, method=method, workers=nthreads)
+    if chosen.method == "fft" and np.isfinite(cval):
+        num = _fft_numerator(planes, t, chosen.padding, chosen.output_shape[1:],
+                             mode, cval, shift, dtype, nthreads)
+    else:
+        num = None
+        for plane, tk in zip(planes, t):
+            xs = np.subtract(plane, shift, dtype=dtype)
+            part = correlate(xs, tk, cval=cval - shift, method=chosen.method,
+                             **opts)
+            num = part if num is None else np.add(num, part, out=num)
 
     # Window means of x - s and (x - s)**2 in float64, by moving sums (the
     # box engine: the kernel's weights are all equal), both planes in one
@@ -197,6 +209,38 @@ def match_template(image, template, *, padding="valid", mode="constant",
     # The window's standard deviation is sqrt(m2 - m1**2).
     _scores(num, m1, m2, _flat_ratio(dtype))
     return num
+
+
+def _fft_numerator(planes, t, pads, out_shape, mode, cval, shift, dtype,
+                   nthreads):
+    """``sum_c correlate(plane_c - shift, t_c)`` by whole-plane real FFTs:
+    each channel's extended plane times the conjugate template spectrum,
+    summed in the frequency domain, one inverse transform.  The transform
+    grid is at least the extended plane, so no output wraps around."""
+    (top, bottom), (left, right) = pads
+    H, W = planes.shape[1:]
+    eh, ew = H + top + bottom, W + left + right
+    grid = (scipy.fft.next_fast_len(eh, real=True),
+            scipy.fft.next_fast_len(ew, real=True))
+    spec = None
+    for plane, tk in zip(planes, t):
+        xs = np.subtract(plane, shift, dtype=dtype)
+        if top or bottom or left or right:
+            ext = np.empty((eh, ew), dtype=dtype)
+            extend(xs, -top, eh, -left, ew, mode, cval - shift, out=ext)
+            xs = ext
+        part = scipy.fft.rfft2(xs, s=grid, workers=nthreads,
+                               overwrite_x=True)
+        del xs
+        # The template's rows are few: transform them, then the columns
+        # (equal to rfft2 with s=grid, without transforming the zero rows).
+        kernel = scipy.fft.fft(
+            scipy.fft.rfft(tk.astype(dtype), n=grid[1], axis=1), n=grid[0],
+            axis=0, workers=nthreads, overwrite_x=True)
+        part *= np.conjugate(kernel, out=kernel)
+        spec = part if spec is None else np.add(spec, part, out=spec)
+    full = scipy.fft.irfft2(spec, s=grid, workers=nthreads, overwrite_x=True)
+    return np.ascontiguousarray(full[:out_shape[0], :out_shape[1]])
 
 
 # Elements per block of the final step: its temporaries stay in cache.
