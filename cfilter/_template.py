@@ -19,6 +19,7 @@ import scipy.fft
 
 from . import _validate as V
 from ._api import correlate, plan
+from ._frequency import inverse_rfft2
 from ._indexing import extend
 from ._shapes import conv_output_shape
 from ._threads import get_num_threads
@@ -239,7 +240,7 @@ def _fft_numerator(planes, t, pads, out_shape, mode, cval, shift, dtype,
             axis=0, workers=nthreads, overwrite_x=True)
         part *= np.conjugate(kernel, out=kernel)
         spec = part if spec is None else np.add(spec, part, out=spec)
-    full = scipy.fft.irfft2(spec, s=grid, workers=nthreads, overwrite_x=True)
+    full = inverse_rfft2(spec, grid, nthreads)
     return np.ascontiguousarray(full[:out_shape[0], :out_shape[1]])
 
 
