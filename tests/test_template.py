@@ -217,3 +217,43 @@ def test_threads_do_not_change_the_scores(rng, method):
     one = cfilter.match_template(image, template, method=method, workers=1)
     two = cfilter.match_template(image, template, method=method, workers=2)
     np.testing.assert_array_equal(one, two)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("padding", [2, ((1, 3), (0, 2)), "full", "same"])
+def test_fft_numerator_with_padding_equals_pearson_of_padded_windows(
+        rng, mode, padding):
+    # The FFT numerator transforms the whole extended plane (its grid a fast
+    # length at least as large): every padding form and mode must still be
+    # the Pearson score of the padded windows.
+    image = rng.random((23, 29))
+    template = rng.random((6, 5))
+    got = cfilter.match_template(image, template, padding=padding, mode=mode,
+                                 cval=-0.5, method="fft")
+    if padding == "full":
+        pads = ((5, 5), (4, 4))
+    elif padding == "same":
+        pads = ((3, 2), (2, 2))
+    elif isinstance(padding, int):
+        pads = ((padding, padding),) * 2
+    else:
+        pads = padding
+    expected = pearson_reference(image, template, pads, NP_PAD_MODE[mode], -0.5)
+    np.testing.assert_allclose(got, expected, atol=1e-10)
+
+
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_colour_fft_numerator_equals_skimage(rng, padding):
+    image = rng.random((37, 41, 3)) + 5.0      # an offset the shift removes
+    template = rng.random((9, 8, 3)) + 5.0
+    expected = sk_match(image, template, pad_input=(padding == "same"))
+    expected = expected[..., 0] if padding == "valid" else expected[..., 1]
+    got = cfilter.match_template(image, template, padding=padding,
+                                 channel_axis=-1, method="fft")
+    np.testing.assert_allclose(got, expected, atol=1e-9)
+    got32 = cfilter.match_template(image.astype(np.float32),
+                                   template.astype(np.float32),
+                                   padding=padding, channel_axis=-1,
+                                   method="fft")
+    assert got32.dtype == np.float32
+    np.testing.assert_allclose(got32, expected, atol=2e-4)
