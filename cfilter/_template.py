@@ -7,7 +7,11 @@ is their Pearson correlation::
             / sqrt(sum((x - mean x)**2) * sum((t - mean t)**2))
 
 Because ``t' = t - mean t`` sums to zero, the numerator is just
-``correlate(x, t')``: one call of :func:`cfilter.correlate` (direct or FFT).
+``correlate(x, t')``.  The planner of :func:`cfilter.correlate` picks the
+method; a direct numerator is that call, an FFT one is computed here by
+whole-plane real transforms (one per channel, summed as spectra, one
+inverse), cheaper than correlate's overlap-save tiles; planes beyond
+``WHOLE_FFT_PIXELS`` use the tiles, whose scratch memory is bounded.
 The window means of ``x`` and ``x**2`` are moving sums: one call of
 :func:`cfilter.correlate` with an all-equal kernel, which the planner runs
 on the box engine (O(1) per pixel, restarted float64 running sums).  They
@@ -34,6 +38,11 @@ __all__ = ["match_template"]
 # a few float32 epsilons of its scale, so a window whose standard deviation
 # is below 8 float32 epsilons of its root-mean-square is noise there.
 _FLAT64 = 256 * np.finfo(np.float64).eps
+
+# Extended planes up to this many pixels get their FFT numerator from one
+# whole-plane transform (its spectra take a few times the plane's memory);
+# larger ones go through correlate's tiled FFT engine.
+WHOLE_FFT_PIXELS = 1 << 24
 
 
 def _flat_ratio(dtype):
@@ -179,9 +188,13 @@ def match_template(image, template, *, padding="valid", mode="constant",
     # plane (cheaper than correlate's tiles: no finite scan or overlap).
     chosen = plan(planes, t[0], axes=(1, 2), mode=mode, cval=cval - shift,
                   padding=pad, method=method, workers=nthreads)
-    if chosen.method == "fft" and np.isfinite(cval):
-        num = _fft_numerator(planes, t, chosen.padding, chosen.output_shape[1:],
-                             mode, cval, shift, dtype, nthreads)
+    eh = planes.shape[1] + sum(chosen.padding[0])
+    ew = planes.shape[2] + sum(chosen.padding[1])
+    if (chosen.method == "fft" and np.isfinite(cval)
+            and eh * ew <= WHOLE_FFT_PIXELS):
+        num = _fft_numerator(planes, t, chosen.padding,
+                             chosen.output_shape[1:], mode, cval, shift,
+                             dtype, nthreads)
     else:
         num = None
         for plane, tk in zip(planes, t):

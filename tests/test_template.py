@@ -257,3 +257,16 @@ def test_colour_fft_numerator_equals_skimage(rng, padding):
                                    method="fft")
     assert got32.dtype == np.float32
     np.testing.assert_allclose(got32, expected, atol=2e-4)
+
+
+def test_tiled_fft_numerator_for_large_planes(rng, monkeypatch):
+    # Planes beyond WHOLE_FFT_PIXELS take correlate's tiled FFT engine.
+    from cfilter import _template
+    monkeypatch.setattr(_template, "WHOLE_FFT_PIXELS", 0)
+    image = rng.random((23, 29))
+    template = rng.random((6, 5))
+    got = cfilter.match_template(image, template, padding=2, mode="reflect",
+                                 method="fft")
+    expected = pearson_reference(image, template, ((2, 2),) * 2,
+                                 NP_PAD_MODE["reflect"], 0.0)
+    np.testing.assert_allclose(got, expected, atol=1e-10)
