@@ -221,8 +221,11 @@ def match_template(image, template, *, padding="valid", mode="constant",
     else:
         m1, m2 = m1[0], m2[0]
     # The window's standard deviation is sqrt(m2 - m1**2).
-    _scores(num, m1, m2, _flat_ratio(dtype))
-    return num
+    # The FFT numerator is a crop of its transform grid: the scores go
+    # into a new contiguous array.
+    out = num if num.flags.c_contiguous else np.empty(num.shape, dtype)
+    _scores(num, m1, m2, _flat_ratio(dtype), out)
+    return out
 
 
 def _fft_numerator(planes, t, pads, out_shape, mode, cval, shift, dtype,
@@ -254,26 +257,29 @@ def _fft_numerator(planes, t, pads, out_shape, mode, cval, shift, dtype,
         part *= np.conjugate(kernel, out=kernel)
         spec = part if spec is None else np.add(spec, part, out=spec)
     full = inverse_rfft2(spec, grid, nthreads)
-    return np.ascontiguousarray(full[:out_shape[0], :out_shape[1]])
+    return full[:out_shape[0], :out_shape[1]]
 
 
 # Elements per block of the final step: its temporaries stay in cache.
 _BLOCK = 1 << 14
 
 
-def _scores(num, m1, m2, flat_ratio):
-    """``num / sqrt(m2 - m1**2)`` into ``num``, clipped to [-1, 1]; 0 where
-    the window is flat (``m1`` and ``m2`` are overwritten).  Block by block,
-    so the six steps cost about one pass over memory."""
-    flat_num, flat_m1, flat_m2 = num.reshape(-1), m1.reshape(-1), m2.reshape(-1)
-    for start in range(0, flat_num.size, _BLOCK):
-        block = slice(start, start + _BLOCK)
-        o, a, var = flat_num[block], flat_m1[block], flat_m2[block]
+def _scores(num, m1, m2, flat_ratio, out):
+    """``num / sqrt(m2 - m1**2)`` into ``out`` (which may be ``num``),
+    clipped to [-1, 1]; 0 where the window is flat (``m1`` and ``m2`` are
+    overwritten).  Rows at a time, so the six steps cost about one pass
+    over memory; ``num`` may be a view with longer rows (the FFT's crop),
+    read where it lies instead of copied first."""
+    rows = max(1, _BLOCK // max(1, out.shape[1]))
+    for start in range(0, out.shape[0], rows):
+        block = slice(start, start + rows)
+        o, a, var = num[block], m1[block], m2[block]
         threshold = var * flat_ratio
         np.multiply(a, a, out=a)
         var -= a
         # A flat window's deviation becomes infinite: its score is then 0.
         np.copyto(var, np.inf, where=var <= threshold)
         np.sqrt(var, out=var)
-        np.divide(o, var, out=o)
-        np.clip(o, -1.0, 1.0, out=o)
+        res = out[block]
+        np.divide(o, var, out=res)
+        np.clip(res, -1.0, 1.0, out=res)

@@ -240,6 +240,8 @@ def test_fft_numerator_with_padding_equals_pearson_of_padded_windows(
         pads = padding
     expected = pearson_reference(image, template, pads, NP_PAD_MODE[mode], -0.5)
     np.testing.assert_allclose(got, expected, atol=1e-10)
+    # The scores are a new contiguous array, not a crop of the FFT grid.
+    assert got.flags.c_contiguous and got.base is None
 
 
 @pytest.mark.parametrize("padding", ["valid", "same"])
