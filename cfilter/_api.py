@@ -9,7 +9,7 @@ import numpy as np
 
 from . import _validate as V
 from ._docstrings import docfiller
-from ._engine import native_output_dtypes, run
+from ._engine import SAMPLE_DTYPES, native_output_dtypes, run
 from ._output import as_planes, deliver
 from ._padding import resolve_padding
 from ._plan import kernel_eps, plan_filter
@@ -27,18 +27,55 @@ def _finite_check(planes, nan_policy="propagate"):
     return lambda: bool(np.isfinite(planes).all())
 
 
-def _execute(req, kernel, plan, planes, shape=None):
+def _engine_planes(req):
+    """The image as the engines read it, and its interleaved channels.
+
+    Planes ``(N, H, W)`` of the image's own dtype when the engines read it
+    (they convert rows as they go), else of the work dtype.  An (H, W, C)
+    image with its channels last is one plane of (H, W * C) interleaved
+    samples, not moved (a copy only if it is not C-contiguous)."""
+    img = req.image
+    dtype = img.dtype if img.dtype in SAMPLE_DTYPES else req.dtype
+    if img.ndim == 3 and tuple(req.axes) == (0, 1) and img.shape[2] > 1:
+        planes = np.ascontiguousarray(img, dtype=dtype)
+        return planes.reshape(1, img.shape[0], -1), img.shape[2]
+    planes, _ = as_planes(img, req.axes, dtype)
+    return planes, 1
+
+
+def _execute(req, kernel, plan, planes, shape=None, channels=1):
     """Run the planned engine over the planes and deliver the output."""
     def compute(out):
         if out.size:      # an empty image or result: nothing to compute
             run(planes, kernel, plan, req.mode, req.cval, req.nthreads, out,
-                nan_policy=req.nan_policy)
+                req.dtype, channels, nan_policy=req.nan_policy)
 
     return deliver(
         compute,
         image=req.image, axes=req.axes, out_lens=plan.out_shape,
         work_dtype=req.dtype, output=req.output, shape=shape,
-        writes=native_output_dtypes(plan.method, req.dtype))
+        writes=native_output_dtypes(plan.method, req.dtype),
+        interleaved=channels > 1)
+
+
+# Plans of recent calls, by everything a plan depends on (small kernels
+# only, so the key is cheap to build): a repeated call on same-shaped
+# images skips the planner's rank-1 test and cost model.
+PLAN_CACHE_SIZE = 256
+PLAN_CACHE_MAX_WEIGHTS = 1024
+_PLANS = {}
+
+
+def _plan_key(req, weights, factors, flip, eps):
+    if weights.size > PLAN_CACHE_MAX_WEIGHTS:
+        return None
+    key = (req.spatial_shape, weights.shape, weights.dtype.str,
+           weights.tobytes(), repr(req.padding), req.stride, req.dilation,
+           req.method, flip, req.nthreads, req.nan_policy, eps)
+    if factors is not None:
+        key += tuple(np.asarray(f, dtype=np.float64).tobytes()
+                     for f in factors)
+    return key
 
 
 def _prepare(image, kernel, *, flip, **options):
@@ -52,27 +89,39 @@ def _prepare(image, kernel, *, flip, **options):
         weights = weights[::-1, ::-1]
         if factors is not None:
             factors = (factors[0][::-1], factors[1][::-1])
-    planes, _ = as_planes(req.image, req.axes, req.dtype)
+    planes, channels = _engine_planes(req)
     empty = 0 in req.spatial_shape
-    # An empty image has an empty result and nothing to run: plan it as
-    # direct (the FFT tiling has no tiles to choose) and say why.
-    plan = plan_filter(req.spatial_shape, weights, req.padding, req.stride,
-                       req.dilation,
-                       "direct" if empty and req.method in ("auto", "fft")
-                       else req.method,
-                       convolve=flip, factors=factors,
-                       is_finite=_finite_check(planes, req.nan_policy),
-                       nthreads=req.nthreads, kernel_eps=kernel_eps(kernel))
+    eps = kernel_eps(kernel)
+    key = _plan_key(req, weights, factors, flip, eps)
+    plan = _PLANS.get(key) if key is not None else None
+    if plan is None:
+        # An empty image has an empty result and nothing to run: plan it as
+        # direct (the FFT tiling has no tiles to choose) and say why.
+        asked = []
+        finite = _finite_check(planes, req.nan_policy)
+        plan = plan_filter(req.spatial_shape, weights, req.padding,
+                           req.stride, req.dilation,
+                           "direct" if empty and req.method in ("auto", "fft")
+                           else req.method,
+                           convolve=flip, factors=factors,
+                           is_finite=lambda: asked.append(1) or finite(),
+                           nthreads=req.nthreads, kernel_eps=eps)
+        # A plan that looked at the image's values holds only for it.
+        if key is not None and not asked:
+            if len(_PLANS) >= PLAN_CACHE_SIZE:
+                _PLANS.clear()
+            _PLANS[key] = plan
     if empty:
         plan = plan._replace(
             method="direct" if req.method == "auto" else req.method,
             reason="the image is empty: nothing to compute")
-    return req, weights, plan, planes
+    return req, weights, plan, planes, channels
 
 
 def _filter2d(image, kernel, *, flip, **options):
-    req, weights, plan, planes = _prepare(image, kernel, flip=flip, **options)
-    return _execute(req, weights, plan, planes)
+    req, weights, plan, planes, channels = _prepare(image, kernel, flip=flip,
+                                                    **options)
+    return _execute(req, weights, plan, planes, channels=channels)
 
 
 class FilterPlan(NamedTuple):
@@ -168,9 +217,9 @@ def plan(image, kernel, *, convolve=False, mode="reflect", cval=0.0,
     >>> cfilter.plan(image, np.ones((31, 31))).method    # not box: NaN
     'separable'
     """
-    req, _, p, _ = _prepare(image, kernel, flip=bool(convolve), mode=mode,
-                               cval=cval, padding=padding, stride=stride,
-                               dilation=dilation, axes=axes,
+    req, _, p, _, _ = _prepare(image, kernel, flip=bool(convolve),
+                               mode=mode, cval=cval, padding=padding,
+                               stride=stride, dilation=dilation, axes=axes,
                                channel_axis=channel_axis, output=None,
                                method=method, workers=workers,
                                nan_policy=nan_policy)
@@ -355,8 +404,8 @@ def sep_filter(image, row_weights, col_weights, *, mode="reflect", cval=0.0,
     plan = plan_filter(req.spatial_shape, weights, req.padding, req.stride,
                        req.dilation, req.method, convolve=False,
                        factors=(col, row))
-    planes, _ = as_planes(req.image, req.axes, req.dtype)
-    return _execute(req, weights, plan, planes)
+    planes, channels = _engine_planes(req)
+    return _execute(req, weights, plan, planes, channels=channels)
 
 
 def _filter1d(image, weights, axis, *, flip, mode, cval, padding, stride,
@@ -392,7 +441,7 @@ def _filter1d(image, weights, axis, *, flip, mode, cval, padding, stride,
                        axis_names=(f"axis {axis}", f"axis {axis}"))
     shape = list(img.shape)
     shape[axis] = plan.out_shape[0] if inner != 1 else plan.out_shape[1]
-    planes, _ = as_planes(req.image, req.axes, req.dtype)
+    planes, _ = _engine_planes(req)     # (N, H, W) planes: no channels
     return _execute(req, kernel, plan, planes, shape=shape)
 
 

@@ -21,7 +21,8 @@ import numpy as np
 
 import cfilter
 
-__all__ = ["interleaved", "table", "peers", "direct", "filters", "run"]
+__all__ = ["interleaved", "table", "peers", "direct", "filters", "photos",
+           "small", "set_threads", "run"]
 
 
 def interleaved(candidates, repeats=15, warmup=2, seed=0):
@@ -157,8 +158,7 @@ def direct(size=2048, quick=False):
         rows.append((f"{k}x{k}", interleaved(cands, repeats)))
     cols = ["cfilter"] + [p for p in ("opencv", "scipy") if p in libs]
     lines = [f"float32 {size}x{size}, reflect, direct correlation, "
-             f"{cfilter.get_num_threads()} threads", table(rows, cols,
-                                                           "cfilter")]
+             f"{_threads_title()}", table(rows, cols, "cfilter")]
     kernel = rng.standard_normal((7, 7)).astype(np.float32)
     med = interleaved({
         "1 worker": lambda: cfilter.correlate(image, kernel, workers=1,
@@ -234,6 +234,126 @@ def filters(size=2048, quick=False):
                       table(rows, cols, "cfilter")])
 
 
+def set_threads(n):
+    """Give cfilter and OpenCV ``n`` threads each (None leaves both as
+    they are), so that a table compares like with like."""
+    if n is None:
+        return
+    cfilter.set_num_threads(n)
+    cv2 = peers().get("opencv")
+    if cv2 is not None:
+        cv2.setNumThreads(n)
+
+
+def _threads_title():
+    return f"{cfilter.get_num_threads()} threads"
+
+
+def photo_cases(size=2048):
+    """``(name, {candidate: callable})`` for the photograph cases: uint8 in
+    and uint8 out, grey and interleaved RGB (``channel_axis=-1``)."""
+    libs = peers()
+    cv2, ndi = libs.get("opencv"), libs["scipy"]
+    rng = np.random.default_rng(0)
+    grey = rng.integers(0, 256, (size, size), dtype=np.uint8)
+    rgb = rng.integers(0, 256, (size // 2, size // 2, 3), dtype=np.uint8)
+    k5 = (rng.random((5, 5)) / 12.5).astype(np.float32)
+    u8 = np.uint8
+    cases = []
+    c = {"cfilter": lambda: cfilter.correlate(grey, k5, output=u8),
+         "scipy": lambda: ndi.correlate(grey, k5, output=u8, mode="reflect")}
+    if cv2 is not None:
+        c["opencv"] = lambda: cv2.filter2D(grey, -1, k5,
+                                           borderType=cv2.BORDER_REFLECT)
+    cases.append((f"uint8 {size}² 5x5", c))
+    c = {"cfilter": lambda: cfilter.gaussian_blur(grey, 2, output=u8),
+         "scipy": lambda: ndi.gaussian_filter(grey, 2, mode="reflect")}
+    if cv2 is not None:
+        c["opencv"] = lambda: cv2.GaussianBlur(grey, (17, 17), 2,
+                                               borderType=cv2.BORDER_REFLECT)
+    cases.append((f"uint8 {size}² Gaussian σ2", c))
+    c = {"cfilter": lambda: cfilter.box_blur(rgb, 5, channel_axis=-1,
+                                             output=u8),
+         "scipy": lambda: ndi.uniform_filter(rgb, (5, 5, 1), mode="reflect")}
+    if cv2 is not None:
+        c["opencv"] = lambda: cv2.blur(rgb, (5, 5),
+                                       borderType=cv2.BORDER_REFLECT)
+    cases.append((f"RGB uint8 {size // 2}²x3 box 5", c))
+    return cases
+
+
+def photos(size=2048, quick=False):
+    """uint8 photographs in and out, cfilter vs the peers.
+
+    Parameters
+    ----------
+    size : int, optional
+        Side of the square grey image (the RGB image is half as wide).
+    quick : bool, optional
+        Fewer repeats, for a smoke run.
+
+    Returns
+    -------
+    str
+        A title line and the Markdown table.
+    """
+    repeats = 3 if quick else 15
+    rows = [(name, interleaved(c, repeats)) for name, c in photo_cases(size)]
+    cols = ["cfilter"] + [p for p in ("opencv", "scipy") if p in peers()]
+    return "\n".join([f"uint8 in, uint8 out, reflect, {_threads_title()}",
+                      table(rows, cols, "cfilter")])
+
+
+def small(sizes=(64, 256, 512), quick=False):
+    """Small float32 images, 3x3 and Gaussian sigma 1: the time per call of
+    a batch of calls, cfilter vs the peers.
+
+    Parameters
+    ----------
+    sizes : tuple of int, optional
+        Sides of the square images.
+    quick : bool, optional
+        Fewer repeats, for a smoke run.
+
+    Returns
+    -------
+    str
+        A title line and the Markdown table (in µs per call).
+    """
+    libs = peers()
+    cv2, ndi = libs.get("opencv"), libs["scipy"]
+    repeats = 3 if quick else 11
+    rng = np.random.default_rng(0)
+    k3 = rng.standard_normal((3, 3)).astype(np.float32)
+    rows = []
+    for n in sizes:
+        img = rng.random((n, n), dtype=np.float32)
+        # About 20 ms of work per timed round, whatever the size.
+        batch = max(1, (1 << 22) // (n * n))
+        for name, ours, theirs, sp in (
+                ("3x3", lambda: cfilter.correlate(img, k3),
+                 cv2 and (lambda: cv2.filter2D(
+                     img, -1, k3, borderType=cv2.BORDER_REFLECT)),
+                 lambda: ndi.correlate(img, k3, mode="reflect")),
+                ("Gaussian σ1", lambda: cfilter.gaussian_blur(img, 1),
+                 cv2 and (lambda: cv2.GaussianBlur(
+                     img, (9, 9), 1, borderType=cv2.BORDER_REFLECT)),
+                 lambda: ndi.gaussian_filter(img, 1, mode="reflect"))):
+            c = {"cfilter": ours, "scipy": sp}
+            if theirs:
+                c["opencv"] = theirs
+            looped = {k: (lambda f=f: [f() for _ in range(batch)])
+                      for k, f in c.items()}
+            # table() prints ms; a batch of 1000 calls prints µs per call
+            med = interleaved(looped, repeats)
+            rows.append((f"{n}² {name}",
+                         {k: v / batch * 1e3 for k, v in med.items()}))
+    cols = ["cfilter"] + [p for p in ("opencv", "scipy") if p in libs]
+    return "\n".join([f"float32 small images, reflect, µs per call, "
+                      f"{_threads_title()}",
+                      table(rows, cols, "cfilter").replace(" ms |", " µs |")])
+
+
 def run(size=2048, quick=False, out=print):
     """Both tables, one after the other, each passed to ``out`` when done.
 
@@ -254,14 +374,23 @@ def run(size=2048, quick=False, out=print):
     out(filters(size, quick))
 
 
-def script(report, doc, argv=None):
+def script(report, doc, argv=None, size=True):
     """The command line of a ``benchmarks/bench_*.py`` wrapper: parse
-    ``--size`` and ``--quick``, then print ``report(size, quick)``; ``doc``
-    (the script's docstring) gives the description."""
+    ``--size``, ``--quick`` and ``--threads``, then print
+    ``report(size, quick)`` (``report(quick=quick)`` when ``size`` is
+    False) once per thread count; ``doc`` (the script's docstring) gives
+    the description."""
     import argparse
     ap = argparse.ArgumentParser(description=doc.splitlines()[0])
-    ap.add_argument("--size", type=int, default=2048)
+    if size:
+        ap.add_argument("--size", type=int, default=2048)
     ap.add_argument("--quick", action="store_true",
                     help="fewer repeats, for a smoke run")
+    ap.add_argument("--threads", type=int, nargs="+", default=[None],
+                    help="threads for cfilter and OpenCV (several: one "
+                    "table each); default: as set")
     args = ap.parse_args(argv)
-    print(report(args.size, args.quick))
+    for n in args.threads:
+        set_threads(n)
+        print(report(args.size, args.quick) if size
+              else report(quick=args.quick))

@@ -19,7 +19,8 @@ __all__ = ["as_planes", "deliver", "deliver_array", "cast_into"]
 def as_planes(image, axes, dtype):
     """The image as C-contiguous planes ``(N, H, W)`` of ``dtype`` (no copy
     when it already is one), and the shape of the leading axes."""
-    moved = np.moveaxis(image, axes, (-2, -1))
+    last = tuple(axes) == (image.ndim - 2, image.ndim - 1)
+    moved = image if last else np.moveaxis(image, axes, (-2, -1))
     lead = moved.shape[:-2]
     # The plane count is spelled out: reshape cannot infer -1 for an empty
     # image.
@@ -74,7 +75,7 @@ def output_dtype(output):
 
 
 def deliver(compute, *, image, axes, out_lens, work_dtype, output,
-            shape=None, writes=None):
+            shape=None, writes=None, interleaved=False):
     """Run ``compute`` on planes to fill and return the result as asked.
 
     Parameters
@@ -98,16 +99,25 @@ def deliver(compute, *, image, axes, out_lens, work_dtype, output,
         spatial lengths changed (the 1-D path views its input as planes).
     writes : tuple of dtype, optional
         The dtypes ``compute`` can fill; default ``(work_dtype,)``.
+    interleaved : bool, optional
+        ``image`` is (H, W, C) with ``axes == (0, 1)`` and ``compute``
+        fills one plane ``(1, oh, ow * C)`` of interleaved samples (the
+        result's own layout) instead of C planes.
 
     An ``output`` array of a ``writes`` dtype, C-contiguous, with the spatial
     axes last and not sharing memory with ``image`` is filled in place.
     Otherwise the planes are computed into a new array, moved back and cast.
     """
     oh, ow = out_lens
+    if interleaved:
+        return _deliver_interleaved(compute, image, (oh, ow), work_dtype,
+                                    output, writes)
     lead = tuple(n for a, n in enumerate(image.shape) if a not in axes)
     if output is None:              # the common case, kept short
         planes = np.empty(lead + (oh, ow), dtype=work_dtype)
         compute(planes.reshape((_count(lead), oh, ow)))
+        if tuple(axes) == (image.ndim - 2, image.ndim - 1) and shape is None:
+            return planes           # already in place (2-D images)
         result = np.moveaxis(planes, (-2, -1), axes)
         if shape is not None:
             return result.reshape(tuple(shape))
@@ -134,6 +144,29 @@ def deliver(compute, *, image, axes, out_lens, work_dtype, output,
         return cast_into(result, dest)
     if wanted is None or wanted == result.dtype:
         return np.ascontiguousarray(result)
+    return cast_into(result, np.empty(final, dtype=wanted))
+
+
+def _deliver_interleaved(compute, image, out_lens, work_dtype, output,
+                         writes):
+    """deliver() for an (H, W, C) image whose engine fills the result in
+    its own (oh, ow, C) layout."""
+    final = tuple(out_lens) + (image.shape[2],)
+    work_dtype = np.dtype(work_dtype)
+    writes = (work_dtype,) if writes is None else tuple(map(np.dtype, writes))
+    dest = check_output(output, final)
+    if (dest is not None and dest.dtype in writes and dest.flags.c_contiguous
+            and not np.may_share_memory(dest, image)):
+        compute(dest.reshape((1, final[0], -1)))
+        return dest
+    wanted = output_dtype(output)
+    fill = wanted if wanted is not None and wanted in writes else work_dtype
+    result = np.empty(final, dtype=fill)
+    compute(result.reshape((1, final[0], -1)))
+    if dest is not None:
+        return cast_into(result, dest)
+    if wanted is None or wanted == result.dtype:
+        return result
     return cast_into(result, np.empty(final, dtype=wanted))
 
 

@@ -343,6 +343,33 @@ def normalize_nan_policy(nan_policy):
                      f"of: {', '.join(NAN_POLICIES)}")
 
 
+# Normalised options of recent calls, by the options as given (with their
+# types, so that True never passes for 1) and what they are judged against:
+# a repeated call skips the checks it has passed before.  Only valid
+# options are stored, so every error is still raised where it is now.
+OPTIONS_CACHE_SIZE = 256
+_OPTIONS = {}
+
+
+def _typed(value):
+    if isinstance(value, tuple):
+        return (tuple,) + tuple(_typed(v) for v in value)
+    return (type(value), value)
+
+
+def _options_key(image, *options):
+    output = options[7]
+    if isinstance(output, np.ndarray):
+        options = options[:7] + (output.dtype,) + options[8:]
+    key = (image.ndim, image.dtype, get_num_threads()) + tuple(
+        _typed(v) for v in options)
+    try:
+        hash(key)
+    except TypeError:           # an array or list among the options
+        return None
+    return key
+
+
 class Request:
     """The validated, normalised arguments shared by every 2-D entry point
     (:func:`cfilter.correlate` and its kin, :func:`cfilter.conv_transpose`)."""
@@ -351,6 +378,16 @@ class Request:
                  channel_axis, output, method, workers, methods=METHODS,
                  nan_policy="propagate"):
         self.image = as_image(image)
+        self.output = output
+        key = _options_key(self.image, mode, cval, padding, stride, dilation,
+                           axes, channel_axis, output, method, workers,
+                           methods, nan_policy)
+        known = _OPTIONS.get(key) if key is not None else None
+        if known is not None:
+            (self.axes, self.mode, self.cval, self.padding, self.stride,
+             self.dilation, self.method, self.nthreads, self.dtype,
+             self.nan_policy) = known
+            return
         self.axes = spatial_axes(self.image.ndim, axes, channel_axis)
         self.mode = normalize_mode(mode)
         self.cval = as_real(cval, "cval")
@@ -361,9 +398,14 @@ class Request:
         self.nthreads = threads_in_effect(
             normalize_workers(workers, get_num_threads()))
         self.dtype = compute_dtype(self.image.dtype, output)
-        self.output = output
         self.nan_policy = normalize_nan_policy(nan_policy)
         output_dtype(output)   # rejects a bad output type before any work
+        if key is not None:
+            if len(_OPTIONS) >= OPTIONS_CACHE_SIZE:
+                _OPTIONS.clear()
+            _OPTIONS[key] = (self.axes, self.mode, self.cval, self.padding,
+                             self.stride, self.dilation, self.method,
+                             self.nthreads, self.dtype, self.nan_policy)
 
     @property
     def spatial_shape(self):

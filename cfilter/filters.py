@@ -4,6 +4,8 @@ Each filter takes the core keywords of :func:`cfilter.correlate` and passes
 them on; the filters that combine several responses (gradient magnitude,
 unsharp masking) combine them in floating point and cast once at the end.
 """
+import functools
+
 import numpy as np
 
 from . import kernels
@@ -14,6 +16,21 @@ from ._validate import as_image, as_pair, as_real, spatial_axes
 
 __all__ = ["gaussian_blur", "box_blur", "sobel", "prewitt", "scharr",
            "laplace", "sharpen", "unsharp_mask"]
+
+
+@functools.lru_cache(maxsize=128)
+def _cached_kernel(factory, *args, **params):
+    return factory(*args, **params)
+
+
+def _kernel(factory, *args, **params):
+    """``factory(*args, **params)``, built once per distinct arguments:
+    kernels are immutable, and building one (weights, factors, checks)
+    cost more than filtering a small image."""
+    try:
+        return _cached_kernel(factory, *args, **params)
+    except TypeError:           # unhashable arguments (a list for a pair)
+        return factory(*args, **params)
 
 
 def _float_output(output):
@@ -68,7 +85,8 @@ def gaussian_blur(image, sigma, *, truncate=4.0, radius=None, mode="reflect",
     ...             ndimage.gaussian_filter(image, 2))
     True
     """
-    kernel = kernels.gaussian(sigma, truncate=truncate, radius=radius)
+    kernel = _kernel(kernels.gaussian, sigma, truncate=truncate,
+                     radius=radius)
     return correlate(image, kernel, mode=mode, cval=cval, stride=stride,
                      axes=axes, channel_axis=channel_axis, output=output,
                      method=method, workers=workers, nan_policy=nan_policy)
@@ -111,7 +129,7 @@ def box_blur(image, size, *, mode="reflect", cval=0.0, stride=1, axes=None,
            [2., 3., 2.],
            [1., 2., 2.]])
     """
-    return correlate(image, kernels.box(size), mode=mode, cval=cval,
+    return correlate(image, _kernel(kernels.box, size), mode=mode, cval=cval,
                      stride=stride, axes=axes, channel_axis=channel_axis,
                      output=output, method=method, workers=workers,
                      nan_policy=nan_policy)
@@ -122,10 +140,11 @@ def _gradient(kernel_of, image, axis, mode, cval, stride, axes,
     opts = dict(mode=mode, cval=cval, stride=stride, axes=axes,
                 channel_axis=channel_axis, workers=workers)
     if axis is not None:
-        return correlate(image, kernel_of(axis), output=output, **opts)
+        return correlate(image, _kernel(kernel_of, axis), output=output,
+                         **opts)
     work = _float_output(output)
-    gy = correlate(image, kernel_of(0), output=work, **opts)
-    gx = correlate(image, kernel_of(1), output=work, **opts)
+    gy = correlate(image, _kernel(kernel_of, 0), output=work, **opts)
+    gx = correlate(image, _kernel(kernel_of, 1), output=work, **opts)
     return deliver_array(np.hypot(gy, gx, out=gy), output)
 
 
@@ -214,8 +233,8 @@ def laplace(image, *, diagonal=False, mode="reflect", cval=0.0, stride=1,
     >>> float(cfilter.laplace(bowl)[2, 2])
     4.0
     """
-    return correlate(image, kernels.laplacian(diagonal=diagonal), mode=mode,
-                     cval=cval, stride=stride, axes=axes,
+    return correlate(image, _kernel(kernels.laplacian, diagonal=diagonal),
+                     mode=mode, cval=cval, stride=stride, axes=axes,
                      channel_axis=channel_axis, output=output,
                      workers=workers)
 
@@ -252,9 +271,10 @@ def sharpen(image, amount=1.0, *, mode="reflect", cval=0.0, stride=1,
     >>> bool(np.allclose(cfilter.sharpen(np.full((4, 4), 7.0)), 7.0))
     True
     """
-    return correlate(image, kernels.sharpen(amount), mode=mode, cval=cval,
-                     stride=stride, axes=axes, channel_axis=channel_axis,
-                     output=output, workers=workers)
+    return correlate(image, _kernel(kernels.sharpen, amount), mode=mode,
+                     cval=cval, stride=stride, axes=axes,
+                     channel_axis=channel_axis, output=output,
+                     workers=workers)
 
 
 @docfiller

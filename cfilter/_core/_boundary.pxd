@@ -63,6 +63,21 @@ cdef inline void extend_row(const real* src, Py_ssize_t n, real* dst,
         dst[k] = cval if c < 0 else src[c]
 
 
+cdef inline void extend_pixels(const real* src, Py_ssize_t n, Py_ssize_t C,
+                               real* dst, Py_ssize_t start, Py_ssize_t length,
+                               BoundaryMode mode, real cval) noexcept nogil:
+    """extend_row for a row of n pixels of C interleaved samples: pixel k of
+    dst is pixel start + k of the row seen through ``mode``."""
+    cdef Py_ssize_t k, c, ch
+    if C == 1:
+        extend_row(src, n, dst, start, length, mode, cval)
+        return
+    for k in range(length):
+        c = map_index(start + k, n, mode)
+        for ch in range(C):
+            dst[k * C + ch] = cval if c < 0 else src[c * C + ch]
+
+
 cdef inline void fill_margins(real* buf, Py_ssize_t n, Py_ssize_t left,
                               Py_ssize_t length, BoundaryMode mode,
                               real outside) noexcept nogil:
@@ -75,6 +90,26 @@ cdef inline void fill_margins(real* buf, Py_ssize_t n, Py_ssize_t left,
     for k in range(left + n, length):
         c = map_index(k - left, n, mode)
         buf[k] = outside if c < 0 else buf[left + c]
+
+
+cdef inline void fill_pixel_margins(real* buf, Py_ssize_t n, Py_ssize_t C,
+                                    Py_ssize_t left, Py_ssize_t length,
+                                    BoundaryMode mode,
+                                    real outside) noexcept nogil:
+    """fill_margins for a row of n pixels of C interleaved samples held at
+    buf[left*C : (left+n)*C]; ``left`` and ``length`` count pixels."""
+    cdef Py_ssize_t k, c, ch
+    if C == 1:
+        fill_margins(buf, n, left, length, mode, outside)
+        return
+    for k in range(left):
+        c = map_index(k - left, n, mode)
+        for ch in range(C):
+            buf[k * C + ch] = outside if c < 0 else buf[(left + c) * C + ch]
+    for k in range(left + n, length):
+        c = map_index(k - left, n, mode)
+        for ch in range(C):
+            buf[k * C + ch] = outside if c < 0 else buf[(left + c) * C + ch]
 
 
 cdef inline void _split2(const real* src, real* dst, Py_ssize_t plen,

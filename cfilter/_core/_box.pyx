@@ -9,11 +9,15 @@ float64 and start afresh every RESTART steps, so rounding error does not grow
 with the image's size.
 """
 import numpy as np
+cimport numpy as cnp
 from cython.parallel cimport prange
 
 from ._types cimport real
 from ._boundary cimport BoundaryMode, fill_margins, map_index
 from ._scratch cimport per_thread
+from ._samples cimport Sample, Planes, planes_of, row_address, store_row
+
+cnp.import_array()
 
 
 cdef enum:
@@ -225,3 +229,177 @@ def box_correlate_planes(const real[:, :, ::1] images, real[:, :, ::1] out,
                     for q in range(n):
                         _row_box(orows[q], ext[q], kw, sx, ow, scale)
                 i = i + n
+
+
+# Integer samples: window sums are exact in 32-bit integers, so they need no
+# restarts and any order of the additions gives the same result.
+ctypedef fused small_int:
+    unsigned char
+    signed char
+    unsigned short
+    short
+
+
+cdef enum:
+    # Box widths up to this sum their taps directly (vector adds over the
+    # row); wider ones take a running sum along each channel.
+    DIRECT_BOX_WIDTH = 16
+
+
+cdef inline void _int_row_sums(real* out, int* tmp, const int* ext,
+                               Py_ssize_t kw, Py_ssize_t C, Py_ssize_t n,
+                               real scale) noexcept nogil:
+    """out[o] = scale * sum_{l < kw} ext[o + l*C] for o < n, tap by tap
+    over the whole row (vector adds)."""
+    cdef Py_ssize_t o, l
+    cdef const int* src
+    for o in range(n):
+        tmp[o] = ext[o]
+    for l in range(1, kw):
+        src = ext + l * C
+        for o in range(n):
+            tmp[o] = tmp[o] + src[o]
+    for o in range(n):
+        out[o] = tmp[o] * scale
+
+
+cdef inline void _running(real* out, const int* ext, Py_ssize_t kw,
+                          Py_ssize_t C, Py_ssize_t n,
+                          real scale) noexcept nogil:
+    cdef Py_ssize_t ch, o
+    cdef int s
+    for ch in range(C):
+        s = 0
+        for o in range(kw):
+            s = s + ext[ch + o * C]
+        out[ch] = s * scale
+        o = ch + C
+        while o < n:
+            s = s + ext[o - C + kw * C] - ext[o - C]
+            out[o] = s * scale
+            o = o + C
+
+
+cdef inline void _int_pixel(int* e, const int* acc, Py_ssize_t q,
+                            Py_ssize_t rr, Py_ssize_t C,
+                            int outside) noexcept nogil:
+    """Pixel q of the extended row is pixel rr of acc (-1: ``outside``)."""
+    cdef Py_ssize_t ch
+    for ch in range(C):
+        e[q * C + ch] = outside if rr < 0 else acc[rr * C + ch]
+
+
+cdef inline void _int_add_row(int* acc, const small_int[:, :, ::1] images,
+                              Py_ssize_t p, Py_ssize_t rr, Py_ssize_t n,
+                              int sign, int cval) noexcept nogil:
+    """acc += sign * row rr of plane p (rr < 0: a row of cval)."""
+    cdef Py_ssize_t c
+    cdef const small_int* row
+    if rr < 0:
+        for c in range(n):
+            acc[c] = acc[c] + sign * cval
+    elif sign > 0:
+        row = &images[p, rr, 0]
+        for c in range(n):
+            acc[c] = acc[c] + row[c]
+    else:
+        row = &images[p, rr, 0]
+        for c in range(n):
+            acc[c] = acc[c] - row[c]
+
+
+def box_sum_int_planes(const small_int[:, :, ::1] images, out,
+                       Sample dst_kind, Py_ssize_t C, Py_ssize_t kh,
+                       Py_ssize_t kw, Py_ssize_t top, Py_ssize_t left,
+                       Py_ssize_t sy, BoundaryMode mode, int cval,
+                       double scale, int nthreads):
+    """``scale`` times the kh x kw window sums of integer planes (N, H,
+    W * C) of C interleaved channels, at column stride 1, into the planes
+    ``out`` (N, oh, ow * C) of type ``dst_kind`` (rounded and saturated
+    for integers).  The caller checks that kh * kw * max|sample| (and
+    |cval|) fit in an int."""
+    cdef Planes dst = planes_of(out, dst_kind)
+    cdef Py_ssize_t N = images.shape[0], H = images.shape[1]
+    cdef Py_ssize_t n = images.shape[2], W = n // C
+    cdef Py_ssize_t oh = out.shape[1], ow = out.shape[2] // C
+    cdef Py_ssize_t total = N * oh, wext = ow - 1 + kw
+    cdef Py_ssize_t nchunks, c, r, i, p, q, k, m, rr, rprev, cur, q0, q1
+    cdef int[:, ::1] sums, ext, tbuf
+    cdef double[:, ::1] obuf
+    cdef float[:, ::1] fbuf
+    # Window sums below 2^24 are exact in float32, whose rounding and
+    # conversion run twice as wide as float64's.
+    cdef bint narrow = kh * kw * (256 if sizeof(small_int) == 1 else 65536) \
+        + (abs(cval) * kh * kw) < (1 << 24)
+    cdef float fscale = <float>scale
+    cdef int* acc
+    cdef int* e
+    cdef Py_ssize_t[:, ::1] state
+
+    if N == 0 or oh == 0 or ow == 0:
+        return
+    if nthreads < 1:
+        nthreads = 1
+    nchunks = nthreads if nthreads < total else total
+    sums = per_thread(nchunks, n, np.intc)
+    ext = per_thread(nchunks, wext * C, np.intc)
+    obuf = per_thread(nchunks, 1 if narrow else ow * C, np.float64)
+    fbuf = per_thread(nchunks, ow * C if narrow else 1, np.float32)
+    tbuf = per_thread(nchunks, ow * C, np.intc)
+    state = per_thread(nchunks, 1, np.intp)
+
+    for c in prange(nchunks, nogil=True, schedule="static", num_threads=nthreads):
+        acc = &sums[c, 0]
+        e = &ext[c, 0]
+        # state[c, 0]: the plane whose row window acc holds (-1: none)
+        state[c, 0] = -1
+        rprev = 0
+        for r in range(c * total // nchunks, (c + 1) * total // nchunks):
+            p = r // oh
+            i = r - p * oh
+            cur = i * sy - top
+            if state[c, 0] != p or cur - rprev >= kh:
+                for k in range(n):
+                    acc[k] = 0
+                for m in range(kh):
+                    _int_add_row(acc, images, p, map_index(cur + m, H, mode),
+                                 n, 1, cval)
+                state[c, 0] = p
+            else:
+                # slide the window from rows [rprev, rprev + kh)
+                for m in range(rprev, cur):
+                    _int_add_row(acc, images, p, map_index(m, H, mode), n,
+                                 -1, cval)
+                    _int_add_row(acc, images, p, map_index(m + kh, H, mode),
+                                 n, 1, cval)
+            rprev = cur
+            # the window's column sums, extended pixel-wise by the mode:
+            # pixels [q0, q1) are inside the row, a plain copy
+            q0 = left if left < wext else wext
+            q1 = left + W if left + W < wext else wext
+            for q in range(q0):
+                _int_pixel(e, acc, q, map_index(q - left, W, mode), C,
+                           cval * kh)
+            for k in range((q1 - q0) * C):
+                e[q0 * C + k] = acc[k]
+            for q in range(q1, wext):
+                _int_pixel(e, acc, q, map_index(q - left, W, mode), C,
+                           cval * kh)
+            if kw <= DIRECT_BOX_WIDTH:
+                if narrow:
+                    _int_row_sums(&fbuf[c, 0], &tbuf[c, 0], e, kw, C, ow * C,
+                                  fscale)
+                else:
+                    _int_row_sums(&obuf[c, 0], &tbuf[c, 0], e, kw, C, ow * C,
+                                  scale)
+            else:
+                if narrow:
+                    _running(&fbuf[c, 0], e, kw, C, ow * C, fscale)
+                else:
+                    _running(&obuf[c, 0], e, kw, C, ow * C, scale)
+            if narrow:
+                store_row(row_address(&dst, p, i), &fbuf[c, 0], dst_kind,
+                          ow * C)
+            else:
+                store_row(row_address(&dst, p, i), &obuf[c, 0], dst_kind,
+                          ow * C)

@@ -17,3 +17,42 @@ cdef inline object per_thread(Py_ssize_t nthreads, Py_ssize_t n, object dtype):
     cdef Py_ssize_t per_line = LINE // np.dtype(dtype).itemsize
     cdef Py_ssize_t m = (n + per_line - 1) // per_line * per_line + per_line
     return np.empty((nthreads, m), dtype=dtype)
+
+
+# One allocation per call for all of an engine's scratch: a small image then
+# costs one numpy array, not a dozen (each with its buffer checks), which
+# was most of the time of a call on a 64 x 64 image.
+cimport numpy as cnp
+
+
+cdef struct Block:
+    # Per-thread rows of ``stride`` bytes from ``base`` (row t of thread t).
+    char* base
+    Py_ssize_t stride
+
+
+cdef inline Py_ssize_t line_up(Py_ssize_t nbytes) noexcept nogil:
+    """Bytes of one thread's row: whole cache lines plus one between rows
+    (see per_thread)."""
+    return (nbytes + LINE - 1) // LINE * LINE + LINE
+
+
+cdef inline object arena(const Py_ssize_t* nbytes, const Py_ssize_t* nrows,
+                         Py_ssize_t nblocks, Block* blocks):
+    """Allocate blocks[b]: nrows[b] rows of at least nbytes[b] bytes each,
+    all in one array (returned: keep it alive while the blocks are used),
+    every row aligned to a cache line."""
+    cdef Py_ssize_t b, total = LINE
+    cdef cnp.npy_intp dim
+    cdef char* p
+    for b in range(nblocks):
+        total += nrows[b] * line_up(nbytes[b])
+    dim = total
+    buf = cnp.PyArray_EMPTY(1, &dim, cnp.NPY_UINT8, 0)
+    p = <char*> cnp.PyArray_DATA(<cnp.ndarray> buf)
+    p = p + (LINE - (<size_t> p) % LINE) % LINE
+    for b in range(nblocks):
+        blocks[b].base = p
+        blocks[b].stride = line_up(nbytes[b])
+        p = p + nrows[b] * blocks[b].stride
+    return buf

@@ -1,25 +1,30 @@
 """Separable 2-D correlation of a stack of planes: a column pass, then a row
 pass.
 
-out[i, j] = sum_l wr[l] * t~[i, j*sx + l*dx - left],
-t[i, c]   = sum_m wc[m] * x~[i*sy + m*dy - top, c]
+out[i, j] = sum_l wrow[l] * t~[i, j*sx + l*dx - left],
+t[i, c]   = sum_m wcol[m] * x~[i*sy + m*dy - top, c]
 
 Both passes run for one output row at a time in a per-band row buffer, so the
 intermediate never leaves cache.  Only the rows the stride keeps are computed.
 Extending ``t`` by the mode equals extending ``x`` first, because every mode
 maps columns independently of rows; for the constant mode an outside column of
-``t`` is ``cval * sum(wc)``, and an outside row is read from a row of cval.
+``t`` is ``cval * sum(wcol)``, and an outside row is read from a row of cval.
 With stride and dilation 1 in y, GROUP output rows share one column pass, so
 each input vector loaded feeds GROUP accumulators.  With a column stride sx > 1
 the extended row is split into sx phase rows before the row pass, so its taps
 read contiguously as at stride 1 (see ``phase_groups`` in _taps.pxd).
 """
 import numpy as np
+cimport numpy as cnp
 from cython.parallel cimport prange
 
 from ._types cimport real
-from ._scratch cimport per_thread
-from ._boundary cimport BoundaryMode, fill_margins, map_index, split_row
+from ._scratch cimport LINE, Block, arena
+from ._samples cimport (Sample, Planes, RowCache, planes_of, is_native,
+                        fetch_rows, out_row, flush_row)
+
+cnp.import_array()
+from ._boundary cimport BoundaryMode, fill_pixel_margins, map_index, split_row
 from ._taps cimport (BLOCK, taps_unit_stride, taps_groups, phase_groups,
                      phase_weights, phase_ngroups, phase_step)
 
@@ -31,10 +36,10 @@ cdef enum:
     CBLOCK = 16
 
 
-cdef inline void _column_pass(real* dst, const real** rows, const real* wc,
+cdef inline void _column_pass(real* dst, const real** rows, const real* wcol,
                               Py_ssize_t kh, Py_ssize_t c0,
                               Py_ssize_t W) noexcept nogil:
-    """dst[c] = sum_m wc[m] * rows[m][c] for c in [c0, W)."""
+    """dst[c] = sum_m wcol[m] * rows[m][c] for c in [c0, W)."""
     cdef real acc[BLOCK]
     cdef Py_ssize_t m, t, nb
     cdef const real* src
@@ -48,19 +53,19 @@ cdef inline void _column_pass(real* dst, const real** rows, const real* wc,
             src = rows[m] + c0
             if nb == BLOCK:
                 for t in range(BLOCK):
-                    acc[t] += wc[m] * src[t]
+                    acc[t] += wcol[m] * src[t]
             else:
                 for t in range(nb):
-                    acc[t] += wc[m] * src[t]
+                    acc[t] += wcol[m] * src[t]
         for t in range(nb):
             dst[c0 + t] = acc[t]
         c0 += BLOCK
 
 
 cdef inline void _column_pass_group(real** dst, const real** rows,
-                                    const real* wc, Py_ssize_t kh,
+                                    const real* wcol, Py_ssize_t kh,
                                     Py_ssize_t W) noexcept nogil:
-    """GROUP consecutive output rows at once: dst[q][c] = sum_m wc[m] *
+    """GROUP consecutive output rows at once: dst[q][c] = sum_m wcol[m] *
     rows[q + m][c] for q < GROUP (kh >= GROUP - 1).  Every input vector
     loaded feeds each accumulator whose window holds it; no weight is ever
     zero-padded, so a NaN outside a window stays outside it."""
@@ -74,50 +79,50 @@ cdef inline void _column_pass_group(real** dst, const real** rows,
         # rows 0..2 open the windows of outputs 0..2
         v = rows[0] + c0
         for u in range(CBLOCK):
-            a0[u] = wc[0] * v[u]
+            a0[u] = wcol[0] * v[u]
         v = rows[1] + c0
         for u in range(CBLOCK):
-            a0[u] += wc[1] * v[u]
-            a1[u] = wc[0] * v[u]
+            a0[u] += wcol[1] * v[u]
+            a1[u] = wcol[0] * v[u]
         v = rows[2] + c0
         for u in range(CBLOCK):
-            a0[u] += wc[2] * v[u]
-            a1[u] += wc[1] * v[u]
-            a2[u] = wc[0] * v[u]
+            a0[u] += wcol[2] * v[u]
+            a1[u] += wcol[1] * v[u]
+            a2[u] = wcol[0] * v[u]
         v = rows[3] + c0
         if kh > 3:
             for u in range(CBLOCK):
-                a0[u] += wc[3] * v[u]
-                a1[u] += wc[2] * v[u]
-                a2[u] += wc[1] * v[u]
-                a3[u] = wc[0] * v[u]
+                a0[u] += wcol[3] * v[u]
+                a1[u] += wcol[2] * v[u]
+                a2[u] += wcol[1] * v[u]
+                a3[u] = wcol[0] * v[u]
         else:
             for u in range(CBLOCK):
-                a1[u] += wc[2] * v[u]
-                a2[u] += wc[1] * v[u]
-                a3[u] = wc[0] * v[u]
+                a1[u] += wcol[2] * v[u]
+                a2[u] += wcol[1] * v[u]
+                a3[u] = wcol[0] * v[u]
         # every window holds rows 3 .. kh - 1
         for r in range(4, kh):
             v = rows[r] + c0
             for u in range(CBLOCK):
-                a0[u] += wc[r] * v[u]
-                a1[u] += wc[r - 1] * v[u]
-                a2[u] += wc[r - 2] * v[u]
-                a3[u] += wc[r - 3] * v[u]
+                a0[u] += wcol[r] * v[u]
+                a1[u] += wcol[r - 1] * v[u]
+                a2[u] += wcol[r - 2] * v[u]
+                a3[u] += wcol[r - 3] * v[u]
         # rows kh .. kh + 2 close the windows of outputs 1..3
         if kh > 3:
             v = rows[kh] + c0
             for u in range(CBLOCK):
-                a1[u] += wc[kh - 1] * v[u]
-                a2[u] += wc[kh - 2] * v[u]
-                a3[u] += wc[kh - 3] * v[u]
+                a1[u] += wcol[kh - 1] * v[u]
+                a2[u] += wcol[kh - 2] * v[u]
+                a3[u] += wcol[kh - 3] * v[u]
         v = rows[kh + 1] + c0
         for u in range(CBLOCK):
-            a2[u] += wc[kh - 1] * v[u]
-            a3[u] += wc[kh - 2] * v[u]
+            a2[u] += wcol[kh - 1] * v[u]
+            a3[u] += wcol[kh - 2] * v[u]
         v = rows[kh + 2] + c0
         for u in range(CBLOCK):
-            a3[u] += wc[kh - 1] * v[u]
+            a3[u] += wcol[kh - 1] * v[u]
         for u in range(CBLOCK):
             dst[0][c0 + u] = a0[u]
             dst[1][c0 + u] = a1[u]
@@ -126,68 +131,92 @@ cdef inline void _column_pass_group(real** dst, const real** rows,
         c0 += CBLOCK
     if c0 < W:
         for u in range(GROUP):
-            _column_pass(dst[u], rows + u, wc, kh, c0, W)
+            _column_pass(dst[u], rows + u, wcol, kh, c0, W)
 
 
-cdef inline void _row_pass(real* out, real* buf, const real* wr, Py_ssize_t kw,
-                           Py_ssize_t W, Py_ssize_t left, Py_ssize_t wext,
-                           Py_ssize_t sx, Py_ssize_t dx, Py_ssize_t ow,
-                           BoundaryMode mode, real outside_col,
-                           real* phases, const real** taps,
-                           Py_ssize_t plen, const Py_ssize_t* cnt,
-                           const real* wg) noexcept nogil:
-    """Extend the column-pass row held at buf[left:left+W] by the mode, then
-    correlate it with the row weights.  A column stride sx > 1 first splits
-    the extended row into sx phase rows of plen in ``phases``, so each tap
-    reads contiguously (see ``phase_groups``; cnt and wg are the row
-    weights' ``phase_weights``)."""
+cdef struct RowGeometry:
+    # The row pass's geometry, fixed per call: W pixels of C samples held
+    # at pixel ``left`` of a row buffer extended to ``wext`` pixels; ow
+    # outputs, column stride sx and dilation dx; with sx > 1 the extended
+    # row split into phase rows of plen, read in ng tap groups step apart
+    # with tap counts cnt (see ``phase_groups``).
+    Py_ssize_t kw, W, C, left, wext, sx, dx, ow, plen, ng, step
+    BoundaryMode mode
+    const Py_ssize_t* cnt
+
+
+cdef inline void _row_pass(real* out, real* buf, const real* wrow,
+                           const real* wg, real outside_col, real* phases,
+                           const real** taps,
+                           const RowGeometry* g) noexcept nogil:
+    """Extend the column-pass row held in ``buf`` by the mode, then
+    correlate it with the row weights.  A column stride sx > 1 (C == 1
+    only) first splits the extended row into sx phase rows in ``phases``,
+    so each tap reads contiguously (wg: the row weights in group order,
+    see ``phase_weights``)."""
     cdef const real* row = buf
-    fill_margins(buf, W, left, wext, mode, outside_col)
-    if sx == 1:
-        taps_unit_stride(out, &row, wr, 1, kw, dx, ow)
+    fill_pixel_margins(buf, g.W, g.C, g.left, g.wext, g.mode, outside_col)
+    if g.sx == 1:
+        taps_unit_stride(out, &row, wrow, 1, g.kw, g.dx * g.C, g.ow * g.C)
         return
-    split_row(buf, wext, phases, sx, plen, dx, phase_ngroups(kw, dx, sx))
+    split_row(buf, g.wext, phases, g.sx, g.plen, g.dx, g.ng)
     row = phases
-    phase_groups(taps, &row, 1, kw, dx, sx, plen)
-    taps_groups(out, taps, cnt, wg, phase_ngroups(kw, dx, sx),
-                phase_step(dx, sx), ow)
+    phase_groups(taps, &row, 1, g.kw, g.dx, g.sx, g.plen)
+    taps_groups(out, taps, g.cnt, wg, g.ng, g.step, g.ow)
 
 
-def sep_correlate_planes(const real[:, :, ::1] images, const real[::1] wc,
-                         const real[::1] wr, real[:, :, ::1] out,
-                         Py_ssize_t top, Py_ssize_t left,
+def sep_correlate_planes(images, Sample src_kind, const real[::1] wcol,
+                         const real[::1] wrow, out, Sample dst_kind,
+                         Py_ssize_t C, Py_ssize_t top, Py_ssize_t left,
                          Py_ssize_t sy, Py_ssize_t sx,
                          Py_ssize_t dy, Py_ssize_t dx,
                          BoundaryMode mode, double cval, int nthreads):
-    """Correlate each of the planes ``images`` with ``outer(wc, wr)`` into
-    the planes ``out`` (all validated).  The threads share out the bands of
-    all the planes together, as in ``_direct.pyx``."""
-    cdef Py_ssize_t N = images.shape[0], H = images.shape[1], W = images.shape[2]
-    cdef Py_ssize_t kh = wc.shape[0], kw = wr.shape[0]
-    cdef Py_ssize_t oh = out.shape[1], ow = out.shape[2]
+    """Correlate each of the C-contiguous planes ``images`` (N, H, W * C),
+    of sample type ``src_kind``, with ``outer(wcol, wrow)`` into the planes
+    ``out`` (N, oh, ow * C) of type ``dst_kind``, computing in the weights'
+    type (all validated; C > 1 interleaved channels at column stride 1
+    only).  The threads share out the bands of all the planes together, as
+    in ``_direct.pyx``."""
+    cdef Planes src = planes_of(images, src_kind)
+    cdef Planes dst = planes_of(out, dst_kind)
+    cdef Py_ssize_t N = images.shape[0], H = images.shape[1]
+    cdef Py_ssize_t W = images.shape[2] // C
+    cdef Py_ssize_t kh = wcol.shape[0], kw = wrow.shape[0]
+    cdef Py_ssize_t oh = out.shape[1], ow = out.shape[2] // C
     cdef Py_ssize_t wext = (ow - 1) * sx + (kw - 1) * dx + 1
-    # A row buffer holds a column-pass row at [left, left + W) and its
-    # extension around it.
-    cdef Py_ssize_t blen = wext if wext > left + W else left + W
+    # A row buffer holds a column-pass row at pixels [left, left + W) and
+    # its extension around it.
+    cdef Py_ssize_t blen = (wext if wext > left + W else left + W) * C
     # With column stride sx > 1, the extended row split into sx phase rows.
     cdef Py_ssize_t plen = ow + (kw - 1) * dx // sx
-    cdef Py_ssize_t nchunks, ngroups, total, c, i, i1, k, q, rr, nrows, b, p
+    cdef Py_ssize_t nchunks, ngroups, total, c, i, i1, k, q, nrows, b, p
+    cdef Py_ssize_t cstride, nslots = kh + GROUP - 1
     cdef bint grouped = sy == 1 and dy == 1 and kh >= 3
     cdef real cv = <real>cval
     cdef real outside_col = 0
-    cdef real[:, ::1] bufs, phbuf
-    cdef real[::1] wg
-    cdef Py_ssize_t[::1] cnt
-    cdef real[::1] cvrow
-    cdef size_t[:, ::1] ptrs
+    cdef Block blk[9]
+    cdef Py_ssize_t nbytes[9]
+    cdef Py_ssize_t nbrows[9]
+    cdef real* bufs
+    cdef real* phbuf
+    cdef real* cbuf
+    cdef real* obuf
+    cdef real* wg
+    cdef real* cvrow
+    cdef Py_ssize_t* cnt
+    cdef Py_ssize_t isz = sizeof(real)
     cdef const real** rows
-    cdef real** dst
+    cdef real** dst_rows
     cdef const real** taps
+    cdef Py_ssize_t* want
+    cdef RowCache* conv
+    cdef real* orow
+    cdef RowGeometry geo
 
     if N == 0 or oh == 0 or ow == 0:
         return
     for k in range(kh):
-        outside_col += wc[k] * cv
+        outside_col += wcol[k] * cv
     if nthreads < 1:
         nthreads = 1
     # Bands of GROUP output rows start at multiples of GROUP in every plane,
@@ -197,20 +226,50 @@ def sep_correlate_planes(const real[:, :, ::1] images, const real[::1] wc,
     ngroups = (oh + GROUP - 1) // GROUP
     total = N * ngroups
     nchunks = nthreads if nthreads < total else total
-    dtype = np.asarray(out).dtype
-    bufs = per_thread(nchunks, GROUP * blen, dtype)
-    phbuf = per_thread(nchunks, (sx * plen if sx > 1 else 0) + 1, dtype)
-    wg = np.empty(kw, dtype=dtype)
-    cnt = np.empty(kw, dtype=np.intp)
-    phase_weights(&wg[0], &cnt[0], &wr[0], 1, kw, dx, sx)
-    cvrow = np.full(W, cval, dtype=dtype)
+    # All scratch in one allocation: row buffers, phase rows, converted
+    # input rows and an output row (for sample types other than the compute
+    # type), row pointers, cache tags (per thread); the weights in
+    # phase-group order, their counts and the row of cval (shared).
+    cstride = 0 if is_native(src_kind, <real*>NULL) else src.n + LINE
     nrows = (kh - 1) * dy + GROUP
-    ptrs = per_thread(nchunks, nrows + GROUP + kw, np.uintp)
+    nbytes[0] = GROUP * blen * isz
+    nbytes[1] = ((sx * plen if sx > 1 else 0) + 1) * isz
+    nbytes[2] = (nslots * cstride + 1) * isz
+    nbytes[3] = (1 if is_native(dst_kind, <real*>NULL) else dst.n) * isz
+    nbytes[4] = (nrows + GROUP + kw) * sizeof(void*)
+    nbytes[5] = (nrows + 2 * nslots + 4) * sizeof(Py_ssize_t)
+    nbytes[6] = kw * isz
+    nbytes[7] = kw * sizeof(Py_ssize_t)
+    nbytes[8] = W * C * isz
+    for k in range(9):
+        nbrows[k] = nchunks if k < 6 else 1
+    keep = arena(nbytes, nbrows, 9, blk)
+    wg = <real*> blk[6].base
+    cnt = <Py_ssize_t*> blk[7].base
+    cvrow = <real*> blk[8].base
+    for k in range(W * C):
+        cvrow[k] = cv
+    phase_weights(wg, cnt, &wrow[0], 1, kw, dx, sx)
+    geo.kw, geo.W, geo.C, geo.left, geo.wext = kw, W, C, left, wext
+    geo.sx, geo.dx, geo.ow, geo.plen = sx, dx, ow, plen
+    geo.ng, geo.step = phase_ngroups(kw, dx, sx), phase_step(dx, sx)
+    geo.mode = mode
+    geo.cnt = cnt
 
     for c in prange(nchunks, nogil=True, schedule="static", num_threads=nthreads):
-        rows = <const real**> &ptrs[c, 0]
-        dst = <real**> &ptrs[c, nrows]
-        taps = <const real**> &ptrs[c, nrows + GROUP]
+        bufs = <real*> (blk[0].base + c * blk[0].stride)
+        phbuf = <real*> (blk[1].base + c * blk[1].stride)
+        cbuf = <real*> (blk[2].base + c * blk[2].stride)
+        obuf = <real*> (blk[3].base + c * blk[3].stride)
+        rows = <const real**> (blk[4].base + c * blk[4].stride)
+        dst_rows = <real**> (rows + nrows)
+        taps = <const real**> (rows + nrows + GROUP)
+        want = <Py_ssize_t*> (blk[5].base + c * blk[5].stride)
+        conv = <RowCache*> (want + nrows + 2 * nslots)
+        conv.tags = want + nrows
+        conv.used = want + nrows + nslots
+        conv.nslots = nslots
+        conv.plane = -1
         for b in range(c * total // nchunks, (c + 1) * total // nchunks):
             # band b: output rows [i, i1) of plane p
             p = b // ngroups
@@ -223,23 +282,28 @@ def sep_correlate_planes(const real[:, :, ::1] images, const real[::1] wc,
                     # Rows i - top + t for t < kh + GROUP - 1 feed GROUP
                     # outputs.
                     for k in range(kh + GROUP - 1):
-                        rr = map_index(i - top + k, H, mode)
-                        rows[k] = &cvrow[0] if rr < 0 else &images[p, rr, 0]
+                        want[k] = map_index(i - top + k, H, mode)
+                    fetch_rows(rows, &src, conv, cbuf, cstride, p,
+                               want, kh + GROUP - 1, cvrow)
                     for q in range(GROUP):
-                        dst[q] = &bufs[c, q * blen + left]
-                    _column_pass_group(dst, rows, &wc[0], kh, W)
+                        dst_rows[q] = bufs + q * blen + left * C
+                    _column_pass_group(dst_rows, rows, &wcol[0], kh, W * C)
                     for q in range(GROUP):
-                        _row_pass(&out[p, i + q, 0], &bufs[c, q * blen], &wr[0],
-                                  kw, W, left, wext, sx, dx, ow, mode,
-                                  outside_col, &phbuf[c, 0], taps, plen,
-                                  &cnt[0], &wg[0])
+                        orow = out_row(&dst, p, i + q, obuf)
+                        _row_pass(orow, bufs + q * blen, &wrow[0],
+                                  wg, outside_col, phbuf, taps,
+                                  &geo)
+                        flush_row(&dst, p, i + q, orow)
                     i = i + GROUP
                 else:
                     for k in range(kh):
-                        rr = map_index(i * sy - top + k * dy, H, mode)
-                        rows[k] = &cvrow[0] if rr < 0 else &images[p, rr, 0]
-                    _column_pass(&bufs[c, left], rows, &wc[0], kh, 0, W)
-                    _row_pass(&out[p, i, 0], &bufs[c, 0], &wr[0], kw, W, left,
-                              wext, sx, dx, ow, mode, outside_col,
-                              &phbuf[c, 0], taps, plen, &cnt[0], &wg[0])
+                        want[k] = map_index(i * sy - top + k * dy, H, mode)
+                    fetch_rows(rows, &src, conv, cbuf, cstride, p,
+                               want, kh, cvrow)
+                    _column_pass(bufs + left * C, rows, &wcol[0], kh, 0,
+                                 W * C)
+                    orow = out_row(&dst, p, i, obuf)
+                    _row_pass(orow, bufs, &wrow[0], wg,
+                              outside_col, phbuf, taps, &geo)
+                    flush_row(&dst, p, i, orow)
                     i = i + 1

@@ -117,22 +117,28 @@ cdef inline void taps_groups(real* out, const real** rows,
             out[t] = acc[t]
 
 
-cdef inline Py_ssize_t phase_step(Py_ssize_t dx, Py_ssize_t sx) noexcept nogil:
-    """Distance, in a phase row, between the taps of a group (see
-    ``phase_groups``): dx / gcd(dx, sx)."""
-    cdef Py_ssize_t a = dx, b = sx, r
+cdef inline Py_ssize_t gcd(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+    """The greatest common divisor of a, b >= 0 (the one gcd of the core:
+    every stride/dilation phase is worked out from it)."""
+    cdef Py_ssize_t r
     while b:
         r = a % b
         a = b
         b = r
-    return dx // a
+    return a
+
+
+cdef inline Py_ssize_t phase_step(Py_ssize_t dx, Py_ssize_t sx) noexcept nogil:
+    """Distance, in a phase row, between the taps of a group (see
+    ``phase_groups``): dx / gcd(dx, sx)."""
+    return dx // gcd(dx, sx)
 
 
 cdef inline Py_ssize_t phase_ngroups(Py_ssize_t kw, Py_ssize_t dx,
                                      Py_ssize_t sx) noexcept nogil:
     """Tap groups per kernel row (see ``phase_groups``): sx / gcd(dx, sx),
     or kw if fewer."""
-    cdef Py_ssize_t period = sx * phase_step(dx, sx) // dx
+    cdef Py_ssize_t period = sx // gcd(dx, sx)
     return period if period < kw else kw
 
 
@@ -141,7 +147,7 @@ cdef inline void phase_weights(real* wg, Py_ssize_t* cnt, const real* w,
                                Py_ssize_t sx) noexcept nogil:
     """The weights in group order, and each group's tap count, for the
     kh * phase_ngroups groups of ``phase_groups``."""
-    cdef Py_ssize_t period = sx * phase_step(dx, sx) // dx
+    cdef Py_ssize_t period = sx // gcd(dx, sx)
     cdef Py_ssize_t ng = phase_ngroups(kw, dx, sx)
     cdef Py_ssize_t m, r, l, k = 0
     for m in range(kh):

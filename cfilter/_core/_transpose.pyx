@@ -39,7 +39,7 @@ from cython.parallel cimport prange
 
 from ._types cimport real
 from ._boundary cimport BoundaryMode, CONSTANT, map_index, _pmod, extend_row
-from ._taps cimport BLOCK, taps_unit_stride
+from ._taps cimport BLOCK, gcd, taps_unit_stride
 from ._scratch cimport per_thread
 
 
@@ -85,6 +85,13 @@ cdef struct Taps:
     # With g = gcd(sx, dx), a phase's kernel columns are sxp = sx / g apart
     # and read y columns dxp = dx / g apart.
     Py_ssize_t sxp, dxp
+
+
+cdef enum:
+    # Border-row samples (canvas rows outside the planes, all planes) below
+    # which folding them runs on one thread: a parallel region costs more
+    # than a few short rows.
+    MIN_PARALLEL_BORDER = 65536
 
 
 cdef enum:
@@ -398,7 +405,7 @@ cdef inline void _add_outside(real* row, Py_ssize_t r, Py_ssize_t er,
                               const Py_ssize_t* cstart, const Py_ssize_t* ctap,
                               const Py_ssize_t* ccol, Py_ssize_t nborder,
                               const Py_ssize_t* target, const real* border,
-                              Py_ssize_t wc, Py_ssize_t left,
+                              Py_ssize_t canvas_w, Py_ssize_t left,
                               Py_ssize_t* rm, Py_ssize_t* ri) noexcept nogil:
     """Add onto plane row ``r`` (canvas row ``er``) what the mode folds onto
     it: its own canvas columns beside the plane (``nside`` of them, the taps
@@ -425,7 +432,7 @@ cdef inline void _add_outside(real* row, Py_ssize_t r, Py_ssize_t er,
             row[sidecol[e]] += acc
     for b in range(nborder):
         if target[b] == r:
-            brow = border + b * wc + left
+            brow = border + b * canvas_w + left
             for j in range(W):
                 row[j] += brow[j]
 
@@ -456,7 +463,7 @@ def conv_transpose_planes(const real[:, :, ::1] ys, const real[:, ::1] kernel,
     cdef Py_ssize_t t0 = (kh - 1) * dy - top, l0 = (kw - 1) * dx - left
     cdef bint unit = sy == 1 and sx == 1 and t0 >= 0 and l0 >= 0
     cdef Py_ssize_t elen = W + (kw - 1) * dx + 1
-    cdef Py_ssize_t wc, nright, ntop, nbottom, nborder, nside
+    cdef Py_ssize_t canvas_w, nright, ntop, nbottom, nborder, nside
     cdef Py_ssize_t nchunks, c, r, b, e, l, num, col, t, rho, m, npr, lfirst
     cdef Py_ssize_t p, i
     cdef Taps g
@@ -479,12 +486,12 @@ def conv_transpose_planes(const real[:, :, ::1] ys, const real[:, ::1] kernel,
     if nthreads < 1:
         nthreads = 1
     if fold and oh > 0 and ow > 0:
-        wc = lw if lw > left + W else left + W
-        nright = wc - left - W
+        canvas_w = lw if lw > left + W else left + W
+        nright = canvas_w - left - W
         ntop = top if top < lh else lh
         nbottom = lh - top - H if lh > top + H else 0
     else:
-        wc = left + W
+        canvas_w = left + W
         nright = 0
         ntop = 0
         nbottom = 0
@@ -498,10 +505,10 @@ def conv_transpose_planes(const real[:, :, ::1] ys, const real[:, ::1] kernel,
     wvs = per_thread(nthreads, ntap, dtype)
     rowtaps = per_thread(nthreads, 2 * kh, np.intp)
     ebuf = per_thread(nthreads, kh * elen if unit else 1, dtype)
-    pbufs = per_thread(nthreads, wc + sx if sx > 1 else 1, dtype)
+    pbufs = per_thread(nthreads, canvas_w + sx if sx > 1 else 1, dtype)
     wf = np.ascontiguousarray(np.asarray(kernel)[::-1, ::-1])
     wfp = &wf[0, 0]
-    border = np.empty((N, nborder + 1, wc), dtype=dtype)
+    border = np.empty((N, nborder + 1, canvas_w), dtype=dtype)
     brows = np.empty(nborder + 1, dtype=np.intp)
     target = np.empty(nborder + 1, dtype=np.intp)
     # The gather's geometry and, per column phase, its columns, taps and
@@ -509,16 +516,12 @@ def conv_transpose_planes(const real[:, :, ::1] ys, const real[:, ::1] kernel,
     g.oh, g.ow, g.kh, g.kw, g.sy, g.sx, g.dy, g.dx = oh, ow, kh, kw, sy, sx, dy, dx
     g.dq = dy // sy
     g.dr = dy - g.dq * sy
-    g.sxp = sx
-    t = dx
-    while t != 0:
-        g.sxp, t = t, g.sxp % t
-    g.dxp = dx // g.sxp
-    g.sxp = sx // g.sxp
+    g.sxp = sx // gcd(sx, dx)
+    g.dxp = dx // gcd(sx, dx)
     ph_plane = np.empty(sx * PH_SIZE, dtype=np.intp)
     ph_border = np.empty(sx * PH_SIZE, dtype=np.intp)
     _phase_table(&ph_plane[0], left, left + W, &g)
-    _phase_table(&ph_border[0], 0, wc, &g)
+    _phase_table(&ph_border[0], 0, canvas_w, &g)
     wtab = np.empty(sx * ntap, dtype=dtype)
     for rho in range(sx):
         # (the kernel columns of a phase do not depend on the column range)
@@ -561,7 +564,7 @@ def conv_transpose_planes(const real[:, :, ::1] ys, const real[:, ::1] kernel,
     nbtotal = N * nborder
     if nbtotal > 0:
         nchunks = nthreads if nthreads < nbtotal else nbtotal
-        if nbtotal * wc < 65536:
+        if nbtotal * canvas_w < MIN_PARALLEL_BORDER:
             nchunks = 1
         for c in prange(nchunks, nogil=True, schedule="static",
                         num_threads=nchunks):
@@ -570,7 +573,7 @@ def conv_transpose_planes(const real[:, :, ::1] ys, const real[:, ::1] kernel,
                 p = r // nborder
                 b = r - p * nborder
                 brow = &border[p, b, 0]
-                _gather_row(brow, brows[b], wc, &ys[p, 0, 0], &wtab[0],
+                _gather_row(brow, brows[b], canvas_w, &ys[p, 0, 0], &wtab[0],
                             &ph_border[0], &g, rowp, rowp + kh,
                             &rowtaps[c, 0], &wvs[c, 0], &pbufs[c, 0])
                 # The side entries do not overlap the plane's columns, so the
@@ -604,5 +607,5 @@ def conv_transpose_planes(const real[:, :, ::1] ys, const real[:, ::1] kernel,
                 _add_outside(&out[p, i, 0], i, i + top, yp, oh, ow, wp, kh,
                              kw, sy, dy, W, nside, &sidecol[0], &cstart[0],
                              &ctap[0], &ccol[0], nborder, &target[0],
-                             &border[p, 0, 0], wc, left, &rowtaps[c, 0],
+                             &border[p, 0, 0], canvas_w, left, &rowtaps[c, 0],
                              &rowtaps[c, kh])

@@ -1,0 +1,1 @@
+"""Sample-type codes of the compiled core, for the Python layer."""
