@@ -72,6 +72,18 @@ def test_same_equals_skimage_pad_input(rng, method, mode, tshape):
     np.testing.assert_allclose(got, expected, atol=1e-10)
 
 
+def explicit_pads(padding, template_shape):
+    """Per-side pads of a padding form, written out by hand."""
+    h, w = template_shape
+    if padding == "full":
+        return ((h - 1, h - 1), (w - 1, w - 1))
+    if padding == "same":
+        return ((h // 2, h - 1 - h // 2), (w // 2, w - 1 - w // 2))
+    if isinstance(padding, int):
+        return ((padding, padding),) * 2
+    return padding
+
+
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("padding", [2, ((1, 3), (0, 2)), "full"])
 def test_other_paddings_equal_pearson_of_padded_windows(rng, mode, padding):
@@ -79,12 +91,7 @@ def test_other_paddings_equal_pearson_of_padded_windows(rng, mode, padding):
     template = rng.random((4, 5))
     got = cfilter.match_template(image, template, padding=padding, mode=mode,
                                  cval=-0.5)
-    if padding == "full":
-        pads = ((3, 3), (4, 4))
-    elif isinstance(padding, int):
-        pads = ((padding, padding),) * 2
-    else:
-        pads = padding
+    pads = explicit_pads(padding, template.shape)
     expected = pearson_reference(image, template, pads, NP_PAD_MODE[mode], -0.5)
     np.testing.assert_allclose(got, expected, atol=1e-10)
 
@@ -230,14 +237,7 @@ def test_fft_numerator_with_padding_equals_pearson_of_padded_windows(
     template = rng.random((6, 5))
     got = cfilter.match_template(image, template, padding=padding, mode=mode,
                                  cval=-0.5, method="fft")
-    if padding == "full":
-        pads = ((5, 5), (4, 4))
-    elif padding == "same":
-        pads = ((3, 2), (2, 2))
-    elif isinstance(padding, int):
-        pads = ((padding, padding),) * 2
-    else:
-        pads = padding
+    pads = explicit_pads(padding, template.shape)
     expected = pearson_reference(image, template, pads, NP_PAD_MODE[mode], -0.5)
     np.testing.assert_allclose(got, expected, atol=1e-10)
     # The scores are a new contiguous array, not a crop of the FFT grid.
