@@ -8,7 +8,6 @@ float32), multiplied by ``H(f)`` -- a function of the radial frequency
 frequency grid -- transformed back, and cropped.
 """
 import numpy as np
-import scipy.fft
 
 from . import _validate as V
 from ._indexing import extend
@@ -50,6 +49,7 @@ def _half_squared_radius(shape, dtype):
     """``f**2`` on the rows ``0 .. H//2`` of the ``rfft2`` grid of a plane of
     ``shape``: the other rows repeat them (row ``k`` has the frequency of
     row ``H - k``), so only these are evaluated."""
+    import scipy.fft   # here, not at the top: slow to import
     fy = np.arange(shape[0] // 2 + 1, dtype=dtype) / dtype.type(shape[0])
     fx = scipy.fft.rfftfreq(shape[1]).astype(dtype)
     return np.add.outer(fy * fy, fx * fx)
@@ -120,6 +120,7 @@ def inverse_rfft2(spectrum, grid, workers):
     overwriting ``spectrum``: the column transforms, then the real row
     transforms, as two 1-D calls.  Bit-identical to ``irfft2`` and about a
     third faster (scipy's multi-axis inverse takes a slower route)."""
+    import scipy.fft   # here, not at the top: slow to import
     cols = scipy.fft.ifft(spectrum, n=grid[0], axis=-2, workers=workers,
                           overwrite_x=True)
     return scipy.fft.irfft(cols, n=grid[1], axis=-1, workers=workers,
@@ -204,6 +205,7 @@ def frequency_filter(image, cutoff, *, kind="lowpass", shape="butterworth",
     >>> bool(np.allclose(high, fast))
     True
     """
+    import scipy.fft   # here, not at the top: slow to import
     img = V.as_image(image)
     axes = V.spatial_axes(img.ndim, None, channel_axis)
     kind = V.as_choice(kind, "kind", KINDS)

@@ -19,7 +19,6 @@ are taken in float64 on the image shifted by a representative value, so
 ``mean(x**2) - mean(x)**2`` does not lose the variance to cancellation.
 """
 import numpy as np
-import scipy.fft
 
 from . import _validate as V
 from ._api import correlate, plan
@@ -234,6 +233,7 @@ def _fft_numerator(planes, t, pads, out_shape, mode, cval, shift, dtype,
     each channel's extended plane times the conjugate template spectrum,
     summed in the frequency domain, one inverse transform.  The transform
     grid is at least the extended plane, so no output wraps around."""
+    import scipy.fft   # here, not at the top: slow to import
     (top, bottom), (left, right) = pads
     H, W = planes.shape[1:]
     eh, ew = H + top + bottom, W + left + right
