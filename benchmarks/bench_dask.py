@@ -2,6 +2,8 @@
 
     python benchmarks/bench_dask.py [--threads 2] [--sizes 8192 16384]
                                     [--chunk 2048] [--repeats 3] [--rss-runs 3]
+    python benchmarks/bench_dask.py --zarr [--zarr-chunk 512]
+                                    [--zarr-grid 16x4 32x4]
 
 A float32 N x N image (in memory, wrapped with ``da.from_array``) in
 ``--chunk``-square chunks, the threaded scheduler with ``--threads`` workers;
@@ -17,6 +19,15 @@ the median over ``--rss-runs`` fresh child processes of the peak RSS above
 its level just before the run, sampled every 2 ms (image and output already allocated; it counts native
 buffers that tracemalloc cannot see), and tracemalloc's peak (NumPy's allocations) in
 this process.
+
+``--zarr``: out of core instead.  A float32 image of ``--zarr-grid`` (rows x
+columns) chunks of ``--zarr-chunk`` squared, written to a Zarr store, read
+with ``da.from_zarr``, Gaussian sigma=4 (mirror), written to Zarr three ways:
+``cfilter.dask.to_zarr``, the lazy array's own ``.to_zarr()``, and
+dask-image's result's ``.to_zarr()``.  Reports time and tracemalloc's peak
+in chunk rows (one row of chunks = columns x chunk^2 x 4 bytes): the goal is
+a peak of a few chunk rows for cfilter.dask.to_zarr, the same for every
+image height.
 """
 import argparse
 import os
@@ -111,6 +122,52 @@ def traced_peak(run):
         tracemalloc.stop()
 
 
+def zarr_rows(args):
+    import shutil
+    import tempfile
+
+    import zarr
+
+    chunk = args.zarr_chunk
+    print(f"threads={args.threads} chunk={chunk}x{chunk} float32 "
+          f"(taken under the machine's current load)")
+    print("| grid | writer | s | traced peak MB | chunk rows | of image |")
+    print("|---|---|---|---|---|---|")
+    for grid in args.zarr_grid:
+        rows, cols = (int(v) for v in grid.lower().split("x"))
+        folder = tempfile.mkdtemp(prefix="cfilter-bench-zarr-")
+        try:
+            src = zarr.open_array(f"{folder}/in.zarr", mode="w",
+                                  shape=(rows * chunk, cols * chunk),
+                                  chunks=(chunk, chunk), dtype="float32")
+            rng = np.random.default_rng(0)
+            for top in range(0, rows * chunk, chunk):
+                src[top:top + chunk] = rng.random((chunk, cols * chunk),
+                                                  dtype=np.float32)
+            image = da.from_zarr(f"{folder}/in.zarr")
+            cd.gaussian_blur(image[:chunk, :chunk], 4.0).compute()
+            lazy = cd.gaussian_blur(image, 4.0, mode="mirror")
+            writers = {
+                "cfilter.dask.to_zarr": lambda dst: cd.to_zarr(lazy, dst),
+                "lazy.to_zarr()": lambda dst: lazy.to_zarr(dst)}
+            if ndfilters is not None:
+                peer = ndfilters.gaussian_filter(image, 4.0, mode="mirror")
+                writers["dask-image .to_zarr()"] = peer.to_zarr
+            row = cols * chunk * chunk * 4
+            for k, (name, write) in enumerate(writers.items()):
+                with dask.config.set(scheduler="threads",
+                                     num_workers=args.threads):
+                    start = time.perf_counter()
+                    peak = traced_peak(
+                        lambda: write(f"{folder}/out{k}.zarr"))
+                    took = time.perf_counter() - start
+                print(f"| {grid} | {name} | {took:.2f} | {peak / 2**20:.0f} "
+                      f"| {peak / row:.1f} | {peak / (rows * row):.2f} |",
+                      flush=True)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--threads", type=int, default=2)
@@ -119,8 +176,14 @@ def main(argv=None):
     parser.add_argument("--chunk", type=int, default=2048)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--rss-runs", type=int, default=3)
+    parser.add_argument("--zarr", action="store_true",
+                        help="out of core: Zarr to Zarr peak memory")
+    parser.add_argument("--zarr-chunk", type=int, default=512)
+    parser.add_argument("--zarr-grid", nargs="+", default=["16x4", "32x4"])
     parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.zarr:
+        return zarr_rows(args)
     if args.child:
         lib, case, n, chunk, threads = args.child
         return run_child(lib, case, int(n), int(chunk), int(threads))

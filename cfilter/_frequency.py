@@ -8,7 +8,6 @@ float32), multiplied by ``H(f)`` -- a function of the radial frequency
 frequency grid -- transformed back, and cropped.
 """
 import numpy as np
-import scipy.fft
 
 from . import _validate as V
 from ._indexing import extend
@@ -19,13 +18,6 @@ __all__ = ["frequency_filter"]
 
 KINDS = ("lowpass", "highpass", "bandpass", "bandstop")
 SHAPES = ("butterworth", "gaussian", "ideal")
-
-
-def _choice(value, name, choices):
-    if isinstance(value, str) and value.strip().lower() in choices:
-        return value.strip().lower()
-    raise ValueError(f"{name}={value!r} is not valid; use one of: "
-                     f"{', '.join(choices)}")
 
 
 def _cutoffs(cutoff, kind):
@@ -57,6 +49,7 @@ def _half_squared_radius(shape, dtype):
     """``f**2`` on the rows ``0 .. H//2`` of the ``rfft2`` grid of a plane of
     ``shape``: the other rows repeat them (row ``k`` has the frequency of
     row ``H - k``), so only these are evaluated."""
+    import scipy.fft   # here, not at the top: slow to import
     fy = np.arange(shape[0] // 2 + 1, dtype=dtype) / dtype.type(shape[0])
     fx = scipy.fft.rfftfreq(shape[1]).astype(dtype)
     return np.add.outer(fy * fy, fx * fx)
@@ -120,6 +113,18 @@ def _apply(spectrum, half):
     spectrum[..., :m, :] *= half
     spectrum[..., m:, :] *= half[rows - m:0:-1]
     return spectrum
+
+
+def inverse_rfft2(spectrum, grid, workers):
+    """``scipy.fft.irfft2(spectrum, s=grid)`` over the last two axes,
+    overwriting ``spectrum``: the column transforms, then the real row
+    transforms, as two 1-D calls.  Bit-identical to ``irfft2`` and about a
+    third faster (scipy's multi-axis inverse takes a slower route)."""
+    import scipy.fft   # here, not at the top: slow to import
+    cols = scipy.fft.ifft(spectrum, n=grid[0], axis=-2, workers=workers,
+                          overwrite_x=True)
+    return scipy.fft.irfft(cols, n=grid[1], axis=-1, workers=workers,
+                           overwrite_x=True)
 
 
 def frequency_filter(image, cutoff, *, kind="lowpass", shape="butterworth",
@@ -200,10 +205,11 @@ def frequency_filter(image, cutoff, *, kind="lowpass", shape="butterworth",
     >>> bool(np.allclose(high, fast))
     True
     """
+    import scipy.fft   # here, not at the top: slow to import
     img = V.as_image(image)
     axes = V.spatial_axes(img.ndim, None, channel_axis)
-    kind = _choice(kind, "kind", KINDS)
-    filter_shape = _choice(shape, "shape", SHAPES)
+    kind = V.as_choice(kind, "kind", KINDS)
+    filter_shape = V.as_choice(shape, "shape", SHAPES)
     cutoffs = _cutoffs(cutoff, kind)
     order = V.as_real(order, "order", finite=True, positive=True)
     mode = V.normalize_mode(mode)
@@ -219,7 +225,7 @@ def frequency_filter(image, cutoff, *, kind="lowpass", shape="butterworth",
     planes, _ = as_planes(img, axes, dtype)
     H, W = planes.shape[1:]
 
-    def compute(out):
+    def filtered():
         if pad:
             ext = np.empty((len(planes), H + 2 * pad, W + 2 * pad),
                            dtype=dtype)
@@ -229,12 +235,18 @@ def frequency_filter(image, cutoff, *, kind="lowpass", shape="butterworth",
         else:
             ext = planes
         grid = ext.shape[1:]
-        spectrum = scipy.fft.rfft2(ext, workers=nthreads)
+        spectrum = scipy.fft.rfft2(ext, workers=nthreads,
+                                   overwrite_x=ext is not planes)
         half = half_transfer(grid, kind, filter_shape, cutoffs, order, dtype)
         _apply(spectrum, half)
-        filtered = scipy.fft.irfft2(spectrum, s=grid, workers=nthreads,
-                                    overwrite_x=True)
-        out[...] = filtered[:, pad:pad + H, pad:pad + W]
+        return inverse_rfft2(spectrum, grid, nthreads)
 
-    return deliver(compute, image=img, axes=axes, out_lens=(H, W),
+    if not pad and output is None and img.ndim == 2:
+        # The inverse transform is the result: no copy into a new array.
+        return filtered()[0]
+
+    def fill(out):
+        out[...] = filtered()[:, pad:pad + H, pad:pad + W]
+
+    return deliver(fill, image=img, axes=axes, out_lens=(H, W),
                    work_dtype=dtype, output=output)

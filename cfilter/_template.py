@@ -7,7 +7,11 @@ is their Pearson correlation::
             / sqrt(sum((x - mean x)**2) * sum((t - mean t)**2))
 
 Because ``t' = t - mean t`` sums to zero, the numerator is just
-``correlate(x, t')``: one call of :func:`cfilter.correlate` (direct or FFT).
+``correlate(x, t')``.  The planner of :func:`cfilter.correlate` picks the
+method; a direct numerator is that call, an FFT one is computed here by
+whole-plane real transforms (one per channel, summed as spectra, one
+inverse), cheaper than correlate's overlap-save tiles; planes beyond
+``WHOLE_FFT_PIXELS`` use the tiles, whose scratch memory is bounded.
 The window means of ``x`` and ``x**2`` are moving sums: one call of
 :func:`cfilter.correlate` with an all-equal kernel, which the planner runs
 on the box engine (O(1) per pixel, restarted float64 running sums).  They
@@ -17,7 +21,9 @@ are taken in float64 on the image shifted by a representative value, so
 import numpy as np
 
 from . import _validate as V
-from ._api import correlate
+from ._api import correlate, plan
+from ._frequency import inverse_rfft2
+from ._indexing import extend
 from ._shapes import conv_output_shape
 from ._threads import get_num_threads
 
@@ -31,6 +37,11 @@ __all__ = ["match_template"]
 # a few float32 epsilons of its scale, so a window whose standard deviation
 # is below 8 float32 epsilons of its root-mean-square is noise there.
 _FLAT64 = 256 * np.finfo(np.float64).eps
+
+# Extended planes up to this many pixels get their FFT numerator from one
+# whole-plane transform (its spectra take a few times the plane's memory);
+# larger ones go through correlate's tiled FFT engine.
+WHOLE_FFT_PIXELS = 1 << 24
 
 
 def _flat_ratio(dtype):
@@ -171,11 +182,25 @@ def match_template(image, template, *, padding="valid", mode="constant",
     sample = planes[:, ::8, ::8]
     shift = float(np.nanmean(sample)) if np.isfinite(sample).any() else 0.0
     opts = dict(mode=mode, padding=pad, workers=nthreads)
-    num = None
-    for plane, tk in zip(planes, t):
-        xs = np.subtract(plane, shift, dtype=dtype)
-        part = correlate(xs, tk, cval=cval - shift, method=method, **opts)
-        num = part if num is None else np.add(num, part, out=num)
+    # The planner decides between direct and FFT, as for correlate; an FFT
+    # numerator is then one transform per channel of the whole extended
+    # plane (cheaper than correlate's tiles: no finite scan or overlap).
+    chosen = plan(planes, t[0], axes=(1, 2), mode=mode, cval=cval - shift,
+                  padding=pad, method=method, workers=nthreads)
+    eh = planes.shape[1] + sum(chosen.padding[0])
+    ew = planes.shape[2] + sum(chosen.padding[1])
+    if (chosen.method == "fft" and np.isfinite(cval)
+            and eh * ew <= WHOLE_FFT_PIXELS):
+        num = _fft_numerator(planes, t, chosen.padding,
+                             chosen.output_shape[1:], mode, cval, shift,
+                             dtype, nthreads)
+    else:
+        num = None
+        for plane, tk in zip(planes, t):
+            xs = np.subtract(plane, shift, dtype=dtype)
+            part = correlate(xs, tk, cval=cval - shift, method=chosen.method,
+                             **opts)
+            num = part if num is None else np.add(num, part, out=num)
 
     # Window means of x - s and (x - s)**2 in float64, by moving sums (the
     # box engine: the kernel's weights are all equal), both planes in one
@@ -195,27 +220,66 @@ def match_template(image, template, *, padding="valid", mode="constant",
     else:
         m1, m2 = m1[0], m2[0]
     # The window's standard deviation is sqrt(m2 - m1**2).
-    _scores(num, m1, m2, _flat_ratio(dtype))
-    return num
+    # The FFT numerator is a crop of its transform grid: the scores go
+    # into a new contiguous array.
+    out = num if num.flags.c_contiguous else np.empty(num.shape, dtype)
+    _scores(num, m1, m2, _flat_ratio(dtype), out)
+    return out
+
+
+def _fft_numerator(planes, t, pads, out_shape, mode, cval, shift, dtype,
+                   nthreads):
+    """``sum_c correlate(plane_c - shift, t_c)`` by whole-plane real FFTs:
+    each channel's extended plane times the conjugate template spectrum,
+    summed in the frequency domain, one inverse transform.  The transform
+    grid is at least the extended plane, so no output wraps around."""
+    import scipy.fft   # here, not at the top: slow to import
+    (top, bottom), (left, right) = pads
+    H, W = planes.shape[1:]
+    eh, ew = H + top + bottom, W + left + right
+    grid = (scipy.fft.next_fast_len(eh, real=True),
+            scipy.fft.next_fast_len(ew, real=True))
+    spec = None
+    for plane, tk in zip(planes, t):
+        xs = np.subtract(plane, shift, dtype=dtype)
+        if top or bottom or left or right:
+            ext = np.empty((eh, ew), dtype=dtype)
+            extend(xs, -top, eh, -left, ew, mode, cval - shift, out=ext)
+            xs = ext
+        part = scipy.fft.rfft2(xs, s=grid, workers=nthreads,
+                               overwrite_x=True)
+        del xs
+        # The template's rows are few: transform them, then the columns
+        # (equal to rfft2 with s=grid, without transforming the zero rows).
+        kernel = scipy.fft.fft(
+            scipy.fft.rfft(tk.astype(dtype), n=grid[1], axis=1), n=grid[0],
+            axis=0, workers=nthreads, overwrite_x=True)
+        part *= np.conjugate(kernel, out=kernel)
+        spec = part if spec is None else np.add(spec, part, out=spec)
+    full = inverse_rfft2(spec, grid, nthreads)
+    return full[:out_shape[0], :out_shape[1]]
 
 
 # Elements per block of the final step: its temporaries stay in cache.
 _BLOCK = 1 << 14
 
 
-def _scores(num, m1, m2, flat_ratio):
-    """``num / sqrt(m2 - m1**2)`` into ``num``, clipped to [-1, 1]; 0 where
-    the window is flat (``m1`` and ``m2`` are overwritten).  Block by block,
-    so the six steps cost about one pass over memory."""
-    flat_num, flat_m1, flat_m2 = num.reshape(-1), m1.reshape(-1), m2.reshape(-1)
-    for start in range(0, flat_num.size, _BLOCK):
-        block = slice(start, start + _BLOCK)
-        o, a, var = flat_num[block], flat_m1[block], flat_m2[block]
+def _scores(num, m1, m2, flat_ratio, out):
+    """``num / sqrt(m2 - m1**2)`` into ``out`` (which may be ``num``),
+    clipped to [-1, 1]; 0 where the window is flat (``m1`` and ``m2`` are
+    overwritten).  Rows at a time, so the six steps cost about one pass
+    over memory; ``num`` may be a view with longer rows (the FFT's crop),
+    read where it lies instead of copied first."""
+    rows = max(1, _BLOCK // max(1, out.shape[1]))
+    for start in range(0, out.shape[0], rows):
+        block = slice(start, start + rows)
+        o, a, var = num[block], m1[block], m2[block]
         threshold = var * flat_ratio
         np.multiply(a, a, out=a)
         var -= a
         # A flat window's deviation becomes infinite: its score is then 0.
         np.copyto(var, np.inf, where=var <= threshold)
         np.sqrt(var, out=var)
-        np.divide(o, var, out=o)
-        np.clip(o, -1.0, 1.0, out=o)
+        res = out[block]
+        np.divide(o, var, out=res)
+        np.clip(res, -1.0, 1.0, out=res)

@@ -317,11 +317,21 @@ def compute_dtype(image_dtype, output):
     return np.dtype(np.float32)
 
 
-def normalize_method(method, choices=METHODS):
-    if isinstance(method, str) and method.strip().lower() in choices:
-        return method.strip().lower()
-    raise ValueError(f"method={method!r} is not a method; use one of: "
+def as_choice(value, name, choices, what="valid"):
+    """``value`` as one of the strings ``choices`` (case and surrounding
+    blanks ignored); otherwise a ValueError listing them.
+
+    >>> as_choice(" Gaussian", "shape", ("butterworth", "gaussian"))
+    'gaussian'
+    """
+    if isinstance(value, str) and value.strip().lower() in choices:
+        return value.strip().lower()
+    raise ValueError(f"{name}={value!r} is not {what}; use one of: "
                      f"{', '.join(choices)}")
+
+
+def normalize_method(method, choices=METHODS):
+    return as_choice(method, "method", choices, "a method")
 
 
 def normalize_workers(workers, default):
@@ -337,10 +347,7 @@ NAN_POLICIES = ("propagate", "ignore")
 def normalize_nan_policy(nan_policy):
     """'propagate' (NaN spreads like plain arithmetic) or 'ignore'
     (normalised convolution, DESIGN section 8)."""
-    if isinstance(nan_policy, str) and nan_policy.strip().lower() in NAN_POLICIES:
-        return nan_policy.strip().lower()
-    raise ValueError(f"nan_policy={nan_policy!r} is not a NaN policy; use one "
-                     f"of: {', '.join(NAN_POLICIES)}")
+    return as_choice(nan_policy, "nan_policy", NAN_POLICIES, "a NaN policy")
 
 
 # Normalised options of recent calls, by the options as given (with their

@@ -61,7 +61,7 @@ from cfilter import kernels
 
 __all__ = ["correlate", "convolve", "correlate1d", "convolve1d",
            "gaussian_blur", "box_blur", "sobel", "prewitt", "scharr",
-           "laplace", "sharpen", "unsharp_mask"]
+           "laplace", "sharpen", "unsharp_mask", "to_zarr"]
 
 
 # ---------------------------------------------------------------- geometry
@@ -740,3 +740,141 @@ def unsharp_mask(image, sigma, amount=1.0, *, truncate=4.0, mode="reflect",
                   mode=mode, cval=cval, stride=stride, axes=axes,
                   channel_axis=channel_axis, output=output, workers=workers,
                   truncate=truncate)
+
+
+# ------------------------------------------------------------ out of core
+
+def _regular(chunks):
+    """True if every axis has equal chunks but for a smaller last one, as
+    Zarr's chunk grid needs."""
+    return all(len(c) < 2 or (len(set(c[:-1])) == 1 and c[-1] <= c[0])
+               for c in chunks)
+
+
+def to_zarr(array, url, *, band=1, overwrite=False, **zarr_kwargs):
+    """Write a lazy result to Zarr one band of chunk rows at a time.
+
+    ``array.to_zarr(url)`` hands Dask the whole graph at once; its scheduler
+    then reads input chunks well ahead of the ones it is filtering (each
+    output chunk needs its neighbours' rows), so the memory in use grows to
+    a band of chunk rows about half the image tall, whatever the chunk size.
+    This function runs the graph ``band`` rows of output chunks (along the
+    first axis) at a time, writing each output chunk as soon as it is made,
+    and reads nothing for the next rows before the band is written.  The
+    input chunks two bands share are kept and handed to the next band, so
+    each input chunk is read once (with ``mode="wrap"`` the first and last
+    bands also read the opposite edge) and the memory in use is about
+    ``band + 2`` rows of input chunks, independent of the image's height.
+    Each band's chunks run in parallel on the current Dask scheduler
+    (threads, processes or a :class:`distributed.Client`).
+
+    Parameters
+    ----------
+    array : dask.array.Array
+        The lazy result to write (any Dask array, usually from a
+        :mod:`cfilter.dask` function).  Irregular chunks (from merged small
+        input chunks or a stride) are first made regular, as Zarr needs.
+    url : str, MutableMapping, zarr storage or zarr.Array
+        Where to write: a path or store, in which a new array is created
+        with ``array``'s shape, dtype and chunks, or an existing
+        :class:`zarr.Array` of ``array``'s shape, whose own chunks are then
+        used.
+    band : int, optional
+        Rows of output chunks computed together (default 1).  Larger bands
+        keep more threads busy when a chunk row has fewer chunks than the
+        scheduler has threads, at the price of more memory.
+    overwrite : bool, optional
+        Replace an existing array at ``url`` (default: raise if one exists).
+    **zarr_kwargs
+        Passed to :func:`zarr.open_array` when the array is created (e.g.
+        ``compressors``, ``fill_value``).
+
+    Returns
+    -------
+    zarr.Array
+        The written array.
+
+    Examples
+    --------
+    >>> import numpy as np, cfilter, cfilter.dask, dask.array as da, zarr
+    >>> x = np.random.default_rng(1).random((90, 40), dtype=np.float32)
+    >>> lazy = cfilter.dask.gaussian_blur(da.from_array(x, chunks=20), 2.0)
+    >>> out = cfilter.dask.to_zarr(lazy, zarr.storage.MemoryStore())
+    >>> out.shape, out.chunks
+    ((90, 40), (20, 20))
+    >>> bool(np.allclose(out[:], cfilter.gaussian_blur(x, 2.0), atol=1e-6))
+    True
+    """
+    import zarr
+
+    array = _as_dask(array)
+    if isinstance(band, (bool, np.bool_)) or not isinstance(
+            band, (int, np.integer)) or band < 1:
+        raise ValueError(f"band: give a positive whole number of chunk rows, "
+                         f"not {band!r}")
+    if any(np.isnan(s) for s in array.shape):
+        raise ValueError("array: chunk sizes must be known to write Zarr "
+                         "(call .compute_chunk_sizes() first)")
+    if isinstance(url, zarr.Array):
+        target = url
+        if tuple(target.shape) != array.shape:
+            raise ValueError(f"url: the Zarr array's shape {target.shape} is "
+                             f"not the array's {array.shape}")
+        if zarr_kwargs:
+            raise TypeError("zarr_kwargs: only used when creating an array, "
+                            "not with an existing zarr.Array")
+        array = array.rechunk(target.chunks)
+    else:
+        if not _regular(array.chunks):
+            array = array.rechunk(tuple(c[0] if c else 1
+                                        for c in array.chunks))
+        target = zarr.open_array(
+            url, mode="w" if overwrite else "w-", shape=array.shape,
+            chunks=tuple(c[0] if c else 1 for c in array.chunks),
+            dtype=array.dtype, **zarr_kwargs)
+    if array.size == 0:
+        return target
+    _store_bands(array, target, band)
+    return target
+
+
+def _write_chunk(target, region, block):
+    target[region] = block
+
+
+def _store_bands(array, target, band):
+    """Run ``array``'s graph band by band, writing each output chunk as it
+    is made.  Tasks two bands share (the input chunk rows at their border)
+    are computed once and handed to the next band as data, so each input
+    chunk is read once and only about three rows of them are held."""
+    from dask.base import get_scheduler
+    from dask.optimization import cull
+
+    graph = dict(array.__dask_graph__())
+    get = get_scheduler(collections=[array]) or da.Array.__dask_scheduler__
+    keys = np.empty(array.numblocks, dtype=object)
+    for index in np.ndindex(*array.numblocks):
+        keys[index] = (array.name,) + index
+    starts = [np.cumsum((0,) + c) for c in array.chunks]
+    rows = len(array.chunks[0])
+    bands = [range(top, min(top + band, rows)) for top in range(0, rows, band)]
+    needed = [set(cull(graph, [k for r in b for k in keys[r].ravel()])[0])
+              for b in bands]
+    cache = {}
+    for i, b in enumerate(bands):
+        later = needed[i + 1] if i + 1 < len(bands) else set()
+        dsk = {k: (cache[k] if k in cache else graph[k]) for k in needed[i]}
+        writes = []
+        for r in b:
+            for index in np.ndindex(*keys[r].shape):
+                full = (r,) + index
+                region = tuple(slice(int(s[j]), int(s[j + 1]))
+                               for s, j in zip(starts, full))
+                name = ("cfilter-write-" + array.name,) + full
+                dsk[name] = (_write_chunk, target, region, keys[full])
+                writes.append(name)
+        # Hand the shared tasks' results over; drop everything else.
+        shared = sorted((needed[i] & later) - set(cache), key=str)
+        values = get(dsk, writes + shared)
+        cache = {k: v for k, v in cache.items() if k in later}
+        cache.update(zip(shared, values[len(writes):]))

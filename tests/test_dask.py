@@ -301,41 +301,80 @@ def test_local_cluster():
 
 # ------------------------------------------------------------ out of core
 
-def _peak_to_zarr(lazy, path):
+def _peak(write):
     tracemalloc.start()
     try:
         with dask.config.set(scheduler="threads", num_workers=2):
-            lazy.to_zarr(path)
+            write()
         return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
 
 
 def test_zarr_to_zarr_bounded_memory(tmp_path):
+    # cfilter.dask.to_zarr holds a few chunk rows, whatever the height:
+    # a 24 x 4 grid of 128 x 128 float32 chunks (6 MB), bound 8 chunk rows.
     zarr = pytest.importorskip("zarr")
-    n, chunk = 1536, 128
+    rows, cols, chunk = 24, 4, 128
     src = zarr.open_array(str(tmp_path / "in.zarr"), mode="w",
-                          shape=(n, n), chunks=(chunk, chunk),
-                          dtype="float32")
+                          shape=(rows * chunk, cols * chunk),
+                          chunks=(chunk, chunk), dtype="float32")
     rng = np.random.default_rng(6)
-    for i in range(0, n, chunk):                   # written a band at a time
-        src[i:i + chunk] = rng.random((chunk, n), dtype=np.float32)
+    for i in range(0, rows * chunk, chunk):        # written a band at a time
+        src[i:i + chunk] = rng.random((chunk, cols * chunk), dtype=np.float32)
     image = da.from_zarr(str(tmp_path / "in.zarr"))
     # Warm up (imports, the planner's first call) outside the measurement.
-    cd.gaussian_blur(image[:256, :256], 3.0).compute()
-    peak = _peak_to_zarr(cd.gaussian_blur(image, 3.0, mode="mirror"),
-                         str(tmp_path / "out.zarr"))
-    # Dask's threaded scheduler keeps a band of chunk rows in flight, not
-    # the image (measured 0.45-0.65 of it here, with 144 chunks).
-    assert peak < 0.8 * n * n * 4, peak
+    cd.to_zarr(cd.gaussian_blur(image[:256, :256], 3.0),
+               zarr.storage.MemoryStore())
+    lazy = cd.gaussian_blur(image, 3.0, mode="mirror")
+    peak = _peak(lambda: cd.to_zarr(lazy, str(tmp_path / "out.zarr")))
+    chunk_row = cols * chunk * chunk * 4
+    assert peak <= 8 * chunk_row, peak / chunk_row
     out = zarr.open_array(str(tmp_path / "out.zarr"), mode="r")
-    want = cfilter.gaussian_blur(src[:], 3.0, mode="mirror")
+    assert out.chunks == (chunk, chunk)
+    want = ndi.gaussian_filter(src[:], 3.0, mode="mirror")
     np.testing.assert_allclose(out[:], want, rtol=1e-5, atol=1e-6)
-    ndfilters = pytest.importorskip("dask_image.ndfilters")
-    ndfilters.gaussian_filter(image[:256, :256], 3.0).compute()
-    peer = _peak_to_zarr(ndfilters.gaussian_filter(image, 3.0, mode="mirror"),
-                         str(tmp_path / "peer.zarr"))
-    assert peak <= 1.1 * peer, (peak, peer)
+
+
+def test_to_zarr_reads_each_chunk_once():
+    zarr = pytest.importorskip("zarr")
+    reads = []
+    image = np.random.default_rng(7).random((100, 60))
+
+    def source(block, block_info=None):
+        reads.append(block_info[0]["chunk-location"])
+        return block
+
+    x = da.from_array(image, chunks=(20, 30)).map_blocks(source,
+                                                         dtype=image.dtype)
+    # (with "wrap" the first and last bands also read the opposite edge)
+    lazy = cd.correlate(x, KERNELS[0], mode="reflect")
+    for band in (1, 2, 7):
+        reads.clear()
+        out = cd.to_zarr(lazy, zarr.storage.MemoryStore(), band=band)
+        assert len(reads) == 10, (band, len(reads))
+        want = ndi.correlate(image, KERNELS[0], mode=NDI_MODE["reflect"])
+        np.testing.assert_allclose(out[:], want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("stride", [1, 3])
+def test_to_zarr_irregular_chunks_and_existing_array(stride):
+    zarr = pytest.importorskip("zarr")
+    image = np.random.default_rng(8).random((95, 70))
+    x = da.from_array(image, chunks=(23, 17))
+    lazy = cd.gaussian_blur(x, 2.0, stride=stride, mode="nearest")
+    want = cfilter.gaussian_blur(image, 2.0, stride=stride, mode="nearest")
+    out = cd.to_zarr(lazy, zarr.storage.MemoryStore(), band=2)
+    np.testing.assert_allclose(out[:], want, rtol=1e-6, atol=1e-9)
+    target = zarr.open_array(zarr.storage.MemoryStore(), mode="w",
+                             shape=want.shape, chunks=(10, 25),
+                             dtype=want.dtype)
+    assert cd.to_zarr(lazy, target) is target
+    np.testing.assert_allclose(target[:], want, rtol=1e-6, atol=1e-9)
+    with pytest.raises(ValueError, match="band"):
+        cd.to_zarr(lazy, zarr.storage.MemoryStore(), band=0)
+    with pytest.raises(ValueError, match="shape"):
+        cd.to_zarr(lazy[1:], target)
 
 
 def test_chunks_run_one_at_a_time():

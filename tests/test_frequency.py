@@ -186,3 +186,17 @@ def test_nan_is_refused_and_input_untouched():
     with pytest.raises(ValueError, match="NaN"):
         cfilter.frequency_filter(image, 0.1)
     np.testing.assert_array_equal(image, keep)
+
+
+@pytest.mark.parametrize("pad", [0, 3])
+def test_result_is_a_fresh_contiguous_array(rng, pad):
+    # The unpadded 2-D path returns the inverse transform itself: it must
+    # not alias the image nor be a view of a larger buffer.
+    image = rng.random((33, 40)).astype(np.float32)
+    keep = image.copy()
+    got = cfilter.frequency_filter(image, 0.2, pad=pad)
+    assert got.dtype == np.float32 and got.flags.c_contiguous
+    assert got.flags.owndata or got.base is None or got.base.size == got.size
+    assert not np.shares_memory(got, image)
+    got[...] = 7
+    np.testing.assert_array_equal(image, keep)

@@ -72,6 +72,18 @@ def test_same_equals_skimage_pad_input(rng, method, mode, tshape):
     np.testing.assert_allclose(got, expected, atol=1e-10)
 
 
+def explicit_pads(padding, template_shape):
+    """Per-side pads of a padding form, written out by hand."""
+    h, w = template_shape
+    if padding == "full":
+        return ((h - 1, h - 1), (w - 1, w - 1))
+    if padding == "same":
+        return ((h // 2, h - 1 - h // 2), (w // 2, w - 1 - w // 2))
+    if isinstance(padding, int):
+        return ((padding, padding),) * 2
+    return padding
+
+
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("padding", [2, ((1, 3), (0, 2)), "full"])
 def test_other_paddings_equal_pearson_of_padded_windows(rng, mode, padding):
@@ -79,12 +91,7 @@ def test_other_paddings_equal_pearson_of_padded_windows(rng, mode, padding):
     template = rng.random((4, 5))
     got = cfilter.match_template(image, template, padding=padding, mode=mode,
                                  cval=-0.5)
-    if padding == "full":
-        pads = ((3, 3), (4, 4))
-    elif isinstance(padding, int):
-        pads = ((padding, padding),) * 2
-    else:
-        pads = padding
+    pads = explicit_pads(padding, template.shape)
     expected = pearson_reference(image, template, pads, NP_PAD_MODE[mode], -0.5)
     np.testing.assert_allclose(got, expected, atol=1e-10)
 
@@ -217,3 +224,51 @@ def test_threads_do_not_change_the_scores(rng, method):
     one = cfilter.match_template(image, template, method=method, workers=1)
     two = cfilter.match_template(image, template, method=method, workers=2)
     np.testing.assert_array_equal(one, two)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("padding", [2, ((1, 3), (0, 2)), "full", "same"])
+def test_fft_numerator_with_padding_equals_pearson_of_padded_windows(
+        rng, mode, padding):
+    # The FFT numerator transforms the whole extended plane (its grid a fast
+    # length at least as large): every padding form and mode must still be
+    # the Pearson score of the padded windows.
+    image = rng.random((23, 29))
+    template = rng.random((6, 5))
+    got = cfilter.match_template(image, template, padding=padding, mode=mode,
+                                 cval=-0.5, method="fft")
+    pads = explicit_pads(padding, template.shape)
+    expected = pearson_reference(image, template, pads, NP_PAD_MODE[mode], -0.5)
+    np.testing.assert_allclose(got, expected, atol=1e-10)
+    # The scores are a new contiguous array, not a crop of the FFT grid.
+    assert got.flags.c_contiguous and got.base is None
+
+
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_colour_fft_numerator_equals_skimage(rng, padding):
+    image = rng.random((37, 41, 3)) + 5.0      # an offset the shift removes
+    template = rng.random((9, 8, 3)) + 5.0
+    expected = sk_match(image, template, pad_input=(padding == "same"))
+    expected = expected[..., 0] if padding == "valid" else expected[..., 1]
+    got = cfilter.match_template(image, template, padding=padding,
+                                 channel_axis=-1, method="fft")
+    np.testing.assert_allclose(got, expected, atol=1e-9)
+    got32 = cfilter.match_template(image.astype(np.float32),
+                                   template.astype(np.float32),
+                                   padding=padding, channel_axis=-1,
+                                   method="fft")
+    assert got32.dtype == np.float32
+    np.testing.assert_allclose(got32, expected, atol=2e-4)
+
+
+def test_tiled_fft_numerator_for_large_planes(rng, monkeypatch):
+    # Planes beyond WHOLE_FFT_PIXELS take correlate's tiled FFT engine.
+    from cfilter import _template
+    monkeypatch.setattr(_template, "WHOLE_FFT_PIXELS", 0)
+    image = rng.random((23, 29))
+    template = rng.random((6, 5))
+    got = cfilter.match_template(image, template, padding=2, mode="reflect",
+                                 method="fft")
+    expected = pearson_reference(image, template, ((2, 2),) * 2,
+                                 NP_PAD_MODE["reflect"], 0.0)
+    np.testing.assert_allclose(got, expected, atol=1e-10)
