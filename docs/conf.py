@@ -1,18 +1,22 @@
 """Sphinx configuration for the cfilter documentation.
 
-Build the site and run every example with::
+Build the site (this runs every gallery example) and then every doctest::
 
     sphinx-build -W -b html docs docs/_build/html
-    sphinx-build -W -b doctest docs docs/_build/doctest
+    sphinx-build -W -b doctest -D plot_gallery=0 docs docs/_build/doctest
 
-The package must be importable (``pip install .``); autodoc and the doctests
-import the installed ``cfilter``. Every build first runs ``gallery_images.py``,
-which writes the kernel gallery's pictures into ``docs/_generated/`` (a build
-product, not kept in git).
+``-D plot_gallery=0`` spares the doctest build from running the gallery a
+second time (the HTML build has run it; the doctests are in the pages).
+
+The package must be importable (``pip install .``, or ``PYTHONPATH`` at a
+source tree with the compiled core built in place); autodoc, the doctests,
+the ``.. plot::`` pictures and the gallery all import ``cfilter``.
+
+The gallery's scripts live in ``docs/examples/``; sphinx-gallery runs them
+and writes their pages and pictures into ``docs/auto_examples/``, a build
+product that git ignores.
 """
 
-import os
-import sys
 from importlib import metadata
 
 project = "cfilter"
@@ -31,9 +35,11 @@ extensions = [
     "sphinx.ext.mathjax",
     "numpydoc",
     "matplotlib.sphinxext.plot_directive",
+    "sphinx_gallery.gen_gallery",
 ]
 
-exclude_patterns = ["_build", "_generated"]
+exclude_patterns = ["_build", "examples", "auto_examples/*.ipynb",
+                    "auto_examples/*.py", "auto_examples/*.zip"]
 root_doc = "index"
 default_role = "code"
 
@@ -50,30 +56,62 @@ import numpy as np
 import cfilter
 """
 
-# -- HTML --------------------------------------------------------------------
-html_theme = "alabaster"
-html_title = f"cfilter {release}"
-html_theme_options = {
-    "description": "Fast, exact 2-D convolution and correlation compiled with Cython",
+# -- pictures: the plot directive ----------------------------------------------
+# ``.. plot::`` runs the code under it at build time and shows its figures.
+plot_pre_code = """
+import numpy as np
+import matplotlib.pyplot as plt
+import cfilter
+"""
+plot_include_source = True
+plot_html_show_source_link = False
+plot_html_show_formats = False
+plot_formats = [("png", 100)]
+plot_rcparams = {"figure.autolayout": True}
+
+# -- the gallery: sphinx-gallery -------------------------------------------------
+sphinx_gallery_conf = {
+    "examples_dirs": "examples",
+    "gallery_dirs": "auto_examples",
+    # every script whose name starts with plot_ is run, the others shown
+    "filename_pattern": r"/plot_",
+    "within_subsection_order": "FileNameSortKey",
+    # a failing example fails the build
+    "only_warn_on_example_error": False,
+    "abort_on_example_error": False,
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "image_scrapers": ("matplotlib",),
+    "matplotlib_animations": False,
+    "min_reported_time": 0,
+    "show_memory": False,
+    # link the functions used in the examples to the API page
+    "reference_url": {"cfilter": None},
 }
 
-
-# -- Kernel gallery ------------------------------------------------------------
-# The gallery's pictures are made, not stored: gallery_images.py writes them
-# into docs/_generated/ before any page is read (the image directive checks
-# that its file exists, so this runs for every builder).
-_HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def _make_gallery_images(app):
-    sys.path.insert(0, _HERE)
-    try:
-        import gallery_images
-    finally:
-        sys.path.remove(_HERE)
-    gallery_images.main(os.path.join(_HERE, "_generated"))
-
-
-def setup(app):
-    app.connect("builder-inited", _make_gallery_images)
-    return {"parallel_read_safe": True}
+# -- HTML --------------------------------------------------------------------
+html_theme = "pydata_sphinx_theme"
+html_title = f"cfilter {release}"
+html_theme_options = {
+    "navbar_align": "left",
+    "header_links_before_dropdown": 6,
+    "show_toc_level": 2,
+    "navigation_with_keys": False,
+    "footer_start": ["copyright"],
+    "footer_end": ["sphinx-version", "theme-version"],
+}
+# Pages without sub-pages have nothing for the left column: give their width
+# to the text (and to the code blocks on them).
+html_sidebars = {
+    "index": [],
+    "install": [],
+    "quickstart": [],
+    "cli": [],
+    "api": [],
+    "performance": [],
+    "sanitizers": [],
+    # the examples' code is as wide as a script's (79 columns)
+    "auto_examples/*": [],
+}
+html_static_path = ["_static"]
+html_css_files = ["cfilter.css"]
