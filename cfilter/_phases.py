@@ -14,6 +14,7 @@ This is the one place that works the phases out.  The compiled transpose
 table of :func:`phase_table`; ``cfilter.nn.conv_transpose2d`` turns each
 phase into one matrix product through :func:`phase_gathers`.
 """
+from functools import lru_cache
 from math import gcd
 
 import numpy as np
@@ -25,6 +26,7 @@ __all__ = ["FIELDS", "phase_table", "phase_gathers"]
 FIELDS = ("pos", "count", "o0", "ntaps", "l0", "klo", "khi")
 
 
+@lru_cache(maxsize=256)
 def phase_table(start, stop, k, s, d, n):
     """The phases of canvas positions ``[start, stop)`` along one axis, for
     a kernel of length ``k``, stride ``s``, dilation ``d`` and an input of
@@ -43,6 +45,9 @@ def phase_table(start, stop, k, s, d, n):
     klo, khi
         The outputs ``[klo, khi)`` whose reads all lie inside the input.
 
+    The table is read-only and cached: a transposed call asks for the same
+    two tables every time its geometry repeats.
+
     Examples
     --------
     >>> phase_table(0, 5, 3, 2, 1, 2)
@@ -51,7 +56,7 @@ def phase_table(start, stop, k, s, d, n):
     """
     sp = s // gcd(s, d)
     dp = d // gcd(s, d)
-    table = np.zeros((s, len(FIELDS)), dtype=np.intp)
+    rows = []
     for rho in range(s):
         first = start + (rho - start) % s
         count = (stop - first + s - 1) // s if stop > first else 0
@@ -68,7 +73,9 @@ def phase_table(start, stop, k, s, d, n):
             omin = omax - (ntaps - 1) * dp
             klo = min(max(-omin, 0), count)
             khi = max(min(n - omax, count), klo)
-        table[rho] = (first - start, count, omin, ntaps, l0, klo, khi)
+        rows.append((first - start, count, omin, ntaps, l0, klo, khi))
+    table = np.array(rows, dtype=np.intp).reshape(s, len(FIELDS))
+    table.flags.writeable = False
     return table
 
 
