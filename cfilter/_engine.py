@@ -19,6 +19,7 @@ from ._core._boundary import BoundaryMode
 from ._core._samples import Sample
 from ._core._transpose import conv_transpose_planes
 from ._limits import effective_geometry, gather, scatter_add
+from ._phases import phase_table
 
 # The sample types the compiled core reads and writes by code.
 _SAMPLE = {np.dtype(t): code for t, code in (
@@ -69,25 +70,35 @@ def native_output_dtypes(method, work_dtype):
 def run_transpose(planes, kernel, pads, stride, dilation, mode, nthreads,
                   out):
     """Transposed correlation of the planes into ``out`` (the compiled
-    gather of ``_core/_transpose.pyx``)."""
+    gather of ``_core/_transpose.pyx``, with its column phases from
+    ``_phases``)."""
     weights = np.ascontiguousarray(kernel, dtype=planes.dtype)
     target = out.shape[1:]
+    kw = kernel.shape[1]
+    ow = planes.shape[2]
+
+    def transpose_into(dst, top, left, stride, dilation):
+        sx, dx = stride[1], dilation[1]
+        width = dst.shape[2]
+        # the canvas row: the plane's columns and those y reaches
+        reach = (ow - 1) * sx + (kw - 1) * dx + 1
+        conv_transpose_planes(
+            planes, weights, dst, top, left, *stride, *dilation, mode,
+            nthreads, phase_table(left, left + width, kw, sx, dx, ow),
+            phase_table(0, max(reach, left + width), kw, sx, dx, ow))
+
     gathered, eshape, epads, estride, edil = effective_geometry(
         target, kernel.shape, pads, stride, dilation, planes.shape[1:])
     if any(gathered):
         # Extreme geometry (see _limits): a small transposed correlation
         # onto the gathered samples, then added back where they came from.
         small = np.empty((len(planes),) + eshape, dtype=out.dtype)
-        conv_transpose_planes(planes, weights, small, epads[0][0],
-                              epads[1][0], *estride, *edil, mode, nthreads)
+        transpose_into(small, epads[0][0], epads[1][0], estride, edil)
         out[...] = scatter_add(small, target, kernel.shape, pads, stride,
                                dilation, planes.shape[1:], gathered, mode)
         return out
     (top, _), (left, _) = pads
-    sy, sx = stride
-    dy, dx = dilation
-    conv_transpose_planes(planes, weights, out, top, left, sy, sx, dy, dx,
-                          mode, nthreads)
+    transpose_into(out, top, left, stride, dilation)
     return out
 
 

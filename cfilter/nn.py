@@ -15,11 +15,13 @@ reshaped to a matrix, which BLAS runs multithreaded.
 outputs split into ``stride`` phases; the outputs of one phase gather from
 the kernel taps of that phase at fixed input offsets, so each phase is again
 an im2col product (no zeros are inserted between the input's pixels).
+The phases come from ``_phases``, which the compiled transpose reads too.
 """
 import numpy as np
 
 from . import _validate as V
 from ._api import correlate
+from ._phases import phase_gathers
 from ._shapes import conv_output_shape, transposed_output_shape
 
 __all__ = ["conv2d", "conv_transpose2d"]
@@ -205,28 +207,6 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
     return out[0] if unbatched else out
 
 
-def _phases(n, k, s, d, before, length):
-    """Per output phase along one axis of a transposed convolution:
-    ``(first, count, taps, starts)`` -- outputs ``first, first + s, ...``
-    (``count`` of them) gather kernel taps ``taps``, tap ``taps[t]`` reading
-    input ``starts[t] + q`` for the phase's ``q``-th output -- and the zero
-    padding ``(p0, p1)`` that keeps every read inside."""
-    phases = []
-    lo, hi = 0, n
-    for rho in range(s):
-        first = (rho - before) % s
-        if first >= length:
-            continue
-        count = (length - first + s - 1) // s
-        q0 = (first + before - rho) // s
-        taps = [m for m in range(k) if (m * d - rho) % s == 0]
-        starts = [q0 + (rho - m * d) // s for m in taps]
-        for u in starts:
-            lo, hi = min(lo, u), max(hi, u + count)
-        phases.append((first, count, taps, starts))
-    return phases, (-lo, hi - n)
-
-
 def conv_transpose2d(x, weight, bias=None, stride=1, padding=0,
                      output_padding=0, groups=1, dilation=1):
     """2-D transposed convolution layer of an NCHW batch.
@@ -304,8 +284,8 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0,
         (H, W), (kh, kw), ((ph, ph), (pw, pw)), stride, dilation,
         V.as_pair(output_padding, "output_padding", 0))
 
-    rows, (p0, p1) = _phases(H, kh, stride[0], dilation[0], ph, out_h)
-    cols_, (q0, q1) = _phases(W, kw, stride[1], dilation[1], pw, out_w)
+    rows, (p0, p1) = phase_gathers(H, kh, stride[0], dilation[0], ph, out_h)
+    cols_, (q0, q1) = phase_gathers(W, kw, stride[1], dilation[1], pw, out_w)
     xe = _extend(np.ascontiguousarray(xb, dtype=dtype), ((p0, p1), (q0, q1)),
                  "constant")
     # (G, Cig, Cog, kh, kw): the weights of each group, input channels first.

@@ -36,9 +36,10 @@ LAYERS = {
 }
 # Helpers any layer may use; they import only other helpers and _core.
 # _limits is one: _plan asks it about sizes and geometry, _engine runs its
-# gather/scatter around the compiled loops.
+# gather/scatter around the compiled loops.  _phases is one: the transposed
+# phases, read by _engine (for the compiled transpose) and by nn.
 HELPERS = {"cfilter._threads", "cfilter._indexing", "cfilter._docstrings",
-           "cfilter._limits"}
+           "cfilter._limits", "cfilter._phases"}
 # _engine is the only caller of the compiled loops; the rest of the core is
 # off limits except _boundary's enum and build facts (BoundaryMode,
 # openmp_enabled, build_info), which validation, index maps and

@@ -38,7 +38,7 @@ import numpy as np
 from cython.parallel cimport prange
 
 from ._types cimport real
-from ._boundary cimport BoundaryMode, CONSTANT, map_index, _pmod, extend_row
+from ._boundary cimport BoundaryMode, CONSTANT, map_index, extend_row
 from ._taps cimport BLOCK, gcd, taps_unit_stride
 from ._scratch cimport per_thread
 
@@ -95,52 +95,14 @@ cdef enum:
 
 
 cdef enum:
-    # Entries of a phase in a phase table (see _phase_table).
+    # Columns of a phase table (``_phases.phase_table``, which works the
+    # phases out for this module and for cfilter.nn): per column phase
+    # ``rho``, its first column's position PH_POS and length PH_N; its
+    # kernel columns ``l0, l0 + sxp, ...`` (PH_NPR of them, from PH_L0);
+    # PH_O0, the y column that its output 0 reads by its last tap (the
+    # leftmost); and [PH_KLO, PH_KHI), the outputs whose taps all stay
+    # inside y's row.
     PH_POS, PH_N, PH_O0, PH_NPR, PH_L0, PH_KLO, PH_KHI, PH_SIZE
-
-
-cdef void _phase_table(Py_ssize_t* ph, Py_ssize_t ec0, Py_ssize_t ec1,
-                       const Taps* g) noexcept nogil:
-    """For canvas columns ``[ec0, ec1)``, each column phase ``rho``
-    (``ec % sx == rho``), the same on every row: its first column's position
-    ``PH_POS`` and its length ``PH_N``; its kernel columns ``l0, l0 + sxp,
-    ...`` (``PH_NPR`` of them); ``PH_O0``, the y column that its output 0
-    reads by its last tap (the leftmost); and ``[PH_KLO, PH_KHI)``, the
-    outputs whose taps all stay inside y's row."""
-    cdef Py_ssize_t rho, first, q0, l0, npr, omax, omin, klo, khi, nq
-    cdef Py_ssize_t* e
-    for rho in range(g.sx):
-        e = ph + rho * PH_SIZE
-        first = ec0 + _pmod(rho - ec0, g.sx)
-        nq = (ec1 - first + g.sx - 1) // g.sx if ec1 > first else 0
-        q0 = (first - rho) // g.sx
-        l0 = 0
-        while l0 < g.kw and l0 < g.sxp and _pmod(rho - l0 * g.dx, g.sx) != 0:
-            l0 += 1
-        npr = (g.kw - 1 - l0) // g.sxp + 1 if l0 < g.kw and l0 < g.sxp else 0
-        if npr == 0:
-            # no taps: every output is a zero, and none reads outside y
-            omin = 0
-            klo = 0
-            khi = nq
-        else:
-            omax = q0 + (rho - l0 * g.dx) // g.sx     # an exact division
-            omin = omax - (npr - 1) * g.dxp
-            klo = -omin if omin < 0 else 0
-            if klo > nq:
-                klo = nq
-            khi = g.ow - omax
-            if khi > nq:
-                khi = nq
-            if khi < klo:
-                khi = klo
-        e[PH_POS] = first - ec0
-        e[PH_N] = nq
-        e[PH_O0] = omin
-        e[PH_NPR] = npr
-        e[PH_L0] = l0
-        e[PH_KLO] = klo
-        e[PH_KHI] = khi
 
 
 cdef inline void _checked(real* dst, const real** rows, const real* wv,
@@ -442,12 +404,17 @@ def conv_transpose_planes(const real[:, :, ::1] ys, const real[:, ::1] kernel,
                           Py_ssize_t top, Py_ssize_t left,
                           Py_ssize_t sy, Py_ssize_t sx,
                           Py_ssize_t dy, Py_ssize_t dx,
-                          BoundaryMode mode, int nthreads):
+                          BoundaryMode mode, int nthreads,
+                          const Py_ssize_t[:, ::1] ph_plane,
+                          const Py_ssize_t[:, ::1] ph_border):
     """Write into each plane of ``out`` the adjoint of correlating its shape,
     applied to the plane of ``ys`` (all arguments validated: a plane of
     ``ys`` has the forward output's shape, or fewer rows and columns, and
-    ``top``, ``left`` >= 0).  The threads share out the rows of all the
-    planes together, as the forward engines do."""
+    ``top``, ``left`` >= 0).  ``ph_plane`` and ``ph_border`` are the column
+    phase tables (``_phases.phase_table``) of the plane's canvas columns
+    ``[left, left + W)`` and of the whole canvas row ``[0, max(lw, left +
+    W))``, ``lw`` the columns y reaches.  The threads share out the rows of
+    all the planes together, as the forward engines do."""
     cdef Py_ssize_t N = out.shape[0], H = out.shape[1], W = out.shape[2]
     cdef Py_ssize_t oh = ys.shape[1], ow = ys.shape[2]
     cdef Py_ssize_t total = N * H, nbtotal
@@ -477,7 +444,6 @@ def conv_transpose_planes(const real[:, :, ::1] ys, const real[:, ::1] kernel,
     cdef real[:, ::1] wvs, ebuf, pbufs
     cdef real[:, :, ::1] border
     cdef real[::1] wtab
-    cdef Py_ssize_t[::1] ph_plane, ph_border
     cdef const real[:, ::1] wf
     cdef Py_ssize_t[::1] brows, target, cstart, ctap, ccol, sidecol
 
@@ -518,15 +484,23 @@ def conv_transpose_planes(const real[:, :, ::1] ys, const real[:, ::1] kernel,
     g.dr = dy - g.dq * sy
     g.sxp = sx // gcd(sx, dx)
     g.dxp = dx // gcd(sx, dx)
-    ph_plane = np.empty(sx * PH_SIZE, dtype=np.intp)
-    ph_border = np.empty(sx * PH_SIZE, dtype=np.intp)
-    _phase_table(&ph_plane[0], left, left + W, &g)
-    _phase_table(&ph_border[0], 0, canvas_w, &g)
+    # A table that does not cover its columns would send the gather past
+    # its buffers.
+    if (ph_plane.shape[0] != sx or ph_plane.shape[1] != PH_SIZE
+            or ph_border.shape[0] != sx or ph_border.shape[1] != PH_SIZE):
+        raise ValueError(f"phase tables must be ({sx}, {PH_SIZE})")
+    t = 0
+    b = 0
+    for rho in range(sx):
+        t += ph_plane[rho, PH_N]
+        b += ph_border[rho, PH_N]
+    if t != W or (nborder > 0 and b != canvas_w):
+        raise ValueError("phase tables do not cover the canvas columns")
     wtab = np.empty(sx * ntap, dtype=dtype)
     for rho in range(sx):
         # (the kernel columns of a phase do not depend on the column range)
-        npr = ph_plane[rho * PH_SIZE + PH_NPR]
-        lfirst = ph_plane[rho * PH_SIZE + PH_L0]
+        npr = ph_plane[rho, PH_NPR]
+        lfirst = ph_plane[rho, PH_L0]
         for m in range(kh):
             for t in range(npr):
                 wtab[(rho * kh + m) * kw + t] = \
@@ -574,7 +548,7 @@ def conv_transpose_planes(const real[:, :, ::1] ys, const real[:, ::1] kernel,
                 b = r - p * nborder
                 brow = &border[p, b, 0]
                 _gather_row(brow, brows[b], canvas_w, &ys[p, 0, 0], &wtab[0],
-                            &ph_border[0], &g, rowp, rowp + kh,
+                            &ph_border[0, 0], &g, rowp, rowp + kh,
                             &rowtaps[c, 0], &wvs[c, 0], &pbufs[c, 0])
                 # The side entries do not overlap the plane's columns, so the
                 # row can be folded in place.
@@ -601,7 +575,7 @@ def conv_transpose_planes(const real[:, :, ::1] ys, const real[:, ::1] kernel,
                           dy, dx, W, rowp, &ebuf[c, 0], elen)
             else:
                 _gather_row(&out[p, i, 0], i + top, W, yp, &wtab[0],
-                            &ph_plane[0], &g, rowp, rowp + kh,
+                            &ph_plane[0, 0], &g, rowp, rowp + kh,
                             &rowtaps[c, 0], &wvs[c, 0], &pbufs[c, 0])
             if nside > 0 or nborder > 0:
                 _add_outside(&out[p, i, 0], i, i + top, yp, oh, ow, wp, kh,
