@@ -364,7 +364,12 @@ def _typed(value):
     return (type(value), value)
 
 
-def _options_key(image, *options):
+def options_key(image, *options):
+    """A hashable key of the options of a call on ``image`` as given (the
+    arguments of :class:`Request` after ``image``, in order), with their
+    types, so that True never passes for 1: equal keys are validated and
+    normalised alike.  Hashing it raises a TypeError if an option is
+    unhashable (a list, an array)."""
     output = options[7]
     if isinstance(output, np.ndarray):
         options = options[:7] + (output.dtype,) + options[8:]
@@ -388,9 +393,9 @@ class Request:
                  nan_policy="propagate"):
         self.image = as_image(image)
         self.output = output
-        key = _options_key(self.image, mode, cval, padding, stride, dilation,
-                           axes, channel_axis, output, method, workers,
-                           methods, nan_policy)
+        key = options_key(self.image, mode, cval, padding, stride, dilation,
+                          axes, channel_axis, output, method, workers,
+                          methods, nan_policy)
         try:
             known = _OPTIONS.get(key)
         except TypeError:       # an array or list among the options

@@ -27,7 +27,7 @@ from ._samples cimport (Sample, Planes, RowCache, planes_of, is_native,
 
 cnp.import_array()
 from ._boundary cimport BoundaryMode, map_index, extend_pixels, extend_phases
-from ._taps cimport (taps_unit_stride, taps_groups, phase_groups,
+from ._taps cimport (BLOCK, taps_unit_stride, taps_groups, phase_groups,
                      phase_weights, phase_ngroups, phase_step)
 
 
@@ -105,8 +105,11 @@ def correlate_planes(images, Sample src_kind, const real[:, ::1] kernel,
         jlo = ow
     if jhi > ow:
         jhi = ow
-    if jhi < jlo:
-        jhi = jlo
+    if jhi < jlo or (jhi - jlo) * C < BLOCK:
+        # Too few inside outputs for a whole block (a small image): extend
+        # the whole row, once per kernel row, so that one span of blocks
+        # computes it, rather than three short ones of scalar code.
+        jlo = jhi = ow
     # Edge segments: the extended columns the left and right outputs read.
     lw = (jlo - 1) * sx + reach + 1 if jlo > 0 else 0
     rstart = jhi * sx - left
