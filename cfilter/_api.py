@@ -149,12 +149,12 @@ def _fast_key(image, kernel, flip, options):
     if kind is np.ndarray:
         if kernel.size > PLAN_CACHE_MAX_WEIGHTS:
             return None
-        weights = (kernel.shape, kernel.dtype.str, kernel.tobytes())
+        weights = (kernel.shape, kernel.dtype, kernel.tobytes())
     elif kind is Kernel:
         weights = kernel
     else:
         return None
-    return (image.shape, flip, weights, V.options_key(image, *options))
+    return (image.shape, flip, weights, V.options_key(image, options))
 
 
 def _fast_entry(req, weights, plan, channels):
@@ -175,10 +175,10 @@ def _fast_entry(req, weights, plan, channels):
     return ((1, image.shape[0], -1), shape, (1, shape[0], -1), dst, call)
 
 
-def _filter2d(image, kernel, *, flip, mode, cval, padding, stride, dilation,
-              axes, channel_axis, output, method, workers, nan_policy):
-    options = (mode, cval, padding, stride, dilation, axes, channel_axis,
-               output, method, workers, V.METHODS, nan_policy)
+def _filter2d(image, kernel, flip, options):
+    """correlate (or convolve, ``flip``) with ``options``: (mode, cval,
+    padding, stride, dilation, axes, channel_axis, output, method, workers,
+    nan_policy) as given."""
     key = _fast_key(image, kernel, flip, options)
     try:
         entry = _FAST.get(key)
@@ -189,6 +189,8 @@ def _filter2d(image, kernel, *, flip, mode, cval, padding, stride, dilation,
         result = np.empty(shape, dtype)
         call(image.reshape(planes_shape), result.reshape(out_planes))
         return result
+    (mode, cval, padding, stride, dilation, axes, channel_axis, output,
+     method, workers, nan_policy) = options
     req, weights, plan, planes, channels, reusable = _prepare(
         image, kernel, flip=flip, mode=mode, cval=cval, padding=padding,
         stride=stride, dilation=dilation, axes=axes,
@@ -362,10 +364,9 @@ def correlate(image, kernel, *, mode="reflect", cval=0.0, padding="same",
     array([[10., 24.],
            [51., 90.]], dtype=float32)
     """
-    return _filter2d(image, kernel, flip=False, mode=mode, cval=cval,
-                     padding=padding, stride=stride, dilation=dilation,
-                     axes=axes, channel_axis=channel_axis, output=output,
-                     method=method, workers=workers, nan_policy=nan_policy)
+    return _filter2d(image, kernel, False, (
+        mode, cval, padding, stride, dilation, axes, channel_axis, output,
+        method, workers, nan_policy))
 
 
 @docfiller
@@ -421,10 +422,9 @@ def convolve(image, kernel, *, mode="reflect", cval=0.0, padding="same",
            [5., 4., 3.],
            [2., 1., 0.]])
     """
-    return _filter2d(image, kernel, flip=True, mode=mode, cval=cval,
-                     padding=padding, stride=stride, dilation=dilation,
-                     axes=axes, channel_axis=channel_axis, output=output,
-                     method=method, workers=workers, nan_policy=nan_policy)
+    return _filter2d(image, kernel, True, (
+        mode, cval, padding, stride, dilation, axes, channel_axis, output,
+        method, workers, nan_policy))
 
 
 @docfiller
