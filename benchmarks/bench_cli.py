@@ -15,7 +15,8 @@ included):
 
 It prints the best time of each, the ratio cfilter / OpenCV per format (at
 or below 1.0 is the goal) and where cfilter's time goes (decode, filter,
-encode, as its summary line reports them, summed over the threads).
+encode, and the background write: temporary file, fsync, rename), as its
+summary line reports them, summed over the threads).
 """
 import argparse
 import re
@@ -49,7 +50,7 @@ SUMMARY = re.compile(
     r"done (?P<done>\d+), skipped (?P<skipped>\d+), failed (?P<failed>\d+)"
     r".*\nin (?P<wall>[\d.]+) s \((?P<rate>[\d.]+) files/s\); decode "
     r"(?P<decode>[\d.]+) s, filter (?P<filter>[\d.]+) s, encode "
-    r"(?P<encode>[\d.]+) s", re.S)
+    r"(?P<encode>[\d.]+) s(, write (?P<write>[\d.]+) s)?", re.S)
 
 
 def make_inputs(folder, count, ext, size=(768, 1024)):
@@ -120,8 +121,8 @@ def main(argv=None):
             print(f"  OpenCV script  {cv_best:6.2f} s  "
                   f"({args.count / cv_best:5.1f} files/s)")
             print(f"  ratio cfilter / OpenCV: {cf_best / cv_best:.2f}")
-            busy = {k: float(stages[k]) for k in ("decode", "filter",
-                                                  "encode")}
+            busy = {k: float(stages[k] or 0) for k in (
+                "decode", "filter", "encode", "write")}
             total = sum(busy.values())
             print("  cfilter per file, summed over the threads: " + ", ".join(
                 f"{k} {v / args.count * 1e3:.1f} ms ({100 * v / total:.0f} %)"

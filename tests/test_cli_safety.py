@@ -324,6 +324,50 @@ def test_240_byte_file_name(tmp_path):
                                   cfilter.box_blur(image, 3, output=np.uint8))
 
 
+def _file_size_limit(limit):
+    """For ``preexec_fn``: writes beyond ``limit`` bytes fail (EFBIG), as
+    writes fail on a full disk."""
+    def set_limit():
+        import signal
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)   # fail, not kill
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return set_limit
+
+
+def test_a_failing_write_fails_that_file_only(tmp_path):
+    """An output the disk refuses (here: above a file-size limit, as on a
+    full disk) fails that file, in the background writer; the others are
+    written and recorded, no temporary file is left, and a re-run redoes
+    only the failed one."""
+    small = {name: noise((30, 40), i) for i, name in
+             enumerate(["a.tif", "c.tif", "d.tif"])}
+    big = noise((400, 500, 3), 9)          # 600 kB as an uncompressed TIFF
+    for name, image in small.items():
+        save(tmp_path / "in" / name, image)
+    save(tmp_path / "in" / "b.tif", big)
+    before = regular_files(tmp_path / "in")
+    args = [sys.executable, "-m", "cfilter", "apply", "in", "-o", "out",
+            "-f", "box:size=3", "--jobs", "2"]
+    proc = subprocess.run(args, cwd=tmp_path, env=_ENV, capture_output=True,
+                          text=True, timeout=60,
+                          preexec_fn=_file_size_limit(300_000))
+    assert proc.returncode == 1, proc.stderr
+    assert counts(proc.stdout) == (3, 0, 1)
+    assert re.search(r"FAILED in/b\.tif: file too large", proc.stderr), \
+        proc.stderr
+    assert outputs(tmp_path / "out") == sorted(small)      # no temp file
+    for name, image in small.items():
+        np.testing.assert_array_equal(load(tmp_path / "out" / name),
+                                      box3(image))
+    assert regular_files(tmp_path / "in") == before
+
+    proc = run("apply", "in", "-o", "out", "-f", "box:size=3", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert counts(proc.stdout) == (1, 3, 0)
+    expected = np.stack([box3(big[..., c]) for c in range(3)], axis=-1)
+    np.testing.assert_array_equal(load(tmp_path / "out" / "b.tif"), expected)
+
+
 def test_wide_gaussian_runs_as_1d_passes(tmp_path):
     """sigma=2000 on 64x80: as a 2-D kernel it would be 16001**2 float64
     (2 GB); as 1-D passes the whole run stays small."""

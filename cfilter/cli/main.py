@@ -94,9 +94,12 @@ def _open_record(outdir, recipe, create):
 class _Pool:
     """Where the jobs run: threads here, or a Dask distributed cluster."""
 
-    def __init__(self, executor, workers, slots, close, where):
+    def __init__(self, executor, workers, slots, close, where, writers=0):
         self.executor, self.workers, self.slots = executor, workers, slots
         self._close, self.where = close, where
+        #: background writer threads (local runs: the workers' memory and
+        #: the files they write are this process's)
+        self.writers = writers
 
     def close(self, cancel):
         """Stop the pool (once): ``cancel`` drops the jobs not started."""
@@ -111,7 +114,7 @@ def _local_pool(jobs):
     return _Pool(pool, 1 if jobs > 1 else None, jobs,
                  lambda cancel: pool.shutdown(wait=True,
                                               cancel_futures=cancel),
-                 f"{jobs} job(s)")
+                 f"{jobs} job(s)", writers=jobs)
 
 
 def _cluster_size(text):
@@ -260,7 +263,7 @@ def _apply(args, jobs, problems, record, stats, pool):
     settings = Settings(args.filters, mode=args.mode, stride=args.stride,
                         dtype=args.dtype, absolute=args.abs,
                         rescale=args.rescale, max_pixels=args.max_pixels,
-                        workers=pool.workers)
+                        workers=pool.workers, writers=pool.writers)
     progress = Progress(len(todo), args.quiet)
 
     def on_result(job, result):
