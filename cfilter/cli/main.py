@@ -9,7 +9,6 @@ import cfilter
 from cfilter import _io
 from cfilter._validate import as_int, normalize_mode
 
-from . import demo
 from .discovery import plan_jobs
 from .record import FOREIGN, SKIP, STALE, Record
 from .runner import Progress, Settings, Stats, run_jobs
@@ -343,6 +342,15 @@ Times cfilter against whichever of OpenCV and scipy.ndimage are installed
 cfilter is faster."""
 
 
+def _from_demo(name):
+    """The command ``name`` of :mod:`cfilter.cli.demo`, imported when run
+    (it is not needed by ``apply``, nor by ``--help``)."""
+    def command(args):
+        from . import demo
+        return getattr(demo, name)(args)
+    return command
+
+
 def build_parser():
     """The argument parser of the ``cfilter`` command.
 
@@ -431,7 +439,7 @@ def _parsers():
                        description="The kernel catalog, one line each: "
                                    "name, parameters with defaults, what "
                                    "it does.")
-    p.set_defaults(run=demo.cmd_kernels)
+    p.set_defaults(run=_from_demo("cmd_kernels"))
 
     p = sub.add_parser("demo", formatter_class=fmt, epilog=_DEMO_EXAMPLES,
                        help="filter sample images, write a contact sheet",
@@ -439,7 +447,7 @@ def _parsers():
                                    "images.")
     p.add_argument("-o", "--output", default="demo", metavar="DIR",
                    help="output folder (default ./demo)")
-    p.set_defaults(run=demo.cmd_demo)
+    p.set_defaults(run=_from_demo("cmd_demo"))
 
     p = sub.add_parser("bench", formatter_class=fmt, epilog=_BENCH_EXAMPLES,
                        help="benchmark against installed peer libraries",
@@ -448,7 +456,7 @@ def _parsers():
                    help="few repeats, for a quick look")
     p.add_argument("--size", type=int, default=2048, metavar="N",
                    help="side of the square test image (default 2048)")
-    p.set_defaults(run=demo.cmd_bench)
+    p.set_defaults(run=_from_demo("cmd_bench"))
     return parser, apply_parser
 
 
