@@ -237,10 +237,11 @@ def test_unlistable_subfolder_is_reported(tmp_path):
     assert outputs(tmp_path / "out") == ["a.png"]
 
 
-def test_unlistable_folder_simulated(tmp_path, monkeypatch):
+def test_unlistable_folder_simulated(tmp_path, monkeypatch, capsys):
     """As root chmod 000 blocks nothing, so the refusal is simulated where
-    the discovery lists folders (os.scandir, which os.walk uses)."""
-    from cfilter.cli import discovery
+    the discovery lists folders (os.scandir, which os.walk uses), and the
+    command is run in this process."""
+    from cfilter.cli import main
     save(tmp_path / "in" / "a.png", noise((8, 8), 0))
     save(tmp_path / "in" / "locked" / "b.png", noise((8, 8), 1))
     real = os.scandir
@@ -250,23 +251,27 @@ def test_unlistable_folder_simulated(tmp_path, monkeypatch):
             raise PermissionError(13, "Permission denied", str(path))
         return real(path)
 
+    monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(os, "scandir", scandir)
-    jobs, problems, _ = discovery.plan_jobs([str(tmp_path / "in")],
-                                            tmp_path / "out", recursive=True)
-    assert [j.src.name for j in jobs] == ["a.png"]
-    assert problems == [(str(tmp_path / "in" / "locked"),
-                         "cannot list this folder: permission denied")]
+    status = main(["apply", "in", "-r", "-o", "out", "-f", "box:size=3"])
+    captured = capsys.readouterr()
+    assert status == 1
+    assert "cfilter: FAILED in/locked: cannot list this folder: permission " \
+           "denied" in captured.err
+    assert counts(captured.out) == (1, 0, 1)
+    monkeypatch.setattr(os, "scandir", real)
+    assert outputs(tmp_path / "out") == ["a.png"]
 
 
 _USAGE = [
     (["-f", "box:size=99999999999"], "-f 'box:size=99999999999': the kernel "
                                      "would be 99999999999 x 99999999999"),
     (["--stride", str(2 ** 62)], "--stride: stride=4611686018427387904"),
+    (["--stride", str(2 ** 40)], "--stride: stride=1099511627776 must be"),
     (["-o", "in/a.png/sub"], "-o in/a.png/sub: cannot write there"),
 ]
 _USAGE_IN_PROCESS = [
     (["-f", "motion_blur:length=5000"], "at most 4194304 weights"),
-    (["--stride", str(2 ** 40)], "--stride: stride=1099511627776 must be"),
     (["--stride", "0"], "--stride: stride=0 must be >= 1"),
     (["--jobs", "0"], "--jobs: jobs=0 must be >= 1"),
     (["--max-pixels", "-1"], "--max-pixels: max_pixels=-1 must be >= 0"),
