@@ -19,8 +19,11 @@ on; its header is read before its pixels, so an image above the pixel
 limit is refused before it is decoded (:func:`read_image`).
 
 Writing goes through a temporary file in the destination folder, which is
-renamed over the destination only when it is complete (``os.replace``), so a
-killed process never leaves a partial output under the final name.  The
+flushed to the disk (``fsync``) and renamed over the destination only when
+it is complete (``os.replace``), so a killed process never leaves a partial
+output under the final name.  :func:`encode_image` and :func:`write_bytes`
+are the two halves of :func:`write_image`, for callers that write in
+another thread than they encode.  The
 temporary names are short (at most 32 characters, so they fit wherever the
 output's name fits) and carry the writer's process id, so
 :func:`remove_stale_temps` can delete those of processes that no longer run.
