@@ -299,12 +299,11 @@ def plan(image, kernel, *, convolve=False, mode="reflect", cval=0.0,
     >>> cfilter.plan(image, np.ones((31, 31))).method    # not box: NaN
     'separable'
     """
-    req, _, p, _, _, _ = _prepare(image, kernel, flip=bool(convolve),
-                               mode=mode, cval=cval, padding=padding,
-                               stride=stride, dilation=dilation, axes=axes,
-                               channel_axis=channel_axis, output=None,
-                               method=method, workers=workers,
-                               nan_policy=nan_policy)
+    req, _, p, _, _, _ = _prepare(
+        image, kernel, flip=bool(convolve), mode=mode, cval=cval,
+        padding=padding, stride=stride, dilation=dilation, axes=axes,
+        channel_axis=channel_axis, output=None, method=method,
+        workers=workers, nan_policy=nan_policy)
     shape = list(req.image.shape)
     shape[req.axes[0]], shape[req.axes[1]] = p.out_shape
     return FilterPlan(p.method, p.reason, dict(p.costs), tuple(shape), p.pads,
