@@ -410,25 +410,52 @@ cdef inline void _u8_taps(unsigned short* t, const unsigned short* e,
         l = l + 4
 
 
-cdef inline void _u8_divide(unsigned char* out, const unsigned short* t,
-                            Py_ssize_t m, unsigned short N, unsigned short M,
-                            int sh) noexcept nogil:
-    """out[o] = t[o] / N rounded to nearest, half to even (as numpy.rint
-    of the exact mean): floor((t + N/2) / N) by the multiply, then, for an
-    even N, a tie that landed on an odd quotient steps down."""
+cdef inline unsigned char _u8_mean(unsigned short t, unsigned short N,
+                                  unsigned short M, int sh) noexcept nogil:
+    """t / N rounded to nearest, half to even (numpy.rint of the exact
+    mean): floor((t + N/2) / N) by the multiply, then, for an even N, a tie
+    that landed on an odd quotient steps down."""
+    cdef unsigned short a = <unsigned short>(t + N // 2)
+    cdef unsigned short q = <unsigned short>((<unsigned int>a * M) >> 16) >> sh
+    if N % 2 == 0:
+        q = <unsigned short>(q - ((<unsigned short>(q * N) == a) & q & 1))
+    return <unsigned char>q
+
+
+cdef inline void _u8_means(unsigned char* out, unsigned short* t,
+                           const unsigned short* e, Py_ssize_t kw,
+                           Py_ssize_t C, Py_ssize_t m, unsigned short N,
+                           unsigned short M, int sh) noexcept nogil:
+    """out[o] = the mean of the kw taps e[o + l*C] of window sums of N
+    samples, o < m: a narrow box in one vector loop, a wider one by way of
+    the tap sums in ``t``."""
     cdef Py_ssize_t o
-    cdef unsigned short a, q, h = N // 2
-    if N % 2:
+    cdef const unsigned short* e1 = e + C
+    cdef const unsigned short* e2 = e + 2 * C
+    cdef const unsigned short* e3 = e + 3 * C
+    cdef const unsigned short* e4 = e + 4 * C
+    if kw == 1:
         for o in range(m):
-            a = <unsigned short>(t[o] + h)
-            q = <unsigned short>((<unsigned int>a * M) >> 16)
-            out[o] = <unsigned char>(q >> sh)
+            out[o] = _u8_mean(e[o], N, M, sh)
+    elif kw == 2:
+        for o in range(m):
+            out[o] = _u8_mean(<unsigned short>(e[o] + e1[o]), N, M, sh)
+    elif kw == 3:
+        for o in range(m):
+            out[o] = _u8_mean(<unsigned short>(e[o] + e1[o] + e2[o]), N, M,
+                              sh)
+    elif kw == 4:
+        for o in range(m):
+            out[o] = _u8_mean(<unsigned short>(e[o] + e1[o] + e2[o] + e3[o]),
+                              N, M, sh)
+    elif kw == 5:
+        for o in range(m):
+            out[o] = _u8_mean(<unsigned short>(e[o] + e1[o] + e2[o] + e3[o]
+                                               + e4[o]), N, M, sh)
     else:
+        _u8_taps(t, e, kw, C, m)
         for o in range(m):
-            a = <unsigned short>(t[o] + h)
-            q = <unsigned short>((<unsigned int>a * M) >> 16) >> sh
-            q = <unsigned short>(q - ((<unsigned short>(q * N) == a) & q & 1))
-            out[o] = <unsigned char>q
+            out[o] = _u8_mean(t[o], N, M, sh)
 
 
 cdef void _u8_box(const unsigned char[:, :, ::1] images, unsigned char* dst,
@@ -509,8 +536,8 @@ cdef void _u8_box(const unsigned char[:, :, ::1] images, unsigned char* dst,
                 m = ow * C - b
                 if m > U8_BLOCK:
                     m = U8_BLOCK
-                _u8_taps(&tbuf[c, 0], e + b, kw, C, m)
-                _u8_divide(orow + b, &tbuf[c, 0], m, area, M, sh)
+                _u8_means(orow + b, &tbuf[c, 0], e + b, kw, C, m, area, M,
+                          sh)
                 b = b + m
 
 
