@@ -70,6 +70,38 @@ cdef inline void _row_box(real* out, const double* ext, Py_ssize_t kw,
         out[j] = <real>(s * scale)
 
 
+cdef enum:
+    # Box widths up to this take their row sums tap by tap (vector adds, no
+    # running state); wider ones a running sum.
+    DIRECT_FLOAT_WIDTH = 5
+
+
+cdef inline void _row_taps(real* out, const double* e, Py_ssize_t kw,
+                           Py_ssize_t ow, double scale) noexcept nogil:
+    """out[j] = scale * sum(e[j : j + kw]) for a narrow box at stride 1:
+    one vector loop, the same operations whatever the row's neighbours."""
+    cdef Py_ssize_t j
+    cdef const double* e1 = e + 1
+    cdef const double* e2 = e + 2
+    cdef const double* e3 = e + 3
+    cdef const double* e4 = e + 4
+    if kw == 1:
+        for j in range(ow):
+            out[j] = <real>(e[j] * scale)
+    elif kw == 2:
+        for j in range(ow):
+            out[j] = <real>((e[j] + e1[j]) * scale)
+    elif kw == 3:
+        for j in range(ow):
+            out[j] = <real>((e[j] + e1[j] + e2[j]) * scale)
+    elif kw == 4:
+        for j in range(ow):
+            out[j] = <real>((e[j] + e1[j] + e2[j] + e3[j]) * scale)
+    else:
+        for j in range(ow):
+            out[j] = <real>((e[j] + e1[j] + e2[j] + e3[j] + e4[j]) * scale)
+
+
 cdef inline void _row_box4(real** out, double** ext, Py_ssize_t kw,
                            Py_ssize_t ow, double scale) noexcept nogil:
     """_row_box for four rows at stride 1: four independent running sums
@@ -209,6 +241,10 @@ def box_correlate_planes(const real[:, :, ::1] images, real[:, :, ::1] out,
                 n = i1 - i
                 if n > 4 or sx != 1:
                     n = 4 if sx == 1 else 1
+                if sx == 1 and kw <= DIRECT_FLOAT_WIDTH:
+                    # no running sum to interleave: each row is summed
+                    # across while its column sums are in L1
+                    n = 1
                 for q in range(n):
                     cur = &bufs[c, slot * blen + left]
                     r0 = (i + q) * sy - top
@@ -224,7 +260,9 @@ def box_correlate_planes(const real[:, :, ::1] images, real[:, :, ::1] out,
                     orows[q] = &out[p, i + q, 0]
                     prev = cur
                     slot = (slot + 1) % 4
-                if n == 4:
+                if sx == 1 and kw <= DIRECT_FLOAT_WIDTH:
+                    _row_taps(orows[0], ext[0], kw, ow, scale)
+                elif n == 4:
                     _row_box4(orows, ext, kw, ow, scale)
                 else:
                     for q in range(n):
