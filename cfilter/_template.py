@@ -22,7 +22,7 @@ import numpy as np
 
 from . import _validate as V
 from ._api import correlate, plan
-from ._frequency import inverse_rfft2
+from ._frequency import filter_columns
 from ._indexing import extend
 from ._shapes import conv_output_shape
 from ._threads import get_num_threads
@@ -230,33 +230,41 @@ def match_template(image, template, *, padding="valid", mode="constant",
 def _fft_numerator(planes, t, pads, out_shape, mode, cval, shift, dtype,
                    nthreads):
     """``sum_c correlate(plane_c - shift, t_c)`` by whole-plane real FFTs:
-    each channel's extended plane times the conjugate template spectrum,
-    summed in the frequency domain, one inverse transform.  The transform
-    grid is at least the extended plane, so no output wraps around."""
+    the rows of each channel's extended plane and of the template are
+    transformed, then, a block of columns at a time, the columns; the
+    image spectra times the conjugate template spectra are summed over
+    the channels and transformed back.  The transform grid is at least
+    the extended plane, so no output wraps around."""
     import scipy.fft   # here, not at the top: slow to import
     (top, bottom), (left, right) = pads
-    H, W = planes.shape[1:]
+    C, H, W = planes.shape
     eh, ew = H + top + bottom, W + left + right
     grid = (scipy.fft.next_fast_len(eh, real=True),
             scipy.fft.next_fast_len(ew, real=True))
-    spec = None
-    for plane, tk in zip(planes, t):
-        xs = np.subtract(plane, shift, dtype=dtype)
+    xs = np.empty((C, eh, ew), dtype=dtype)
+    for plane, x in zip(planes, xs):
         if top or bottom or left or right:
-            ext = np.empty((eh, ew), dtype=dtype)
-            extend(xs, -top, eh, -left, ew, mode, cval - shift, out=ext)
-            xs = ext
-        part = scipy.fft.rfft2(xs, s=grid, workers=nthreads,
-                               overwrite_x=True)
-        del xs
-        # The template's rows are few: transform them, then the columns
-        # (equal to rfft2 with s=grid, without transforming the zero rows).
-        kernel = scipy.fft.fft(
-            scipy.fft.rfft(tk.astype(dtype), n=grid[1], axis=1), n=grid[0],
-            axis=0, workers=nthreads, overwrite_x=True)
-        part *= np.conjugate(kernel, out=kernel)
-        spec = part if spec is None else np.add(spec, part, out=spec)
-    full = inverse_rfft2(spec, grid, nthreads)
+            extend(np.subtract(plane, shift, dtype=dtype), -top, eh, -left,
+                   ew, mode, cval - shift, out=x)
+        else:
+            np.subtract(plane, shift, out=x, dtype=dtype)
+    rows = scipy.fft.rfft(xs, n=grid[1], axis=-1, workers=nthreads,
+                          overwrite_x=True)
+    del xs
+    # The template's rows are few: its column transforms, block by block,
+    # cost little next to the image's.
+    trows = scipy.fft.rfft(t.astype(dtype), n=grid[1], axis=-1)
+
+    def correlate_block(spectra, j0, j1):
+        kernel = scipy.fft.fft(trows[..., j0:j1], n=grid[0], axis=-2)
+        spectra *= np.conjugate(kernel, out=kernel)
+        return spectra.sum(axis=0, keepdims=True) if C > 1 else spectra
+
+    out = rows if C == 1 and eh == grid[0] else np.empty(
+        (1, grid[0], rows.shape[-1]), dtype=rows.dtype)
+    filter_columns(rows, grid[0], correlate_block, nthreads, out=out)
+    full = scipy.fft.irfft(out[0], n=grid[1], axis=-1, workers=nthreads,
+                           overwrite_x=True)
     return full[:out_shape[0], :out_shape[1]]
 
 
