@@ -45,16 +45,17 @@ def _cutoffs(cutoff, kind):
     return values
 
 
-def _half_squared_radius(shape, dtype):
-    """``f**2`` on the rows ``0 .. H//2`` of the ``rfft2`` grid of a plane of
-    ``shape``: the other rows repeat them (row ``k`` has the frequency of
-    row ``H - k``), so only these are evaluated.  Each column is given
-    twice, once for the real and once for the imaginary part of a complex
-    spectrum viewed as reals (see :func:`_apply`)."""
+def _squared_frequencies(shape, dtype):
+    """``fy**2`` on the rows ``0 .. H//2`` of the ``rfft2`` grid of a plane of
+    ``shape`` (the other rows repeat them: row ``k`` has the frequency of
+    row ``H - k``, so only these are evaluated) and ``fx**2`` on its
+    columns, each given twice, once for the real and once for the
+    imaginary part of a complex spectrum viewed as reals (see
+    :func:`_apply`)."""
     import scipy.fft   # here, not at the top: slow to import
     fy = np.arange(shape[0] // 2 + 1, dtype=dtype) / dtype.type(shape[0])
     fx = np.repeat(scipy.fft.rfftfreq(shape[1]).astype(dtype), 2)
-    return np.add.outer(fy * fy, fx * fx)
+    return fy * fy, fx * fx
 
 
 def _power(r, order):
@@ -93,10 +94,10 @@ def _profile(f2, c, shape, order, high):
     return inside.astype(f2.dtype)
 
 
-def half_transfer(shape, kind, filter_shape, cutoffs, order, dtype):
-    """``H`` on the rows ``0 .. H//2`` of the ``rfft2`` grid of a plane of
-    ``shape``, each column twice, in ``dtype`` (see :func:`_apply`)."""
-    f2 = _half_squared_radius(shape, np.dtype(dtype))
+def half_transfer(fy2, fx2, kind, filter_shape, cutoffs, order):
+    """``H`` where ``f**2 = fy2 + fx2`` (rows by columns; see
+    :func:`_squared_frequencies`), in their dtype."""
+    f2 = np.add.outer(fy2, fx2)
     if kind in ("lowpass", "highpass"):
         return _profile(f2, cutoffs[0], filter_shape, order,
                         kind == "highpass")
@@ -257,11 +258,6 @@ def frequency_filter(image, cutoff, *, kind="lowpass", shape="butterworth",
     pad = V.as_int(pad, "pad", 0)
     nthreads = V.normalize_workers(workers, get_num_threads())
     dtype = V.compute_dtype(img.dtype, output)
-    if not np.isfinite(img).all():
-        raise ValueError(
-            "frequency_filter cannot filter an image holding NaN or Inf: the "
-            "transform would spread them over the whole image; fill them "
-            "first (for instance with gaussian_blur(..., nan_policy='ignore'))")
     planes, _ = as_planes(img, axes, dtype)
     H, W = planes.shape[1:]
 
@@ -277,11 +273,23 @@ def frequency_filter(image, cutoff, *, kind="lowpass", shape="butterworth",
         grid = ext.shape[1:]
         rows = scipy.fft.rfft(ext, axis=-1, workers=nthreads,
                               overwrite_x=ext is not planes)
-        half = half_transfer(grid, kind, filter_shape, cutoffs, order, dtype)
-        filter_columns(rows, grid[0],
-                       lambda spectra, j0, j1: _apply(
-                           spectra, half[:, 2 * j0:2 * j1]),
-                       nthreads)
+        # Each row's first coefficient is its sum: NaN or Inf when the row
+        # holds one (a scan of these few values, not of the image).
+        if not np.isfinite(rows[..., 0]).all():
+            raise ValueError(
+                "frequency_filter cannot filter an image holding NaN or Inf "
+                "(or values so large that a row's sum overflows): the "
+                "transform would spread them over the whole image; fill them "
+                "first (for instance with gaussian_blur(..., "
+                "nan_policy='ignore'))")
+        fy2, fx2 = _squared_frequencies(grid, np.dtype(dtype))
+
+        def apply(spectra, j0, j1):
+            # H for this block of columns only: it is made in cache.
+            return _apply(spectra, half_transfer(
+                fy2, fx2[2 * j0:2 * j1], kind, filter_shape, cutoffs, order))
+
+        filter_columns(rows, grid[0], apply, nthreads)
         return scipy.fft.irfft(rows, n=grid[1], axis=-1, workers=nthreads,
                                overwrite_x=True)
 

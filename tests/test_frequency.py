@@ -222,3 +222,20 @@ def test_column_blocks_equal_explicit_fft(rng, monkeypatch, workers, dtype):
                                        "butterworth", 2.5, "reflect", 3)
         np.testing.assert_allclose(out, expected,
                                    atol=1e-12 if dtype == np.float64 else 2e-5)
+
+
+@pytest.mark.parametrize("bad", [[np.nan], [np.inf], [-np.inf],
+                                 [np.inf, -np.inf]])
+@pytest.mark.parametrize("pad", [0, 2])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_every_nan_or_inf_is_refused(rng, bad, pad, dtype):
+    # The check reads each row's sum (its first coefficient): one NaN or
+    # Inf anywhere, or an Inf and a -Inf on one row, must be found, in any
+    # channel, with or without padding.
+    image = rng.random((3, 12, 17)).astype(dtype)
+    for k, value in enumerate(bad):
+        image[2, 11, 3 + 5 * k] = value
+    keep = image.copy()
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        cfilter.frequency_filter(image, 0.1, pad=pad, channel_axis=0)
+    np.testing.assert_array_equal(image, keep)
