@@ -130,6 +130,22 @@ def _apply(spectrum, half):
 COLUMN_BLOCK_BYTES = 1 << 20
 
 
+class _Blocks:
+    """An iterator several threads can share: each item goes to one."""
+
+    def __init__(self, items):
+        import threading
+        self._items = iter(items)
+        self._lock = threading.Lock()
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        with self._lock:
+            return next(self._items)
+
+
 def filter_columns(rows, n0, apply, workers, out=None):
     """The column half of filtering by 2-D transforms, a block of columns
     at a time: for columns ``j0:j1`` of ``rows`` (``(N, r, K)`` complex,
@@ -137,9 +153,9 @@ def filter_columns(rows, n0, apply, workers, out=None):
     (``fft`` of length ``n0``), ``apply(spectra, j0, j1)`` (multiplies,
     possibly in place, returns ``(M, n0, j1 - j0)``), and the inverse
     column transforms, into ``out`` (``(M, n0, K)``; ``rows`` itself when
-    None, which needs ``M == N`` and ``r == n0``).  The blocks are dealt
-    out to ``workers`` threads; each block is computed the same way
-    whatever their number, so the result does not depend on it."""
+    None, which needs ``M == N`` and ``r == n0``).  ``workers`` threads
+    take the blocks one at a time; each block is computed the same way
+    whoever takes it, so the result does not depend on their number."""
     import scipy.fft   # here, not at the top: slow to import
     if out is None:
         out = rows
@@ -160,10 +176,16 @@ def filter_columns(rows, n0, apply, workers, out=None):
     if nthreads <= 1:
         blocks(starts)
     else:
+        # One iterator for all threads (this one too): each takes the next
+        # block when it is free, so a thread the machine holds back delays
+        # no one.
         from concurrent.futures import ThreadPoolExecutor
-        with ThreadPoolExecutor(nthreads) as pool:
-            for done in [pool.submit(blocks, starts[k::nthreads])
-                         for k in range(nthreads)]:
+        shared = _Blocks(starts)
+        with ThreadPoolExecutor(nthreads - 1) as pool:
+            helpers = [pool.submit(blocks, shared)
+                       for _ in range(nthreads - 1)]
+            blocks(shared)
+            for done in helpers:
                 done.result()
     return out
 

@@ -11,7 +11,7 @@ error does not grow with the image's size (the box engine's scheme).
 """
 import numpy as np
 cimport numpy as cnp
-from cython.parallel cimport prange
+from cython.parallel cimport prange, threadid
 from libc.math cimport INFINITY, sqrt
 
 from ._types cimport real
@@ -106,11 +106,11 @@ def window_scores(const real[:, :, ::1] ext, const score_t[:, :] num,
     values; 0 where the window is flat (``var <= flat_ratio * mean((x -
     shift)**2)``).  ``out`` may be ``num``.  ``shift`` is a value near the
     data, so the variance ``mean((x-s)**2) - mean(x-s)**2`` does not lose
-    itself to cancellation.  Rows are dealt out to ``nthreads`` threads;
-    the result does not depend on their number."""
+    itself to cancellation.  Blocks of rows are dealt out to ``nthreads``
+    threads; the result does not depend on their number."""
     cdef Py_ssize_t C = ext.shape[0], EH = ext.shape[1], EW = ext.shape[2]
     cdef Py_ssize_t oh = out.shape[0], ow = out.shape[1]
-    cdef Py_ssize_t nchunks, nblocks, t, i, r0, r1
+    cdef Py_ssize_t nchunks, nblocks, b, t, i, r0, r1
     cdef double inv_n
     cdef double[:, ::1] sums1, sums2, vars_
     cdef double* s1
@@ -125,8 +125,10 @@ def window_scores(const real[:, :, ::1] ext, const score_t[:, :] num,
         raise ValueError("window_scores: inconsistent shapes, or rows of "
                          "num not contiguous")
     inv_n = 1.0 / <double>(C * kh * kw)
-    # Threads take whole blocks of RESTART rows, so the sums restart at
-    # the same rows whatever the number of threads.
+    # The threads take blocks of RESTART rows, the next free block each
+    # (a thread the machine holds back then delays no one); the sums
+    # restart at each block, so the result does not depend on who computed
+    # which.
     nblocks = (oh + RESTART - 1) // RESTART
     nchunks = nthreads if nthreads > 1 else 1
     if nchunks > nblocks:
@@ -135,18 +137,18 @@ def window_scores(const real[:, :, ::1] ext, const score_t[:, :] num,
     sums2 = per_thread(nchunks, EW, np.float64)
     vars_ = per_thread(nchunks, ow, np.float64)
     base = &ext[0, 0, 0]
-    for t in prange(nchunks, nogil=True, schedule="static",
+    for b in prange(nblocks, nogil=True, schedule="dynamic",
                     num_threads=nchunks):
+        t = threadid()
         s1 = &sums1[t, 0]
         s2 = &sums2[t, 0]
-        r0 = t * nblocks // nchunks * RESTART
-        r1 = (t + 1) * nblocks // nchunks * RESTART
+        r0 = b * RESTART
+        r1 = r0 + RESTART
         if r1 > oh:
             r1 = oh
+        _fresh(s1, s2, base, C, EH, EW, r0, kh, shift)
         for i in range(r0, r1):
-            if i % RESTART == 0:
-                _fresh(s1, s2, base, C, EH, EW, i, kh, shift)
-            else:
+            if i > r0:
                 _slide(s1, s2, base, C, EH, EW, i - 1, i - 1 + kh, shift)
             _row_scores(s1, s2, &vars_[t, 0], &num[i, 0], &out[i, 0], ow,
                         kw, inv_n, flat_ratio)
