@@ -412,11 +412,14 @@ def _combine_block(y, f, fa, o, total, total_abs, tiny, shift, nan_cval,
     np.copyto(o, real(np.nan), where=empty)
 
 
-def window_scores(ext, num, out, kh, kw, shift, flat_ratio, nthreads):
+def window_scores(ext, num, out, kh, kw, shift, flat_ratio, scale,
+                  nthreads):
     """Template search's normalisation (``cfilter.match_template``): ``out =
     clip(num / std, -1, 1)`` with ``std`` the standard deviation of each
     ``kh x kw`` window of the planes ``ext`` (``(C, oh + kh - 1, ow + kw -
     1)``, float32 or float64, all channels in one window), 0 where the
-    window is flat; by the compiled moving sums of ``_core/_ncc.pyx``."""
-    _ncc.window_scores(ext, num, out, kh, kw, shift, flat_ratio, nthreads)
+    window is flat; by the compiled moving sums of ``_core/_ncc.pyx``
+    (``scale``: a power of two near ``1 / spread`` of the data)."""
+    _ncc.window_scores(ext, num, out, kh, kw, shift, flat_ratio, scale,
+                       nthreads)
     return out

@@ -213,7 +213,8 @@ def match_template(image, template, *, padding="valid", mode="constant",
         # The window statistics and the scores in one compiled pass of
         # float64 moving sums over the extended planes.
         window_scores(_stats_planes(planes, chosen.padding, mode, cval), num,
-                      out, h, w, shift, _flat_ratio(dtype), nthreads)
+                      out, h, w, shift, _flat_ratio(dtype),
+                      _scale(sample, shift), nthreads)
         return out
     # NaN or Inf would spread along the moving sums: the statistics come
     # from correlate, whose planner keeps them to the windows they touch.
@@ -229,6 +230,17 @@ def match_template(image, template, *, padding="valid", mode="constant",
     _scores(num, means[:c].mean(axis=0), means[c:].mean(axis=0),
             _flat_ratio(dtype), out)
     return out
+
+
+def _scale(sample, shift):
+    """A power of two near ``1 / spread`` of the sampled values about
+    ``shift`` (1 when they do not spread): float32 variances times its
+    square sit near 1, far from float32's limits."""
+    spread = float(np.sqrt(np.mean(np.square(sample - shift,
+                                             dtype=np.float64))))
+    if not 0 < spread < np.inf:
+        return 1.0
+    return float(2.0 ** -np.round(np.log2(spread)))
 
 
 def _stats_planes(planes, pads, mode, cval):

@@ -339,3 +339,41 @@ def test_nan_stays_in_the_windows_it_touches(rng):
     clean[30, 40] = 0.5
     expected = sk_match(clean, template)
     np.testing.assert_allclose(got[~touched], expected[~touched], atol=1e-10)
+
+
+@pytest.mark.parametrize("magnitude", [1e-25, 1.0, 1e25])
+def test_float32_scores_at_any_magnitude(rng, magnitude):
+    # float32 scores take the square root and division in float32 on
+    # variances scaled by a power of two from the data's spread: tiny and
+    # huge images must score as in float64.
+    image = (magnitude * rng.random((70, 80))).astype(np.float32)
+    template = image[10:17, 20:29].copy()
+    got = cfilter.match_template(image, template, padding="same",
+                                 mode="reflect")
+    assert got.dtype == np.float32
+    # (Pearson scores do not change with scale; the reference's flat
+    # threshold is absolute, so it reads the image brought back to 1.)
+    expected = pearson_reference(image / magnitude, template / magnitude,
+                                 ((3, 3), (4, 4)), "symmetric")
+    np.testing.assert_allclose(got, expected, atol=2e-4)
+
+
+def test_float32_windows_far_below_the_spread_score_in_float64(rng):
+    # Windows whose variance is many decades below the image's spread (not
+    # flat: their own values vary) leave float32's comfortable range; they
+    # are scored in float64, as every other window.  The tiny block sits
+    # where the moving sums restart (rows and columns 64..127), so no
+    # rounding residue of the large values reaches its windows.
+    image = np.where(rng.random((160, 160)) < 0.5, -1.0, 1.0)
+    image[::8, ::8] = np.tile([-1.0, 1.0], 10)           # sampled mean ~0
+    image[64:128, 64:128] = 1e-16 * rng.random((64, 64))
+    image = image.astype(np.float32)
+    template = image[80:86, 90:97].copy()
+    got = cfilter.match_template(image, template)
+    # (the reference's flat threshold is absolute: it reads the block
+    # brought back to 1, Pearson scores being scale-free)
+    expected = pearson_reference(image[64:128, 64:128] / 1e-16,
+                                 template / 1e-16, ((0, 0), (0, 0)),
+                                 "constant")
+    np.testing.assert_allclose(got[64:123, 64:122], expected, atol=2e-4)
+    assert got[80, 90] > 0.999
