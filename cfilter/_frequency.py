@@ -222,7 +222,7 @@ def frequency_filter(image, cutoff, *, kind="lowpass", shape="butterworth",
             "frequency_filter cannot filter an image holding NaN or Inf: the "
             "transform would spread them over the whole image; fill them "
             "first (for instance with gaussian_blur(..., nan_policy='ignore'))")
-    planes, _ = as_planes(img, axes, dtype)
+    planes = as_planes(img, axes, dtype)
     H, W = planes.shape[1:]
 
     def filtered():
