@@ -27,6 +27,11 @@ the plane's shape.  It is computed in two steps, both gathers:
    mode read it from (``map_index``); under 'constant' it is dropped, so that
    mode computes only the plane's own rows and columns.
 
+What every row needs and is fixed per call (the geometry, the phase
+tables, the side columns' taps, the weights) is worked out once into a
+``Canvas`` struct (``_tables``), and each thread's buffers are a
+``Scratch``; the row functions take a row and those two.
+
 Canvas rows outside the plane are gathered first into a buffer (their
 columns folded).  Then each plane row is computed and, while it is in cache,
 receives its own canvas columns beside the plane (a few taps each, listed
