@@ -352,21 +352,23 @@ cdef void _gather_row(real* dst, Py_ssize_t er, Py_ssize_t n, const real* y,
         _interleave(dst, pbuf, plen, sx, n)
 
 
-cdef inline void _fold_columns(real* row, const real* lside, Py_ssize_t left,
-                               const real* rside, Py_ssize_t nright,
-                               Py_ssize_t W, BoundaryMode mode) noexcept nogil:
-    """Add the out-of-plane canvas columns (``left`` of them before the plane,
-    ``nright`` after it) onto the plane row ``row`` where the mode read them
-    from."""
+cdef inline void _fold_columns(real* brow, const Canvas* g) noexcept nogil:
+    """Add the columns of the canvas row ``brow`` that lie beside the plane
+    (``left`` before it, ``width - left - W`` after it) onto the row's
+    plane columns, where the mode read them from.  They do not overlap the
+    plane's columns, so the row is folded in place."""
+    cdef Py_ssize_t left = g.left, W = g.W, nright = g.width - left - W
+    cdef BoundaryMode mode = g.mode
     cdef Py_ssize_t e, c
+    cdef real* row = brow + left
     for e in range(left):
         c = map_index(e - left, W, mode)
         if c >= 0:
-            row[c] += lside[e]
+            row[c] += brow[e]
     for e in range(nright):
         c = map_index(W + e, W, mode)
         if c >= 0:
-            row[c] += rside[e]
+            row[c] += row[W + e]
 
 
 cdef inline void _unit_row(real* dst, Py_ssize_t r, const real* y,
@@ -640,10 +642,7 @@ def conv_transpose_planes(const real[:, :, ::1] ys, const real[:, ::1] kernel,
                 brow = &border[p, b, 0]
                 _gather_row(brow, g.brows[b], g.width, &ys[p, 0, 0],
                             g.ph_border, &g, &scr[c])
-                # The side entries do not overlap the plane's columns, so the
-                # row can be folded in place.
-                _fold_columns(brow + left, brow, left, brow + left + W,
-                              g.width - left - W, W, mode)
+                _fold_columns(brow, &g)
 
     # Then the plane rows, each followed at once (while it is in cache) by
     # what folds onto it, so every output row is written by one thread.
