@@ -512,8 +512,11 @@ cdef object _tables(Canvas* g, const real[:, ::1] kernel):
     g.unit = sy == 1 and sx == 1 and g.t0 >= 0 and g.l0 >= 0
     g.elen = W + (kw - 1) * dx + 1
     g.w = wp
-    wf = np.ascontiguousarray(np.asarray(kernel)[::-1, ::-1])
-    g.wf = &wf[0, 0]
+    g.wf = NULL
+    wf = None
+    if g.unit:
+        wf = np.ascontiguousarray(np.asarray(kernel)[::-1, ::-1])
+        g.wf = &wf[0, 0]
     # Per column phase its reversed weights: the same on every row, so
     # worked out once here (the kernel columns of a phase do not depend on
     # the column range).
