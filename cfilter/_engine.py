@@ -81,12 +81,14 @@ def run_transpose(planes, kernel, pads, stride, dilation, mode, nthreads,
     def transpose_into(dst, top, left, stride, dilation):
         sx, dx = stride[1], dilation[1]
         width = dst.shape[2]
-        # the canvas row: the plane's columns and those y reaches
-        reach = (ow - 1) * sx + (kw - 1) * dx + 1
+        # The canvas row holds the plane's columns and those y reaches.  It
+        # is worked out here only: the compiled gather reads its width from
+        # the second table.
+        canvas = max((ow - 1) * sx + (kw - 1) * dx + 1, left + width)
         conv_transpose_planes(
             planes, weights, dst, top, left, *stride, *dilation, mode,
             nthreads, phase_table(left, left + width, kw, sx, dx, ow),
-            phase_table(0, max(reach, left + width), kw, sx, dx, ow))
+            phase_table(0, canvas, kw, sx, dx, ow))
 
     gathered, eshape, epads, estride, edil = effective_geometry(
         target, kernel.shape, pads, stride, dilation, planes.shape[1:])

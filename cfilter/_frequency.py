@@ -280,7 +280,7 @@ def frequency_filter(image, cutoff, *, kind="lowpass", shape="butterworth",
     pad = V.as_int(pad, "pad", 0)
     nthreads = V.normalize_workers(workers, get_num_threads())
     dtype = V.compute_dtype(img.dtype, output)
-    planes, _ = as_planes(img, axes, dtype)
+    planes = as_planes(img, axes, dtype)
     H, W = planes.shape[1:]
 
     def filtered():
