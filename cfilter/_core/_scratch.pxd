@@ -44,18 +44,20 @@ cdef enum:
 
 
 cdef inline object arena(const Py_ssize_t* nbytes, const Py_ssize_t* nrows,
-                         Py_ssize_t nblocks, Block* blocks, char* stack):
+                         Py_ssize_t nblocks, Block* blocks,
+                         char* stack=NULL):
     """Allocate blocks[b]: nrows[b] rows of at least nbytes[b] bytes each,
-    every row aligned to a cache line, all in ``stack`` (STACK_ARENA bytes
-    the caller holds while the blocks are used) when they fit, else in one
-    array (returned: keep it alive while the blocks are used)."""
+    every row aligned to a cache line, all in ``stack`` (if given:
+    STACK_ARENA bytes the caller holds while the blocks are used) when they
+    fit, else in one array (returned: keep it alive while the blocks are
+    used)."""
     cdef Py_ssize_t b, total = LINE
     cdef cnp.npy_intp dim
     cdef char* p = stack
     buf = None
     for b in range(nblocks):
         total += nrows[b] * line_up(nbytes[b])
-    if total > STACK_ARENA:
+    if stack == NULL or total > STACK_ARENA:
         dim = total
         buf = cnp.PyArray_EMPTY(1, &dim, cnp.NPY_UINT8, 0)
         p = <char*> cnp.PyArray_DATA(<cnp.ndarray> buf)
