@@ -35,7 +35,7 @@ cdef enum:
     GROUP = 4
 
 
-cdef extern from "_colblock.h" nogil:
+cdef extern from "_blocks.h" nogil:
     void cf_column_block_f(float* dst, const float* const* rows,
                            const float* w, Py_ssize_t kh, Py_ssize_t c0)
     void cf_column_block_d(double* dst, const double* const* rows,
@@ -46,7 +46,7 @@ cdef inline void _column_block(real* dst, const real** rows,
                                const real* wcol, Py_ssize_t kh,
                                Py_ssize_t c0) noexcept nogil:
     """dst[c] = sum_m wcol[m] * rows[m][c] for the BLOCK columns from c0
-    (see _colblock.h for why it is written in C)."""
+    (see _blocks.h for why it is written in C)."""
     if real is float:
         cf_column_block_f(dst, rows, wcol, kh, c0)
     else:
