@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from ._core import _box, _direct, _separable
+from ._core import _ncc
 from ._core._boundary import BoundaryMode
 from ._core._samples import Sample
 from ._core._transpose import conv_transpose_planes
@@ -409,3 +410,16 @@ def _combine_block(y, f, fa, o, total, total_abs, tiny, shift, nan_cval,
     else:
         np.multiply(y, scale, out=o)
     np.copyto(o, real(np.nan), where=empty)
+
+
+def window_scores(ext, num, out, kh, kw, shift, flat_ratio, scale,
+                  nthreads):
+    """Template search's normalisation (``cfilter.match_template``): ``out =
+    clip(num / std, -1, 1)`` with ``std`` the standard deviation of each
+    ``kh x kw`` window of the planes ``ext`` (``(C, oh + kh - 1, ow + kw -
+    1)``, float32 or float64, all channels in one window), 0 where the
+    window is flat; by the compiled moving sums of ``_core/_ncc.pyx``
+    (``scale``: a power of two near ``1 / spread`` of the data)."""
+    _ncc.window_scores(ext, num, out, kh, kw, shift, flat_ratio, scale,
+                       nthreads)
+    return out
