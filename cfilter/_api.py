@@ -9,7 +9,8 @@ import numpy as np
 
 from . import _validate as V
 from ._docstrings import docfiller
-from ._engine import SAMPLE_DTYPES, native_output_dtypes, run
+from ._engine import SAMPLE_DTYPES, bind, native_output_dtypes, run
+from .kernels import Kernel
 from ._output import as_planes, deliver
 from ._padding import resolve_padding
 from ._plan import kernel_eps, plan_filter
@@ -115,17 +116,94 @@ def _prepare(image, kernel, *, flip, **options):
             if len(_PLANS) >= PLAN_CACHE_SIZE:
                 _PLANS.clear()
             _PLANS[key] = plan
+    else:
+        asked = ()
     if empty:
         plan = plan._replace(
             method="direct" if req.method == "auto" else req.method,
             reason="the image is empty: nothing to compute")
-    return req, weights, plan, planes, channels
+    # whether the plan holds for any image of these options and kernel
+    reusable = key is not None and not asked
+    return req, weights, plan, planes, channels, reusable
 
 
-def _filter2d(image, kernel, *, flip, **options):
-    req, weights, plan, planes, channels = _prepare(image, kernel, flip=flip,
-                                                    **options)
-    return _execute(req, weights, plan, planes, channels=channels)
+# The fast path: for a repeated call whose every argument but the image's
+# values is what an earlier call had, the engine call that call was
+# planned into, bound once (see _engine.bind), and the result it makes.
+# Keyed on the image's shape, dtype and layout, the kernel (its weights
+# byte for byte, or the immutable Kernel itself, which the key then keeps
+# alive, so its id is never reused) and the options as given, with their
+# types: what decides every check and every step of the normal path.
+# Only the calls that go straight into the loops are kept (a 2-D or
+# (H, W, C) C-contiguous image the loops read as it is, a new result of
+# a dtype they write, no plan that looked at the image's values), so a
+# key found means the normal path would validate, plan and run the same.
+FAST_CACHE_SIZE = 256
+_FAST = {}
+
+
+def _fast_key(image, kernel, flip, options):
+    if type(image) is not np.ndarray or not image.flags.c_contiguous:
+        return None
+    kind = type(kernel)
+    if kind is np.ndarray:
+        if kernel.size > PLAN_CACHE_MAX_WEIGHTS:
+            return None
+        weights = (kernel.shape, kernel.dtype, kernel.tobytes())
+    elif kind is Kernel:
+        weights = kernel
+    else:
+        return None
+    return (image.shape, flip, weights, V.options_key(image, options))
+
+
+def _fast_entry(req, weights, plan, channels):
+    """The fast path's entry for a call just prepared, or None: for an
+    image the engines read as it is (see _engine_planes), into a new
+    result of a dtype they write."""
+    image, output = req.image, req.output
+    if (isinstance(output, np.ndarray) or image.dtype not in SAMPLE_DTYPES
+            or tuple(req.axes) != (0, 1) or image.ndim != 2 + (channels > 1)
+            or 0 in image.shape or 0 in plan.out_shape):
+        return None
+    dst = V.output_dtype(output) or req.dtype
+    call = bind(weights, plan, req.mode, req.cval, req.nthreads, req.dtype,
+                channels, image.dtype, dst, 1, req.nan_policy)
+    if call is None:
+        return None
+    shape = tuple(plan.out_shape) + image.shape[2:]
+    return ((1, image.shape[0], -1), shape, (1, shape[0], -1), dst, call)
+
+
+def _filter2d(image, kernel, flip, options):
+    """correlate (or convolve, ``flip``) with ``options``: (mode, cval,
+    padding, stride, dilation, axes, channel_axis, output, method, workers,
+    nan_policy) as given."""
+    key = _fast_key(image, kernel, flip, options)
+    try:
+        entry = _FAST.get(key)
+    except TypeError:           # an unhashable option: the normal path
+        entry = key = None
+    if entry is not None:
+        planes_shape, shape, out_planes, dtype, call = entry
+        result = np.empty(shape, dtype)
+        call(image.reshape(planes_shape), result.reshape(out_planes))
+        return result
+    (mode, cval, padding, stride, dilation, axes, channel_axis, output,
+     method, workers, nan_policy) = options
+    req, weights, plan, planes, channels, reusable = _prepare(
+        image, kernel, flip=flip, mode=mode, cval=cval, padding=padding,
+        stride=stride, dilation=dilation, axes=axes,
+        channel_axis=channel_axis, output=output, method=method,
+        workers=workers, nan_policy=nan_policy)
+    result = _execute(req, weights, plan, planes, channels=channels)
+    if key is not None and reusable:
+        entry = _fast_entry(req, weights, plan, channels)
+        if entry is not None:
+            if len(_FAST) >= FAST_CACHE_SIZE:
+                _FAST.clear()
+            _FAST[key] = entry
+    return result
 
 
 class FilterPlan(NamedTuple):
@@ -221,12 +299,11 @@ def plan(image, kernel, *, convolve=False, mode="reflect", cval=0.0,
     >>> cfilter.plan(image, np.ones((31, 31))).method    # not box: NaN
     'separable'
     """
-    req, _, p, _, _ = _prepare(image, kernel, flip=bool(convolve),
-                               mode=mode, cval=cval, padding=padding,
-                               stride=stride, dilation=dilation, axes=axes,
-                               channel_axis=channel_axis, output=None,
-                               method=method, workers=workers,
-                               nan_policy=nan_policy)
+    req, _, p, _, _, _ = _prepare(
+        image, kernel, flip=bool(convolve), mode=mode, cval=cval,
+        padding=padding, stride=stride, dilation=dilation, axes=axes,
+        channel_axis=channel_axis, output=None, method=method,
+        workers=workers, nan_policy=nan_policy)
     shape = list(req.image.shape)
     shape[req.axes[0]], shape[req.axes[1]] = p.out_shape
     return FilterPlan(p.method, p.reason, dict(p.costs), tuple(shape), p.pads,
@@ -286,10 +363,9 @@ def correlate(image, kernel, *, mode="reflect", cval=0.0, padding="same",
     array([[10., 24.],
            [51., 90.]], dtype=float32)
     """
-    return _filter2d(image, kernel, flip=False, mode=mode, cval=cval,
-                     padding=padding, stride=stride, dilation=dilation,
-                     axes=axes, channel_axis=channel_axis, output=output,
-                     method=method, workers=workers, nan_policy=nan_policy)
+    return _filter2d(image, kernel, False, (
+        mode, cval, padding, stride, dilation, axes, channel_axis, output,
+        method, workers, nan_policy))
 
 
 @docfiller
@@ -345,10 +421,9 @@ def convolve(image, kernel, *, mode="reflect", cval=0.0, padding="same",
            [5., 4., 3.],
            [2., 1., 0.]])
     """
-    return _filter2d(image, kernel, flip=True, mode=mode, cval=cval,
-                     padding=padding, stride=stride, dilation=dilation,
-                     axes=axes, channel_axis=channel_axis, output=output,
-                     method=method, workers=workers, nan_policy=nan_policy)
+    return _filter2d(image, kernel, True, (
+        mode, cval, padding, stride, dilation, axes, channel_axis, output,
+        method, workers, nan_policy))
 
 
 @docfiller

@@ -364,19 +364,23 @@ def _typed(value):
     return (type(value), value)
 
 
-def _options_key(image, *options):
+def options_key(image, options, methods=METHODS):
+    """A hashable key of the ``options`` of a call on ``image`` as given
+    (the arguments of :class:`Request` after ``image``, in order, but
+    ``methods``), with their types, so that True never passes for 1: equal
+    keys are validated and normalised alike.  Hashing it raises a TypeError
+    if an option is unhashable (a list, an array)."""
     output = options[7]
     if isinstance(output, np.ndarray):
         options = options[:7] + (output.dtype,) + options[8:]
     types = tuple(map(type, options))
-    if tuple in types[:-2] or tuple in types[-1:]:
+    if tuple in types:
         # A pair among the options: type its items too, so that (True, 1)
-        # is never taken for (1, 1).  ``methods`` (options[-2]) is the
-        # callers' own tuple of names and needs no typing.
-        return (image.ndim, image.dtype, get_num_threads()) + tuple(
-            _typed(v) for v in options)
-    # The common call, all scalars: their types alongside their values.
-    return (image.ndim, image.dtype, get_num_threads(), types, options)
+        # is never taken for (1, 1).
+        options = tuple(_typed(v) for v in options)
+    # ``methods`` is the callers' own tuple of names and needs no typing.
+    return (image.ndim, image.dtype, get_num_threads(), types, options,
+            methods)
 
 
 class Request:
@@ -388,9 +392,9 @@ class Request:
                  nan_policy="propagate"):
         self.image = as_image(image)
         self.output = output
-        key = _options_key(self.image, mode, cval, padding, stride, dilation,
-                           axes, channel_axis, output, method, workers,
-                           methods, nan_policy)
+        key = options_key(self.image, (mode, cval, padding, stride,
+                                       dilation, axes, channel_axis, output,
+                                       method, workers, nan_policy), methods)
         try:
             known = _OPTIONS.get(key)
         except TypeError:       # an array or list among the options

@@ -21,13 +21,13 @@ cimport numpy as cnp
 from cython.parallel cimport prange
 
 from ._types cimport real
-from ._scratch cimport LINE, Block, arena
+from ._scratch cimport LINE, STACK_ARENA, Block, arena
 from ._samples cimport (Sample, Planes, RowCache, planes_of, is_native,
                         fetch_rows, out_row, flush_row)
 
 cnp.import_array()
 from ._boundary cimport BoundaryMode, map_index, extend_pixels, extend_phases
-from ._taps cimport (taps_unit_stride, taps_groups, phase_groups,
+from ._taps cimport (BLOCK, taps_unit_stride, taps_groups, phase_groups,
                      phase_weights, phase_ngroups, phase_step)
 
 
@@ -56,10 +56,12 @@ def correlate_planes(images, Sample src_kind, const real[:, ::1] kernel,
     parallel region are set up once for the stack, not once a plane."""
     cdef Planes src = planes_of(images, src_kind)
     cdef Planes dst = planes_of(out, dst_kind)
-    cdef Py_ssize_t N = images.shape[0], H = images.shape[1]
-    cdef Py_ssize_t W = images.shape[2] // C
+    # Lengths from the array structs: reading ``.shape`` of an untyped
+    # object costs a Python attribute lookup and a tuple per read.
+    cdef Py_ssize_t N = cnp.PyArray_DIM(<cnp.ndarray> images, 0), H = src.H
+    cdef Py_ssize_t W = src.n // C
     cdef Py_ssize_t kh = kernel.shape[0], kw = kernel.shape[1]
-    cdef Py_ssize_t oh = out.shape[1], ow = out.shape[2] // C
+    cdef Py_ssize_t oh = dst.H, ow = dst.n // C
     cdef Py_ssize_t total = N * oh
     cdef Py_ssize_t reach = (kw - 1) * dx
     # Outputs [jlo, jhi) have every tap inside the row.
@@ -86,6 +88,7 @@ def correlate_planes(images, Sample src_kind, const real[:, ::1] kernel,
     cdef const real** taps
     cdef const real** srcs
     cdef Block blk[10]
+    cdef char stack[STACK_ARENA]
     cdef Py_ssize_t nbytes[10]
     cdef Py_ssize_t nrows[10]
     cdef real* lbuf
@@ -105,8 +108,11 @@ def correlate_planes(images, Sample src_kind, const real[:, ::1] kernel,
         jlo = ow
     if jhi > ow:
         jhi = ow
-    if jhi < jlo:
-        jhi = jlo
+    if jhi < jlo or (jhi - jlo) * C < BLOCK:
+        # Too few inside outputs for a whole block (a small image): extend
+        # the whole row, once per kernel row, so that one span of blocks
+        # computes it, rather than three short ones of scalar code.
+        jlo = jhi = ow
     # Edge segments: the extended columns the left and right outputs read.
     lw = (jlo - 1) * sx + reach + 1 if jlo > 0 else 0
     rstart = jhi * sx - left
@@ -140,7 +146,7 @@ def correlate_planes(images, Sample src_kind, const real[:, ::1] kernel,
     nbytes[9] = ng * sizeof(Py_ssize_t)
     for k in range(10):
         nrows[k] = nchunks if k < 7 else 1
-    keep = arena(nbytes, nrows, 10, blk)
+    keep = arena(nbytes, nrows, 10, blk, stack)
     cvrow = <real*> blk[7].base
     for k in range(ncv):
         cvrow[k] = cv

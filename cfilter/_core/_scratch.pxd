@@ -37,19 +37,30 @@ cdef inline Py_ssize_t line_up(Py_ssize_t nbytes) noexcept nogil:
     return (nbytes + LINE - 1) // LINE * LINE + LINE
 
 
+cdef enum:
+    # Bytes of scratch an engine keeps on its caller's stack: a small
+    # image's whole arena, which then costs no allocation at all.
+    STACK_ARENA = 16384
+
+
 cdef inline object arena(const Py_ssize_t* nbytes, const Py_ssize_t* nrows,
-                         Py_ssize_t nblocks, Block* blocks):
+                         Py_ssize_t nblocks, Block* blocks,
+                         char* stack=NULL):
     """Allocate blocks[b]: nrows[b] rows of at least nbytes[b] bytes each,
-    all in one array (returned: keep it alive while the blocks are used),
-    every row aligned to a cache line."""
+    every row aligned to a cache line, all in ``stack`` (if given:
+    STACK_ARENA bytes the caller holds while the blocks are used) when they
+    fit, else in one array (returned: keep it alive while the blocks are
+    used)."""
     cdef Py_ssize_t b, total = LINE
     cdef cnp.npy_intp dim
-    cdef char* p
+    cdef char* p = stack
+    buf = None
     for b in range(nblocks):
         total += nrows[b] * line_up(nbytes[b])
-    dim = total
-    buf = cnp.PyArray_EMPTY(1, &dim, cnp.NPY_UINT8, 0)
-    p = <char*> cnp.PyArray_DATA(<cnp.ndarray> buf)
+    if stack == NULL or total > STACK_ARENA:
+        dim = total
+        buf = cnp.PyArray_EMPTY(1, &dim, cnp.NPY_UINT8, 0)
+        p = <char*> cnp.PyArray_DATA(<cnp.ndarray> buf)
     p = p + (LINE - (<size_t> p) % LINE) % LINE
     for b in range(nblocks):
         blocks[b].base = p

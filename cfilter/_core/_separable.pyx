@@ -20,7 +20,7 @@ cimport numpy as cnp
 from cython.parallel cimport prange
 
 from ._types cimport real
-from ._scratch cimport LINE, Block, arena
+from ._scratch cimport LINE, STACK_ARENA, Block, arena
 from ._samples cimport (Sample, Planes, RowCache, planes_of, is_native,
                         fetch_rows, out_row, flush_row)
 
@@ -146,10 +146,12 @@ def sep_correlate_planes(images, Sample src_kind, const real[::1] wcol,
     in ``_direct.pyx``."""
     cdef Planes src = planes_of(images, src_kind)
     cdef Planes dst = planes_of(out, dst_kind)
-    cdef Py_ssize_t N = images.shape[0], H = images.shape[1]
-    cdef Py_ssize_t W = images.shape[2] // C
+    # Lengths from the array structs: reading ``.shape`` of an untyped
+    # object costs a Python attribute lookup and a tuple per read.
+    cdef Py_ssize_t N = cnp.PyArray_DIM(<cnp.ndarray> images, 0), H = src.H
+    cdef Py_ssize_t W = src.n // C
     cdef Py_ssize_t kh = wcol.shape[0], kw = wrow.shape[0]
-    cdef Py_ssize_t oh = out.shape[1], ow = out.shape[2] // C
+    cdef Py_ssize_t oh = dst.H, ow = dst.n // C
     cdef Py_ssize_t wext = (ow - 1) * sx + (kw - 1) * dx + 1
     # A row buffer holds a column-pass row at pixels [left, left + W) and
     # its extension around it.
@@ -162,6 +164,7 @@ def sep_correlate_planes(images, Sample src_kind, const real[::1] wcol,
     cdef real cv = <real>cval
     cdef real outside_col = 0
     cdef Block blk[9]
+    cdef char stack[STACK_ARENA]
     cdef Py_ssize_t nbytes[9]
     cdef Py_ssize_t nbrows[9]
     cdef real* bufs
@@ -210,7 +213,7 @@ def sep_correlate_planes(images, Sample src_kind, const real[::1] wcol,
     nbytes[8] = W * C * isz
     for k in range(9):
         nbrows[k] = nchunks if k < 6 else 1
-    keep = arena(nbytes, nbrows, 9, blk)
+    keep = arena(nbytes, nbrows, 9, blk, stack)
     wg = <real*> blk[6].base
     cnt = <Py_ssize_t*> blk[7].base
     cvrow = <real*> blk[8].base
