@@ -36,6 +36,10 @@ def _engine_planes(req):
     samples, not moved (a copy only if it is not C-contiguous)."""
     img = req.image
     dtype = img.dtype if img.dtype in SAMPLE_DTYPES else req.dtype
+    if (img.ndim == 2 and req.axes == (0, 1) and img.dtype == dtype
+            and img.flags.c_contiguous):
+        # The common call: a 2-D image the engines read as it is.
+        return img.reshape((1,) + img.shape), 1
     if img.ndim == 3 and tuple(req.axes) == (0, 1) and img.shape[2] > 1:
         planes = np.ascontiguousarray(img, dtype=dtype)
         return planes.reshape(1, img.shape[0], -1), img.shape[2]

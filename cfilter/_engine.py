@@ -99,10 +99,17 @@ def useful_threads(nthreads, plan, kernel_shape, nplanes=1):
     """At most ``nthreads``, and no more than the work of all ``nplanes``
     planes can keep busy (the engines share the rows of a whole stack among
     their threads)."""
+    if nthreads == 1:
+        return 1
+    method = plan.method
     kh, kw = kernel_shape
-    taps = {"direct": kh * kw, "separable": kh + kw,
-            "box": BOX_TAPS}.get(plan.method)
-    if taps is None:           # fft: its strips bound the threads it uses
+    if method == "direct":
+        taps = kh * kw
+    elif method == "separable":
+        taps = kh + kw
+    elif method == "box":
+        taps = BOX_TAPS
+    else:                      # fft: its strips bound the threads it uses
         return nthreads
     work = plan.out_shape[0] * plan.out_shape[1] * taps * nplanes
     return max(1, min(nthreads, work // MIN_WORK_PER_THREAD))

@@ -368,13 +368,15 @@ def _options_key(image, *options):
     output = options[7]
     if isinstance(output, np.ndarray):
         options = options[:7] + (output.dtype,) + options[8:]
-    key = (image.ndim, image.dtype, get_num_threads()) + tuple(
-        _typed(v) for v in options)
-    try:
-        hash(key)
-    except TypeError:           # an array or list among the options
-        return None
-    return key
+    types = tuple(map(type, options))
+    if tuple in types[:-2] or tuple in types[-1:]:
+        # A pair among the options: type its items too, so that (True, 1)
+        # is never taken for (1, 1).  ``methods`` (options[-2]) is the
+        # callers' own tuple of names and needs no typing.
+        return (image.ndim, image.dtype, get_num_threads()) + tuple(
+            _typed(v) for v in options)
+    # The common call, all scalars: their types alongside their values.
+    return (image.ndim, image.dtype, get_num_threads(), types, options)
 
 
 class Request:
@@ -389,11 +391,15 @@ class Request:
         key = _options_key(self.image, mode, cval, padding, stride, dilation,
                            axes, channel_axis, output, method, workers,
                            methods, nan_policy)
-        known = _OPTIONS.get(key) if key is not None else None
+        try:
+            known = _OPTIONS.get(key)
+        except TypeError:       # an array or list among the options
+            key = known = None
         if known is not None:
             (self.axes, self.mode, self.cval, self.padding, self.stride,
              self.dilation, self.method, self.nthreads, self.dtype,
              self.nan_policy) = known
+            self.spatial_shape = self._spatial_shape()
             return
         self.axes = spatial_axes(self.image.ndim, axes, channel_axis)
         self.mode = normalize_mode(mode)
@@ -413,7 +419,8 @@ class Request:
             _OPTIONS[key] = (self.axes, self.mode, self.cval, self.padding,
                              self.stride, self.dilation, self.method,
                              self.nthreads, self.dtype, self.nan_policy)
+        self.spatial_shape = self._spatial_shape()
 
-    @property
-    def spatial_shape(self):
-        return tuple(self.image.shape[a] for a in self.axes)
+    def _spatial_shape(self):
+        shape = self.image.shape
+        return (shape[self.axes[0]], shape[self.axes[1]])

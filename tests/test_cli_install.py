@@ -23,10 +23,20 @@ def _cython_up_to_date():
     return True
 
 
+def _have_build_tools():
+    try:
+        import Cython.Build  # noqa: F401
+        import setuptools  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 @pytest.mark.skipif(not (ROOT / "setup.py").exists() or
+                    not _have_build_tools() or
                     not _cython_up_to_date(),
                     reason="needs the source tree with its C already "
-                           "generated (built in place)")
+                           "generated (built in place) and Cython")
 def test_build_without_a_compiler_says_what_to_install(tmp_path):
     env = dict(os.environ, CC=str(tmp_path / "no-such-cc"))
     proc = subprocess.run(

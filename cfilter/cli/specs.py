@@ -57,8 +57,11 @@ class Step:
         stays within the input's range (no clipping is possible).
     """
 
-    def __init__(self, label, func, convex=False):
+    def __init__(self, label, func, convex=False, interleaved=False):
         self.label, self._func, self.convex = label, func, convex
+        # True if the step also filters an (H, W, C) image in one call,
+        # given ``channel_axis=-1``
+        self.interleaved = interleaved
 
     def __call__(self, image, **options):
         return self._func(image, **options)
@@ -73,7 +76,7 @@ def _kernel_step(label, kernel):
 
     def run(image, **options):
         return cfilter.correlate(image, kernel, **options)
-    return Step(label, run, convex)
+    return Step(label, run, convex, interleaved=True)
 
 
 def _factored_step(label, col, row):
@@ -360,11 +363,6 @@ def run_chain(image, chain, *, mode="reflect", stride=1, dtype=None,
     """
     dtype = np.dtype(image.dtype if dtype is None else dtype)
     colour, alpha = split_alpha(image)
-    # one 2-D call per channel: the engines run a lone uint8 plane several
-    # times faster than the same planes as a stack or interleaved
-    # (1024x768 RGB Gaussian: 3 x 3-7 ms against 45-60 ms)
-    planes = [colour] if colour.ndim == 2 else \
-        [np.ascontiguousarray(colour[..., c]) for c in range(colour.shape[2])]
     mapped = absolute or rescale
     # the last step writes the output dtype directly unless its values must
     # be looked at first: a mapping, or a response that may leave the range
@@ -375,21 +373,47 @@ def run_chain(image, chain, *, mode="reflect", stride=1, dtype=None,
         direct = not mapped and _fits(image.dtype, dtype)
     out = None
     if direct and chain and image.ndim == 3:
-        # the last step of each channel writes straight into its slot
         rows, cols = (-(-n // stride) for n in image.shape[:2])
         out = np.empty((rows, cols, image.shape[2]), dtype)
-    results = []
-    for c, plane in enumerate(planes):
+    if chain and colour.ndim == 3 and all(s.interleaved for s in chain):
+        # the colour channels in one call, interleaved: the engines filter
+        # (H, W, C) in place several times faster than a lone plane each
+        # written into a strided slot (1024x768 RGB Gaussian sigma 2:
+        # 6-9 ms against 13-26 ms split into planes, 60 ms into out[..., c])
+        plane = colour
         for i, step in enumerate(chain):
             last = i == len(chain) - 1
             target = None
             if last and direct:
-                target = dtype if out is None else out[..., c]
+                target = out if alpha is None else dtype
             plane = step(plane, mode=mode, stride=stride if last else 1,
-                         output=target, workers=workers)
-        if not chain:
-            plane = plane[::stride, ::stride]
-        results.append(plane)
+                         output=target, workers=workers, channel_axis=-1)
+        if out is not None and alpha is None:
+            return out, False
+        results = [plane[..., c] for c in range(plane.shape[2])]
+        if out is not None:
+            out[..., :-1] = plane
+    else:
+        # one 2-D call per channel (steps that take no channel axis)
+        planes = [colour] if colour.ndim == 2 else \
+            [np.ascontiguousarray(colour[..., c])
+             for c in range(colour.shape[2])]
+        results = []
+        for c, plane in enumerate(planes):
+            for i, step in enumerate(chain):
+                last = i == len(chain) - 1
+                target = None
+                if last and direct:
+                    # a contiguous plane, copied into its slot after: the
+                    # engines write a strided slot several times slower
+                    target = dtype
+                plane = step(plane, mode=mode, stride=stride if last else 1,
+                             output=target, workers=workers)
+            if not chain:
+                plane = plane[::stride, ::stride]
+            if out is not None:
+                out[..., c] = plane
+            results.append(plane)
     if out is not None:
         if alpha is not None:
             out[..., -1] = cast(alpha[::stride, ::stride], dtype)
