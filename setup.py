@@ -43,7 +43,8 @@ DIRECTIVES = {
     "embedsignature": True,
 }
 
-MODULES = ["_boundary", "_samples", "_direct", "_separable", "_box", "_transpose"]
+MODULES = ["_boundary", "_samples", "_direct", "_separable", "_box", "_transpose",
+           "_nan"]
 
 
 def _compiler_accepts(compiler, flags, source="int main(void){return 0;}\n"):

@@ -10,11 +10,9 @@ The engines that read or write a sample type natively (:func:`reads`,
 or of the result.  For any other type :func:`run` converts whole arrays, so
 every combination works, and the delivery step can ask which ones are fast.
 """
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
-from ._core import _box, _direct, _separable
+from ._core import _box, _direct, _nan, _separable
 from ._core._boundary import BoundaryMode
 from ._core._samples import Sample
 from ._core._transpose import conv_transpose_planes
@@ -266,9 +264,9 @@ def _run(planes, kernel, plan, mode, cval, nthreads, out, dtype, C):
 # from none.
 NAN_WEIGHT_EPS = 64
 
-# Elements combined per block in the NaN step: small enough for a block's
-# temporaries to stay in cache, so the combination costs about one pass.
-_NAN_BLOCK = 1 << 16
+# Elements that make a second thread worth starting in the NaN steps' one
+# pass over memory (they cost about a nanosecond each).
+_NAN_MIN_PER_THREAD = 1 << 18
 
 
 def _abs_plan(plan):
@@ -311,17 +309,19 @@ def run_ignoring_nan(planes, kernel, plan, mode, cval, nthreads, out):
     # Fresh full-size buffers cost page faults as much as passes: the image
     # part's result goes straight into ``out`` and the flags' result reuses
     # the image part's buffer when the shapes allow.
-    y_planes, flags = np.empty_like(planes), np.empty_like(planes)
-    found = _in_blocks(_split_nan, planes.reshape(-1), y_planes.reshape(-1),
-                       flags.reshape(-1), nthreads=nthreads, shift=shift,
-                       nan_cval=nan_cval)
-    if not any(found) and not nan_cval:
+    y_planes = np.empty(planes.shape, dtype)
+    flags = np.empty(planes.shape, dtype)
+    found = _nan.split_nan(planes.reshape(-1), y_planes.reshape(-1),
+                           flags.reshape(-1), shift, nan_cval,
+                           _nan_threads(nthreads, planes.size))
+    if not found and not nan_cval:
         # No NaN: 'ignore' is 'propagate'.
         del y_planes, flags
         return run(planes, kernel, plan, mode, cval, nthreads, out)
     run(y_planes, kernel, plan, mode, 0.0, nthreads, out)
     flag_sums = y_planes if y_planes.shape == out.shape else np.empty_like(out)
     run(flags, kernel, plan, mode, 0.0, nthreads, flag_sums)
+    # With no negative weight sum_valid(|w|) is sum_valid(w): no third run.
     flag_abs = flag_sums
     if signed:
         flag_abs = np.empty_like(out)
@@ -330,82 +330,14 @@ def run_ignoring_nan(planes, kernel, plan, mode, cval, nthreads, out):
     del flags
     total, total_abs = float(np.sum(kernel)), float(np.sum(np.abs(kernel)))
     flat_out = out.reshape(-1)
-    _in_blocks(_combine_nan, flat_out, flag_sums.reshape(-1),
-               flag_abs.reshape(-1), flat_out, nthreads=nthreads, total=total,
-               total_abs=total_abs,
-               tiny=NAN_WEIGHT_EPS * np.finfo(dtype).eps * total_abs,
-               shift=shift, nan_cval=nan_cval, signed=signed)
+    _nan.combine_nan(flat_out, flag_sums.reshape(-1), flag_abs.reshape(-1),
+                     flat_out, total, total_abs,
+                     float(NAN_WEIGHT_EPS * np.finfo(dtype).eps * total_abs),
+                     shift, nan_cval, signed,
+                     _nan_threads(nthreads, flat_out.size))
     return out
 
 
-def _in_blocks(step, *arrays, nthreads=1, **options):
-    """``step(*blocks, **options)`` over cache-sized blocks of the equally
-    long 1-D ``arrays``, so that a step's several operations and
-    temporaries cost about one pass over memory.  Up to ``nthreads``
-    threads take contiguous runs of blocks (numpy releases the GIL inside
-    each operation).  Returns the steps' results, in order."""
-    starts = range(0, arrays[0].size, _NAN_BLOCK)
-
-    def span(part):
-        return [step(*(a[s:s + _NAN_BLOCK] for a in arrays), **options)
-                for s in part]
-
-    nthreads = max(1, min(nthreads, len(starts) // 16))
-    if nthreads == 1:
-        return span(starts)
-    cuts = np.linspace(0, len(starts), nthreads + 1).astype(int)
-    with ThreadPoolExecutor(max_workers=nthreads) as pool:
-        parts = pool.map(span, [starts[a:b] for a, b in zip(cuts, cuts[1:])])
-        return [r for part in parts for r in part]
-
-
-def _split_nan(x, y, flag, *, shift, nan_cval):
-    """``y = x - shift`` with NaN set to 0; ``flag`` = 1 at NaN (at valid
-    pixels instead, with ``nan_cval``).  Whether the block holds a NaN."""
-    isnan = np.isnan(x)
-    if shift:
-        np.subtract(x, y.dtype.type(shift), out=y)
-    else:
-        np.copyto(y, x)
-    np.copyto(y, 0, where=isnan)
-    np.copyto(flag, np.logical_not(isnan) if nan_cval else isnan)
-    return bool(isnan.any())
-
-
-def _combine_nan(y, f, fa, o, *, total, total_abs, tiny, shift, nan_cval,
-                 signed):
-    """One block of the normalised result ``o`` (which may be ``y``) from
-    ``y = corr(Y, w)``, ``f = corr(N, w)`` and ``fa = corr(N, |w|)`` (M
-    instead of N with ``nan_cval``)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        _combine_block(y, f, fa, o, total, total_abs, tiny, shift, nan_cval,
-                       signed)
-
-
-def _combine_block(y, f, fa, o, total, total_abs, tiny, shift, nan_cval,
-                   signed):
-    real = o.dtype.type
-    total, total_abs, tiny = real(total), real(total_abs), real(tiny)
-    # valid = sum_valid(w); empty: sum_valid(|w|) <= tiny.
-    if nan_cval:
-        valid, empty = f.copy(), np.less_equal(fa, tiny)
-    else:
-        valid = np.subtract(total, f)
-        empty = np.greater_equal(fa, total_abs - tiny)
-    if signed:
-        partial = (fa > tiny) if not nan_cval else (fa < total_abs - tiny)
-        scale = np.ones_like(valid)
-        if total != 0:
-            np.divide(total, valid, out=scale,
-                      where=partial & (np.abs(valid) > tiny))
-        else:
-            scale[partial] = 0
-    else:
-        # Exactly 1 where every weight is valid (f == 0).
-        scale = np.divide(total, valid, out=None if shift else valid)
-    if shift:
-        np.add(y, valid * real(shift), out=o)
-        o *= scale
-    else:
-        np.multiply(y, scale, out=o)
-    np.copyto(o, real(np.nan), where=empty)
+def _nan_threads(nthreads, size):
+    """Threads worth starting for a NaN step over ``size`` elements."""
+    return max(1, min(nthreads, size // _NAN_MIN_PER_THREAD))

@@ -280,6 +280,35 @@ def test_threads_do_not_change_the_result(rng):
     np.testing.assert_array_equal(one, two)
 
 
+@pytest.mark.parametrize("kernel_kind,cval", [
+    ("positive", 0.7), ("positive", np.nan), ("signed", -0.4),
+    ("signed", np.nan)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_large_images_on_threads_equal_the_reference(rng, kernel_kind, cval,
+                                                     dtype):
+    # Large enough (about 5 x 2**16 samples, not a multiple of it) for the
+    # compiled NaN steps to run in several chunks on two threads; NaN holes
+    # and an Inf, which still spreads.
+    x = holed(rng, (613, 541), dtype, fraction=0.1)
+    x[300, 200] = np.inf
+    w = rng.uniform(0.1, 1, (3, 4))
+    if kernel_kind == "signed":
+        w[1, 2] = -0.6
+    runs = [cfilter.correlate(x, w, mode="constant", cval=cval,
+                              method="direct", nan_policy="ignore",
+                              workers=workers) for workers in (1, 2)]
+    np.testing.assert_array_equal(runs[0], runs[1])
+    finite = np.isfinite(x) | np.isnan(x)
+    expected, gain = ignore_reference(np.where(finite, x, np.nan), w, dtype,
+                                      mode="constant", cval=cval)
+    reached = ref_correlate2d(np.isinf(x).astype(float), np.abs(w),
+                              mode="constant") > 0
+    assert not np.isfinite(runs[0][reached & ~np.isnan(expected)]).any()
+    keep = ~reached
+    assert_ignore_equal(runs[0][keep], expected[keep], gain[keep], w,
+                        np.where(finite, x, np.nan), dtype)
+
+
 @pytest.mark.parametrize("value", ["omit", "raise", None, 1])
 def test_bad_nan_policy_is_a_clear_error(value):
     with pytest.raises(ValueError, match="propagate, ignore"):
