@@ -16,6 +16,7 @@ from ._core import _box, _direct, _nan, _separable
 from ._core._boundary import BoundaryMode
 from ._core._samples import Sample
 from ._core._transpose import conv_transpose_planes
+from ._indexing import mapped_indices
 from ._limits import effective_geometry, gather, scatter_add
 from ._phases import phase_table
 
@@ -43,6 +44,8 @@ MIN_WORK_PER_THREAD = 1 << 20
 # What one output pixel of the box engine costs, in multiply-adds: two
 # column-sum updates and two running-sum updates, whatever the box's size.
 BOX_TAPS = 4
+# The same for the transform, roughly: a few dozen operations per pixel.
+FFT_TAPS = 32
 
 
 def native_dtypes(method, compute):
@@ -112,18 +115,24 @@ def useful_threads(nthreads, plan, kernel_shape, nplanes=1):
     their threads)."""
     if nthreads == 1:
         return 1
-    method = plan.method
+    if plan.method == "fft":   # its strips bound the threads it uses
+        return nthreads
+    work = (plan.out_shape[0] * plan.out_shape[1] * nplanes
+            * _engine_taps(plan.method, kernel_shape))
+    return max(1, min(nthreads, work // MIN_WORK_PER_THREAD))
+
+
+def _engine_taps(method, kernel_shape):
+    """What one output pixel of ``method``'s engine costs, in
+    multiply-adds (for the transform, a nominal figure)."""
     kh, kw = kernel_shape
     if method == "direct":
-        taps = kh * kw
-    elif method == "separable":
-        taps = kh + kw
-    elif method == "box":
-        taps = BOX_TAPS
-    else:                      # fft: its strips bound the threads it uses
-        return nthreads
-    work = plan.out_shape[0] * plan.out_shape[1] * taps * nplanes
-    return max(1, min(nthreads, work // MIN_WORK_PER_THREAD))
+        return kh * kw
+    if method == "separable":
+        return kh + kw
+    if method == "box":
+        return BOX_TAPS
+    return FFT_TAPS
 
 
 def run(planes, kernel, plan, mode, cval, nthreads, out, compute=None,
@@ -306,11 +315,13 @@ def run_ignoring_nan(planes, kernel, plan, mode, cval, nthreads, out):
     nan_cval = constant and not np.isfinite(cval)
     shift = cval if constant and not nan_cval else 0.0
     signed = bool(np.any(kernel < 0))
-    # Fresh full-size buffers cost page faults as much as passes: the image
-    # part's result goes straight into ``out`` and the flags' result reuses
-    # the image part's buffer when the shapes allow.
+    # The flags are uint8 for the engines that read it (a quarter of the
+    # traffic of a float plane); the others read the compute type only.
+    narrow = (plan.engine_geometry is None
+              and np.dtype(np.uint8) in native_dtypes(plan.method, dtype))
+    flag_dtype = np.uint8 if narrow else dtype
     y_planes = np.empty(planes.shape, dtype)
-    flags = np.empty(planes.shape, dtype)
+    flags = np.empty(planes.shape, flag_dtype)
     found = _nan.split_nan(planes.reshape(-1), y_planes.reshape(-1),
                            flags.reshape(-1), shift, nan_cval,
                            _nan_threads(nthreads, planes.size))
@@ -318,16 +329,33 @@ def run_ignoring_nan(planes, kernel, plan, mode, cval, nthreads, out):
         # No NaN: 'ignore' is 'propagate'.
         del y_planes, flags
         return run(planes, kernel, plan, mode, cval, nthreads, out)
+    # Fresh full-size buffers cost page faults as much as passes: the image
+    # part's result goes straight into ``out`` and the flags' result reuses
+    # the image part's buffer when the shapes allow.
     run(y_planes, kernel, plan, mode, 0.0, nthreads, out)
     flag_sums = y_planes if y_planes.shape == out.shape else np.empty_like(out)
-    run(flags, kernel, plan, mode, 0.0, nthreads, flag_sums)
-    # With no negative weight sum_valid(|w|) is sum_valid(w): no third run.
-    flag_abs = flag_sums
-    if signed:
-        flag_abs = np.empty_like(out)
-        run(flags, np.abs(kernel), _abs_plan(plan), mode, 0.0, nthreads,
-            flag_abs)
-    del flags
+    kernels = (kernel, np.abs(kernel)) if signed else (kernel,)
+    if not nan_cval and _scatter_pays(found, kernel.shape, plan, len(planes)):
+        where = (_nan.flag_positions(flags.reshape(-1), found) if narrow
+                 else np.flatnonzero(flags))
+        del flags
+        sums = [flag_sums] + [np.empty_like(out) for _ in kernels[1:]]
+        for w, acc in zip(kernels, sums):
+            acc.fill(0)
+            _scatter_nan_weights(where, (H, W), w, plan, mode, nthreads, acc)
+    else:
+        sums = [flag_sums] + [np.empty_like(out) for _ in kernels[1:]]
+        for w, acc in zip(kernels, sums):
+            w_plan = plan if w is kernel else _abs_plan(plan)
+            if narrow:
+                # Straight to the engine: run() would take the uint8
+                # flags through its integer box sums, scaled in float32.
+                _run(flags, w, w_plan, mode, 0.0, nthreads, acc, dtype, 1)
+            else:
+                run(flags, w, w_plan, mode, 0.0, nthreads, acc)
+        del flags
+    # With no negative weight sum_valid(|w|) is sum_valid(w): no third sum.
+    flag_abs = sums[-1]
     total, total_abs = float(np.sum(kernel)), float(np.sum(np.abs(kernel)))
     flat_out = out.reshape(-1)
     _nan.combine_nan(flat_out, flag_sums.reshape(-1), flag_abs.reshape(-1),
@@ -336,6 +364,54 @@ def run_ignoring_nan(planes, kernel, plan, mode, cval, nthreads, out):
                      shift, nan_cval, signed,
                      _nan_threads(nthreads, flat_out.size))
     return out
+
+
+# What one addition of the NaN scatter costs, in the engines'
+# multiply-adds: its rows of weights land on rows far apart in memory (on
+# 2048^2 float32, 1% NaN and a 17x17 Gaussian the scatter took as long as
+# the separable engine's run, at 1/12 of its arithmetic).
+SCATTER_COST = 24
+
+
+def _scatter_pays(nnan, kernel_shape, plan, nplanes):
+    """Whether adding each NaN's weights onto the outputs that read it
+    (``kh * kw`` additions per NaN) costs less than the planned engine's
+    run over the flags: for images with few NaNs."""
+    if plan.engine_geometry is not None:
+        return False               # the inverse maps would be huge
+    kh, kw = kernel_shape
+    taps = _engine_taps(plan.method, kernel_shape)
+    work = plan.out_shape[0] * plan.out_shape[1] * nplanes * taps
+    return SCATTER_COST * nnan * kh * kw <= work
+
+
+def _inverse_map(n, start, length, mode):
+    """For each source index ``r`` in ``[0, n)``, the extended positions
+    ``e`` in ``[0, length)`` (coordinate ``start + e``) that read it under
+    ``mode``, ascending: ``ext[ptr[r]:ptr[r + 1]]``."""
+    src = mapped_indices(start, length, n, mode)
+    positions = np.flatnonzero(src >= 0)
+    src = src[positions]
+    order = np.argsort(src, kind="stable")
+    ptr = np.zeros(n + 1, dtype=np.intp)
+    np.cumsum(np.bincount(src, minlength=n), out=ptr[1:])
+    return ptr, np.ascontiguousarray(positions[order], dtype=np.intp)
+
+
+def _scatter_nan_weights(where, shape, kernel, plan, mode, nthreads, acc):
+    """Add ``corr(N, kernel)`` onto ``acc`` (N, oh, ow) from the NaNs at
+    the flat indices ``where`` of the (N, H, W) planes."""
+    (H, W), (kh, kw) = shape, kernel.shape
+    (top, _), (left, _) = plan.pads
+    (sy, sx), (dy, dx) = plan.stride, plan.dilation
+    oh, ow = acc.shape[1:]
+    rows = _inverse_map(H, -top, (oh - 1) * sy + (kh - 1) * dy + 1, mode)
+    cols = _inverse_map(W, -left, (ow - 1) * sx + (kw - 1) * dx + 1, mode)
+    starts = np.searchsorted(where, np.arange(len(acc) + 1) * (H * W))
+    _nan.scatter_nan_weights(
+        where, starts.astype(np.intp), H, W, *rows, *cols,
+        np.ascontiguousarray(kernel, dtype=acc.dtype), sy, sx, dy, dx, acc,
+        _nan_threads(nthreads, len(where) * kh * kw))
 
 
 def _nan_threads(nthreads, size):
