@@ -298,7 +298,10 @@ def run_ignoring_nan(planes, kernel, plan, mode, cval, nthreads, out):
     unless it is NaN) and a copied NaN counts as invalid.  Then
     ``sum_valid(w) = sum(w) - corr(N, w)`` and
     ``sum_valid(w*x) = corr(Y, w) + c * sum_valid(w)``.  The planes are finite,
-    so every engine (box and fft included) serves them.
+    so every engine (box and fft included) serves them.  ``N`` is uint8 for
+    the engines that read it; with few NaNs ``corr(N, w)`` is instead made
+    by adding each NaN's weights onto the outputs that read it
+    (:func:`_scatter_pays` decides).
 
     "No valid weight" is judged by the absolute weights, ``sum_valid(|w|)``,
     so a signed kernel whose valid weights happen to cancel is not taken for
@@ -307,7 +310,7 @@ def run_ignoring_nan(planes, kernel, plan, mode, cval, nthreads, out):
     where the valid weights cancel (``sum_valid(w) = 0`` with valid taps)
     the rescaling is undefined and skipped: the NaNs count as 0 there.
     """
-    n, (H, W) = len(planes), planes.shape[1:]
+    H, W = planes.shape[1:]
     dtype = planes.dtype
     constant = mode == BoundaryMode.CONSTANT
     # With a NaN cval the outside is invalid: then filter the validity M
@@ -334,17 +337,17 @@ def run_ignoring_nan(planes, kernel, plan, mode, cval, nthreads, out):
     # the image part's buffer when the shapes allow.
     run(y_planes, kernel, plan, mode, 0.0, nthreads, out)
     flag_sums = y_planes if y_planes.shape == out.shape else np.empty_like(out)
+    # With no negative weight sum_valid(|w|) is sum_valid(w): no third sum.
     kernels = (kernel, np.abs(kernel)) if signed else (kernel,)
+    sums = [flag_sums] + [np.empty_like(out) for _ in kernels[1:]]
     if not nan_cval and _scatter_pays(found, kernel.shape, plan, len(planes)):
         where = (_nan.flag_positions(flags.reshape(-1), found) if narrow
                  else np.flatnonzero(flags))
         del flags
-        sums = [flag_sums] + [np.empty_like(out) for _ in kernels[1:]]
         for w, acc in zip(kernels, sums):
             acc.fill(0)
             _scatter_nan_weights(where, (H, W), w, plan, mode, nthreads, acc)
     else:
-        sums = [flag_sums] + [np.empty_like(out) for _ in kernels[1:]]
         for w, acc in zip(kernels, sums):
             w_plan = plan if w is kernel else _abs_plan(plan)
             if narrow:
@@ -354,7 +357,6 @@ def run_ignoring_nan(planes, kernel, plan, mode, cval, nthreads, out):
             else:
                 run(flags, w, w_plan, mode, 0.0, nthreads, acc)
         del flags
-    # With no negative weight sum_valid(|w|) is sum_valid(w): no third sum.
     flag_abs = sums[-1]
     total, total_abs = float(np.sum(kernel)), float(np.sum(np.abs(kernel)))
     flat_out = out.reshape(-1)

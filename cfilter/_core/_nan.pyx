@@ -1,11 +1,13 @@
 """The element-wise steps of ``nan_policy='ignore'`` (normalised convolution).
 
 ``_engine.run_ignoring_nan`` filters two finite planes with the planned
-engine and combines the results.  These two loops split the image into
-those planes and combine the filtered planes, each in one pass over memory
-(the numpy versions took about five passes each, as much time as the
-engine runs themselves).  Element-wise, so every thread count gives the
-same bits.
+engine and combines the results.  ``split_nan`` and ``combine_nan`` split
+the image into those planes and combine the filtered planes, each in one
+pass over memory (the numpy versions took about five passes each, as much
+time as the engine runs themselves); element-wise, so every thread count
+gives the same bits.  For an image with few NaNs, ``flag_positions`` lists
+them and ``scatter_nan_weights`` makes the filtered NaN plane from them
+alone.
 """
 from cython.parallel cimport prange
 from libc.math cimport NAN
