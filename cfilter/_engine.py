@@ -274,8 +274,11 @@ def _run(planes, kernel, plan, mode, cval, nthreads, out, dtype, C):
 NAN_WEIGHT_EPS = 64
 
 # Elements that make a second thread worth starting in the NaN steps' one
-# pass over memory (they cost about a nanosecond each).
-_NAN_MIN_PER_THREAD = 1 << 18
+# pass over memory.  The passes are bound by memory bandwidth, which a
+# second core adds little to, and each parallel step waits for its slowest
+# thread: on the busy 2-core machine, 2048^2 float32 with 1% NaN took 0.75x
+# the time with these steps on one thread (the engines on two).
+_NAN_MIN_PER_THREAD = 1 << 23
 
 
 def _abs_plan(plan):
@@ -373,6 +376,10 @@ def run_ignoring_nan(planes, kernel, plan, mode, cval, nthreads, out):
 # 2048^2 float32, 1% NaN and a 17x17 Gaussian the scatter took as long as
 # the separable engine's run, at 1/12 of its arithmetic).
 SCATTER_COST = 24
+# Additions of the scatter that make a second thread worth starting (about
+# 50 us of one core's work; unlike the element-wise steps it waits on
+# memory latency, not bandwidth, so a second core helps).
+_SCATTER_PER_THREAD = 1 << 15
 
 
 def _scatter_pays(nnan, kernel_shape, plan, nplanes):
@@ -413,7 +420,7 @@ def _scatter_nan_weights(where, shape, kernel, plan, mode, nthreads, acc):
     _nan.scatter_nan_weights(
         where, starts.astype(np.intp), H, W, *rows, *cols,
         np.ascontiguousarray(kernel, dtype=acc.dtype), sy, sx, dy, dx, acc,
-        _nan_threads(nthreads, len(where) * kh * kw))
+        max(1, min(nthreads, len(where) * kh * kw // _SCATTER_PER_THREAD)))
 
 
 def _nan_threads(nthreads, size):
