@@ -13,11 +13,17 @@ included):
   ``cv2.imwrite`` at the same settings (PNG zlib level 1; JPEG quality 95,
   4:4:4 chroma).
 
-It prints the best time of each, the ratio cfilter / OpenCV per format (at
+Both run as installed packages do: with their bytecode cached (a pip
+install compiles it; ``PYTHONDONTWRITEBYTECODE``, if set, would make
+cfilter compile its sources on every start while OpenCV's stay compiled),
+after one untimed warm-up run each.  It prints the machine's load average
+(other processes slow both sides), the best time of each, the ratio cfilter / OpenCV per format (at
 or below 1.0 is the goal) and where cfilter's time goes (decode, filter,
-encode, as its summary line reports them, summed over the threads).
+encode, and the background write: temporary file, fsync, rename), as its
+summary line reports them, summed over the threads).
 """
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -49,7 +55,7 @@ SUMMARY = re.compile(
     r"done (?P<done>\d+), skipped (?P<skipped>\d+), failed (?P<failed>\d+)"
     r".*\nin (?P<wall>[\d.]+) s \((?P<rate>[\d.]+) files/s\); decode "
     r"(?P<decode>[\d.]+) s, filter (?P<filter>[\d.]+) s, encode "
-    r"(?P<encode>[\d.]+) s", re.S)
+    r"(?P<encode>[\d.]+) s(, write (?P<write>[\d.]+) s)?", re.S)
 
 
 def make_inputs(folder, count, ext, size=(768, 1024)):
@@ -75,9 +81,9 @@ def make_inputs(folder, count, ext, size=(768, 1024)):
         list(pool.map(one, range(count)))
 
 
-def timed(cmd):
+def timed(cmd, env=None):
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     elapsed = time.perf_counter() - t0
     if proc.returncode != 0:
         sys.exit(f"{cmd[:4]} failed ({proc.returncode}):\n{proc.stderr}")
@@ -94,6 +100,10 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         (work / "script.py").write_text(OPENCV_SCRIPT)
+        env = dict(os.environ, PYTHONPYCACHEPREFIX=str(work / "pycache"))
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} "
+              f"CPUs")
         for ext in (".png", ".jpg"):
             src = work / f"in{ext}"
             make_inputs(src, args.count, ext)
@@ -106,11 +116,13 @@ def main(argv=None):
                       str(out_cv), ext]
             cf_best = cv_best = float("inf")
             stages = None
+            timed(cf_cmd, env)                     # warm-up
+            timed(cv_cmd, env)
             for _ in range(args.repeat):           # interleaved
-                elapsed, out = timed(cf_cmd)
+                elapsed, out = timed(cf_cmd, env)
                 if elapsed < cf_best:
                     cf_best, stages = elapsed, SUMMARY.search(out)
-                cv_best = min(cv_best, timed(cv_cmd)[0])
+                cv_best = min(cv_best, timed(cv_cmd, env)[0])
             name = ext[1:].upper()
             print(f"{name}: {args.count} RGB 1024x768, gaussian sigma 2, "
                   f"{args.jobs} threads")
@@ -120,8 +132,8 @@ def main(argv=None):
             print(f"  OpenCV script  {cv_best:6.2f} s  "
                   f"({args.count / cv_best:5.1f} files/s)")
             print(f"  ratio cfilter / OpenCV: {cf_best / cv_best:.2f}")
-            busy = {k: float(stages[k]) for k in ("decode", "filter",
-                                                  "encode")}
+            busy = {k: float(stages[k] or 0) for k in (
+                "decode", "filter", "encode", "write")}
             total = sum(busy.values())
             print("  cfilter per file, summed over the threads: " + ", ".join(
                 f"{k} {v / args.count * 1e3:.1f} ms ({100 * v / total:.0f} %)"

@@ -10,19 +10,46 @@ kernel catalog :mod:`cfilter.kernels`; transposed convolution
 thread count is read and set with :func:`get_num_threads` and
 :func:`set_num_threads`; :func:`show_config` tells how the package was built.
 """
-from . import kernels, nn
+from . import kernels
 from ._config import show_config
 from ._api import (FilterPlan, convolve, convolve1d, correlate, correlate1d,
                    plan, sep_filter)
 from .filters import (box_blur, gaussian_blur, laplace, prewitt, scharr,
                       sharpen, sobel, unsharp_mask)
-from ._frequency import frequency_filter
-from ._matrix import convolution_matrix
-from ._template import match_template
 from ._shapes import conv_output_shape, transposed_output_shape
 from ._threads import get_num_threads, set_num_threads
-from ._transpose import conv_transpose
 from ._validate import mode_names
+
+# Imported on first use, so that ``import cfilter`` (and the ``cfilter``
+# command's start-up) pays only for what a plain filtering call needs:
+# name -> (module, attribute; None for the module itself).
+_LAZY = {
+    "nn": (".nn", None),
+    "dask": (".dask", None),
+    "conv_transpose": ("._transpose", "conv_transpose"),
+    "convolution_matrix": ("._matrix", "convolution_matrix"),
+    "frequency_filter": ("._frequency", "frequency_filter"),
+    "match_template": ("._template", "match_template"),
+}
+
+
+def __getattr__(name):
+    try:
+        module, attribute = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute "
+                             f"{name!r}") from None
+    import importlib
+    value = importlib.import_module(module, __name__)
+    if attribute is not None:
+        value = getattr(value, attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __version__ = "0.1.0.dev0"
 

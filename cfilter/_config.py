@@ -1,7 +1,5 @@
 """``cfilter.show_config()``: how this copy of cfilter was built and runs."""
-import importlib.metadata
 import os
-import platform
 
 from ._core._boundary import build_info
 from ._threads import get_num_threads
@@ -10,6 +8,8 @@ __all__ = ["show_config"]
 
 
 def _version(name):
+    # importlib.metadata costs a third of ``import cfilter``: read it here
+    import importlib.metadata
     try:
         return importlib.metadata.version(name)
     except importlib.metadata.PackageNotFoundError:
@@ -18,6 +18,8 @@ def _version(name):
 
 def config():
     """The facts :func:`show_config` prints, as a dict."""
+    import platform
+
     from . import __version__
     info = build_info()
     return {

@@ -19,8 +19,11 @@ on; its header is read before its pixels, so an image above the pixel
 limit is refused before it is decoded (:func:`read_image`).
 
 Writing goes through a temporary file in the destination folder, which is
-renamed over the destination only when it is complete (``os.replace``), so a
-killed process never leaves a partial output under the final name.  The
+flushed to the disk (``fsync``) and renamed over the destination only when
+it is complete (``os.replace``), so a killed process never leaves a partial
+output under the final name.  :func:`encode_image` and :func:`write_bytes`
+are the two halves of :func:`write_image`, for callers that write in
+another thread than they encode.  The
 temporary names are short (at most 32 characters, so they fit wherever the
 output's name fits) and carry the writer's process id, so
 :func:`remove_stale_temps` can delete those of processes that no longer run.
@@ -39,7 +42,8 @@ import numpy as np
 
 __all__ = ["FORMATS", "ImageError", "format_of", "extension_of",
            "format_problem", "read_file", "image_info", "decode",
-           "read_image", "write_image", "remove_stale_temps", "TEMP_SUFFIX",
+           "read_image", "write_image", "encode_image", "write_bytes",
+           "remove_stale_temps", "TEMP_SUFFIX",
            "MAX_PIXELS"]
 
 #: The default pixel limit: Pillow's ``Image.MAX_IMAGE_PIXELS`` (a third of
@@ -420,6 +424,8 @@ def _decode_tiff(data):
 def write_image(path, image, fmt=None):
     """Encode ``image`` into ``path`` atomically (temporary file + rename).
 
+    The same as :func:`encode_image` then :func:`write_bytes`.
+
     Parameters
     ----------
     path : str or Path
@@ -439,6 +445,33 @@ def write_image(path, image, fmt=None):
     fmt = fmt or format_of(path)
     if fmt is None:
         raise ImageError(f"cannot tell the format of {path.name!r}")
+    write_bytes(path, encode_image(image, fmt))
+
+
+def encode_image(image, fmt):
+    """The bytes of ``image`` encoded as a file of format ``fmt``.
+
+    Parameters
+    ----------
+    image : ndarray
+        ``(H, W)`` or ``(H, W, C)`` with ``C`` in 2, 3, 4.
+    fmt : str
+        A key of :data:`FORMATS`.
+
+    Raises
+    ------
+    ImageError
+        If the format cannot store this image (see :func:`format_problem`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cfilter._io import encode_image, decode
+    >>> image = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    >>> data = encode_image(image, "png")
+    >>> data[:4], (decode(data, "png") == image).all()
+    (b'\\x89PNG', np.True_)
+    """
     image = np.asarray(image)
     channels = image.shape[2] if image.ndim == 3 else None
     if image.ndim not in (2, 3) or channels not in (None, 2, 3, 4):
@@ -447,11 +480,22 @@ def write_image(path, image, fmt=None):
     problem = format_problem(fmt, image.dtype, channels)
     if problem:
         raise ImageError(problem)
-    encoded = _ENCODERS[fmt](np.ascontiguousarray(image))
-    fd, tmp = _temp_file(path.parent)
+    return _ENCODERS[fmt](np.ascontiguousarray(image))
+
+
+def write_bytes(path, data):
+    """Write ``data`` as the file ``path``, atomically and durably.
+
+    The bytes go into a new temporary file next to ``path``, are flushed to
+    the disk (``fsync``), and only then is the file renamed over ``path``:
+    whenever the process stops, ``path`` is either absent, the old file or
+    the whole new one.  On an error (a full disk) the temporary file is
+    removed and the error raised.
+    """
+    fd, tmp = _temp_file(Path(path).parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(encoded)
+            fh.write(data)
             if _FSYNC:
                 fh.flush()
                 os.fsync(fh.fileno())

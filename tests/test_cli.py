@@ -174,6 +174,60 @@ def test_batch_exit_code_and_failures_reported(batch):
     assert f"done {len(names)}, skipped 0, failed 3" in proc.stdout
 
 
+def test_batch_progress_and_stage_times(batch):
+    """Without a terminal: one numbered line per file on stderr (failures
+    too), then the summary with the time of each stage."""
+    root, names, _, proc = batch
+    total = len(names) + 2                # corrupt.png and notes.txt too
+    lines = proc.stderr.splitlines()
+    numbers = sorted(int(m.group(1)) for line in lines
+                     if (m := re.search(rf"\[(\d+)/{total}\] ", line)))
+    assert numbers == list(range(1, total + 1)), proc.stderr
+    for name in names:
+        assert f"] wrote out{os.sep}{Path(name)}" in proc.stderr
+    assert re.search(r"cfilter: \[\d+/\d+\] FAILED in/corrupt.png",
+                     proc.stderr)
+    assert re.search(r"\nin [\d.]+ s \([\d.]+ files/s\); decode [\d.]+ s, "
+                     r"filter [\d.]+ s, encode [\d.]+ s, write [\d.]+ s "
+                     r"\(summed over 1 job\(s\)\)\n", proc.stdout), proc.stdout
+
+
+def test_progress_bar_on_a_terminal(tmp_path):
+    """With stderr a terminal, a progress bar (tqdm) counts the files."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+    for i in range(3):
+        save(tmp_path / "in" / f"{i}.png", np.full((6, 7), i, np.uint8))
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ,          # 24 x 80, not 0 x 0
+                struct.pack("HHHH", 24, 80, 0, 0))
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "cfilter", "apply", "in", "-o", "out",
+             "-f", "box:size=3", "--jobs", "2"], cwd=tmp_path, env=_ENV,
+            stdout=subprocess.PIPE, stderr=follower, timeout=120)
+        os.close(follower)
+        follower = None
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:               # the terminal closed
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        if follower is not None:
+            os.close(follower)
+        os.close(leader)
+    assert proc.returncode == 0
+    assert b"3/3" in shown and b"file" in shown and b"wrote" not in shown
+    assert proc.stdout.startswith(b"done 3, skipped 0, failed 0")
+
+
 def test_batch_keeps_folder_structure(batch):
     root, names, _, _ = batch
     assert image_files(root / "out") == sorted(names)

@@ -237,10 +237,11 @@ def test_unlistable_subfolder_is_reported(tmp_path):
     assert outputs(tmp_path / "out") == ["a.png"]
 
 
-def test_unlistable_folder_simulated(tmp_path, monkeypatch):
+def test_unlistable_folder_simulated(tmp_path, monkeypatch, capsys):
     """As root chmod 000 blocks nothing, so the refusal is simulated where
-    the discovery lists folders (os.scandir, which os.walk uses)."""
-    from cfilter.cli import discovery
+    the discovery lists folders (os.scandir, which os.walk uses), and the
+    command is run in this process."""
+    from cfilter.cli import main
     save(tmp_path / "in" / "a.png", noise((8, 8), 0))
     save(tmp_path / "in" / "locked" / "b.png", noise((8, 8), 1))
     real = os.scandir
@@ -250,23 +251,27 @@ def test_unlistable_folder_simulated(tmp_path, monkeypatch):
             raise PermissionError(13, "Permission denied", str(path))
         return real(path)
 
+    monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(os, "scandir", scandir)
-    jobs, problems, _ = discovery.plan_jobs([str(tmp_path / "in")],
-                                            tmp_path / "out", recursive=True)
-    assert [j.src.name for j in jobs] == ["a.png"]
-    assert problems == [(str(tmp_path / "in" / "locked"),
-                         "cannot list this folder: permission denied")]
+    status = main(["apply", "in", "-r", "-o", "out", "-f", "box:size=3"])
+    captured = capsys.readouterr()
+    assert status == 1
+    assert "cfilter: FAILED in/locked: cannot list this folder: permission " \
+           "denied" in captured.err
+    assert counts(captured.out) == (1, 0, 1)
+    monkeypatch.setattr(os, "scandir", real)
+    assert outputs(tmp_path / "out") == ["a.png"]
 
 
 _USAGE = [
     (["-f", "box:size=99999999999"], "-f 'box:size=99999999999': the kernel "
                                      "would be 99999999999 x 99999999999"),
     (["--stride", str(2 ** 62)], "--stride: stride=4611686018427387904"),
+    (["--stride", str(2 ** 40)], "--stride: stride=1099511627776 must be"),
     (["-o", "in/a.png/sub"], "-o in/a.png/sub: cannot write there"),
 ]
 _USAGE_IN_PROCESS = [
     (["-f", "motion_blur:length=5000"], "at most 4194304 weights"),
-    (["--stride", str(2 ** 40)], "--stride: stride=1099511627776 must be"),
     (["--stride", "0"], "--stride: stride=0 must be >= 1"),
     (["--jobs", "0"], "--jobs: jobs=0 must be >= 1"),
     (["--max-pixels", "-1"], "--max-pixels: max_pixels=-1 must be >= 0"),
@@ -322,6 +327,50 @@ def test_240_byte_file_name(tmp_path):
     assert outputs(tmp_path / "out") == [name]
     np.testing.assert_array_equal(load(tmp_path / "out" / name),
                                   cfilter.box_blur(image, 3, output=np.uint8))
+
+
+def _file_size_limit(limit):
+    """For ``preexec_fn``: writes beyond ``limit`` bytes fail (EFBIG), as
+    writes fail on a full disk."""
+    def set_limit():
+        import signal
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)   # fail, not kill
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return set_limit
+
+
+def test_a_failing_write_fails_that_file_only(tmp_path):
+    """An output the disk refuses (here: above a file-size limit, as on a
+    full disk) fails that file, in the background writer; the others are
+    written and recorded, no temporary file is left, and a re-run redoes
+    only the failed one."""
+    small = {name: noise((30, 40), i) for i, name in
+             enumerate(["a.tif", "c.tif", "d.tif"])}
+    big = noise((400, 500, 3), 9)          # 600 kB as an uncompressed TIFF
+    for name, image in small.items():
+        save(tmp_path / "in" / name, image)
+    save(tmp_path / "in" / "b.tif", big)
+    before = regular_files(tmp_path / "in")
+    args = [sys.executable, "-m", "cfilter", "apply", "in", "-o", "out",
+            "-f", "box:size=3", "--jobs", "2"]
+    proc = subprocess.run(args, cwd=tmp_path, env=_ENV, capture_output=True,
+                          text=True, timeout=60,
+                          preexec_fn=_file_size_limit(300_000))
+    assert proc.returncode == 1, proc.stderr
+    assert counts(proc.stdout) == (3, 0, 1)
+    assert re.search(r"FAILED in/b\.tif: file too large", proc.stderr), \
+        proc.stderr
+    assert outputs(tmp_path / "out") == sorted(small)      # no temp file
+    for name, image in small.items():
+        np.testing.assert_array_equal(load(tmp_path / "out" / name),
+                                      box3(image))
+    assert regular_files(tmp_path / "in") == before
+
+    proc = run("apply", "in", "-o", "out", "-f", "box:size=3", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert counts(proc.stdout) == (1, 3, 0)
+    expected = np.stack([box3(big[..., c]) for c in range(3)], axis=-1)
+    np.testing.assert_array_equal(load(tmp_path / "out" / "b.tif"), expected)
 
 
 def test_wide_gaussian_runs_as_1d_passes(tmp_path):

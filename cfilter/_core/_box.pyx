@@ -10,12 +10,13 @@ with the image's size.
 """
 import numpy as np
 cimport numpy as cnp
+from libc.math cimport fabs
 from cython.parallel cimport prange
 
 from ._types cimport real
-from ._boundary cimport BoundaryMode, fill_margins, map_index
+from ._boundary cimport BoundaryMode, CONSTANT, fill_margins, map_index
 from ._scratch cimport per_thread
-from ._samples cimport Sample, Planes, planes_of, row_address, store_row
+from ._samples cimport Sample, U8, Planes, planes_of, row_address, store_row
 
 cnp.import_array()
 
@@ -67,6 +68,38 @@ cdef inline void _row_box(real* out, const double* ext, Py_ssize_t kw,
             for k in range(a - sx, a):
                 s += ext[k + kw] - ext[k]
         out[j] = <real>(s * scale)
+
+
+cdef enum:
+    # Box widths up to this take their row sums tap by tap (vector adds, no
+    # running state); wider ones a running sum.
+    DIRECT_FLOAT_WIDTH = 5
+
+
+cdef inline void _row_taps(real* out, const double* e, Py_ssize_t kw,
+                           Py_ssize_t ow, double scale) noexcept nogil:
+    """out[j] = scale * sum(e[j : j + kw]) for a narrow box at stride 1:
+    one vector loop, the same operations whatever the row's neighbours."""
+    cdef Py_ssize_t j
+    cdef const double* e1 = e + 1
+    cdef const double* e2 = e + 2
+    cdef const double* e3 = e + 3
+    cdef const double* e4 = e + 4
+    if kw == 1:
+        for j in range(ow):
+            out[j] = <real>(e[j] * scale)
+    elif kw == 2:
+        for j in range(ow):
+            out[j] = <real>((e[j] + e1[j]) * scale)
+    elif kw == 3:
+        for j in range(ow):
+            out[j] = <real>((e[j] + e1[j] + e2[j]) * scale)
+    elif kw == 4:
+        for j in range(ow):
+            out[j] = <real>((e[j] + e1[j] + e2[j] + e3[j]) * scale)
+    else:
+        for j in range(ow):
+            out[j] = <real>((e[j] + e1[j] + e2[j] + e3[j] + e4[j]) * scale)
 
 
 cdef inline void _row_box4(real** out, double** ext, Py_ssize_t kw,
@@ -208,6 +241,10 @@ def box_correlate_planes(const real[:, :, ::1] images, real[:, :, ::1] out,
                 n = i1 - i
                 if n > 4 or sx != 1:
                     n = 4 if sx == 1 else 1
+                if sx == 1 and kw <= DIRECT_FLOAT_WIDTH:
+                    # no running sum to interleave: each row is summed
+                    # across while its column sums are in L1
+                    n = 1
                 for q in range(n):
                     cur = &bufs[c, slot * blen + left]
                     r0 = (i + q) * sy - top
@@ -223,7 +260,9 @@ def box_correlate_planes(const real[:, :, ::1] images, real[:, :, ::1] out,
                     orows[q] = &out[p, i + q, 0]
                     prev = cur
                     slot = (slot + 1) % 4
-                if n == 4:
+                if sx == 1 and kw <= DIRECT_FLOAT_WIDTH:
+                    _row_taps(orows[0], ext[0], kw, ow, scale)
+                elif n == 4:
                     _row_box4(orows, ext, kw, ow, scale)
                 else:
                     for q in range(n):
@@ -233,6 +272,8 @@ def box_correlate_planes(const real[:, :, ::1] images, real[:, :, ::1] out,
 
 # Integer samples: window sums are exact in 32-bit integers, so they need no
 # restarts and any order of the additions gives the same result.
+ctypedef unsigned char uchar
+
 ctypedef fused small_int:
     unsigned char
     signed char
@@ -308,6 +349,236 @@ cdef inline void _int_add_row(int* acc, const small_int[:, :, ::1] images,
             acc[c] = acc[c] - row[c]
 
 
+# uint8 in and out, the common photograph: window sums of at most 256
+# samples fit in 16 bits, so the engine keeps them in unsigned shorts (16
+# lanes to a 256-bit vector) and divides by a fixed-point multiply checked
+# exact for every sum that can occur.  Each output row costs one pass that
+# slides the column sums down a row (add the entering row, subtract the
+# leaving one, straight from the uint8 rows) and one blocked pass that sums
+# the taps across the row and divides, rounds and stores.
+cdef enum:
+    # Samples per block of the row pass: its tap sums stay in L1.
+    U8_BLOCK = 1024
+    # The widest box the uint8 path takes: wider rows have more taps than a
+    # running sum would cost.
+    U8_MAX_WIDTH = 32
+
+
+_U8_DIVISORS = {}
+
+
+def _u8_divisor(Py_ssize_t N):
+    """(M, sh) with ((a * M) >> 16) >> sh == a // N for every a a window
+    sum of N uint8 samples plus N // 2 can take, M < 2**16; None if there is
+    none (then the general path serves)."""
+    if N in _U8_DIVISORS:
+        return _U8_DIVISORS[N]
+    found = None
+    if 1 < N <= 256:
+        a = np.arange(255 * N + N // 2 + 1, dtype=np.int64)
+        want = a // N
+        for sh in range(17):
+            M = -(-(1 << (16 + sh)) // N)
+            if M >= 65536:
+                break
+            if np.array_equal(((a * M) >> 16) >> sh, want):
+                found = (M, sh)
+    _U8_DIVISORS[N] = found
+    return found
+
+
+cdef inline void _u8_slide(unsigned short* acc, const unsigned char* new_row,
+                           const unsigned char* old_row,
+                           Py_ssize_t n) noexcept nogil:
+    """acc += new_row - old_row; wrapping 16-bit arithmetic is exact, since
+    every true window sum fits."""
+    cdef Py_ssize_t k
+    for k in range(n):
+        acc[k] = <unsigned short>(acc[k] + new_row[k] - old_row[k])
+
+
+cdef inline void _u8_add(unsigned short* acc, const unsigned char* row,
+                         Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t k
+    for k in range(n):
+        acc[k] = <unsigned short>(acc[k] + row[k])
+
+
+cdef inline void _u8_taps(unsigned short* t, const unsigned short* e,
+                          Py_ssize_t kw, Py_ssize_t C,
+                          Py_ssize_t m) noexcept nogil:
+    """t[o] = sum_{l < kw} e[o + l*C] for o < m: up to five taps in the
+    first pass and four in each further one, each pass one vector loop over
+    the block (in L1)."""
+    cdef Py_ssize_t o, l, f = kw % 4
+    cdef const unsigned short* e1
+    cdef const unsigned short* e2
+    cdef const unsigned short* e3
+    cdef const unsigned short* e4
+    if f == 0:
+        f = 4
+    elif f == 1 and kw > 1:
+        f = 5
+    e1 = e + C
+    e2 = e + 2 * C
+    e3 = e + 3 * C
+    e4 = e + 4 * C
+    if f == 1:
+        for o in range(m):
+            t[o] = e[o]
+    elif f == 2:
+        for o in range(m):
+            t[o] = <unsigned short>(e[o] + e1[o])
+    elif f == 3:
+        for o in range(m):
+            t[o] = <unsigned short>(e[o] + e1[o] + e2[o])
+    elif f == 4:
+        for o in range(m):
+            t[o] = <unsigned short>(e[o] + e1[o] + e2[o] + e3[o])
+    else:
+        for o in range(m):
+            t[o] = <unsigned short>(e[o] + e1[o] + e2[o] + e3[o] + e4[o])
+    l = f
+    while l < kw:
+        e1 = e + l * C
+        e2 = e1 + C
+        e3 = e2 + C
+        for o in range(m):
+            t[o] = <unsigned short>(t[o] + e1[o] + e2[o] + e3[o] + e3[o + C])
+        l = l + 4
+
+
+cdef inline unsigned char _u8_mean(unsigned short t, unsigned short N,
+                                  unsigned short M, int sh) noexcept nogil:
+    """t / N rounded to nearest, half to even (numpy.rint of the exact
+    mean): floor((t + N/2) / N) by the multiply, then, for an even N, a tie
+    that landed on an odd quotient steps down."""
+    cdef unsigned short a = <unsigned short>(t + N // 2)
+    cdef unsigned short q = <unsigned short>((<unsigned int>a * M) >> 16) >> sh
+    if N % 2 == 0:
+        q = <unsigned short>(q - ((<unsigned short>(q * N) == a) & q & 1))
+    return <unsigned char>q
+
+
+cdef inline void _u8_means(unsigned char* out, unsigned short* t,
+                           const unsigned short* e, Py_ssize_t kw,
+                           Py_ssize_t C, Py_ssize_t m, unsigned short N,
+                           unsigned short M, int sh) noexcept nogil:
+    """out[o] = the mean of the kw taps e[o + l*C] of window sums of N
+    samples, o < m: a narrow box in one vector loop, a wider one by way of
+    the tap sums in ``t``."""
+    cdef Py_ssize_t o
+    cdef const unsigned short* e1 = e + C
+    cdef const unsigned short* e2 = e + 2 * C
+    cdef const unsigned short* e3 = e + 3 * C
+    cdef const unsigned short* e4 = e + 4 * C
+    if kw == 1:
+        for o in range(m):
+            out[o] = _u8_mean(e[o], N, M, sh)
+    elif kw == 2:
+        for o in range(m):
+            out[o] = _u8_mean(<unsigned short>(e[o] + e1[o]), N, M, sh)
+    elif kw == 3:
+        for o in range(m):
+            out[o] = _u8_mean(<unsigned short>(e[o] + e1[o] + e2[o]), N, M,
+                              sh)
+    elif kw == 4:
+        for o in range(m):
+            out[o] = _u8_mean(<unsigned short>(e[o] + e1[o] + e2[o] + e3[o]),
+                              N, M, sh)
+    elif kw == 5:
+        for o in range(m):
+            out[o] = _u8_mean(<unsigned short>(e[o] + e1[o] + e2[o] + e3[o]
+                                               + e4[o]), N, M, sh)
+    else:
+        _u8_taps(t, e, kw, C, m)
+        for o in range(m):
+            out[o] = _u8_mean(t[o], N, M, sh)
+
+
+cdef void _u8_box(const unsigned char[:, :, ::1] images, unsigned char* dst,
+                  Py_ssize_t dst_plane, Py_ssize_t dst_row, Py_ssize_t C,
+                  Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t top,
+                  Py_ssize_t left, Py_ssize_t sy, BoundaryMode mode,
+                  int cval, Py_ssize_t oh, Py_ssize_t ow,
+                  unsigned short M, int sh, int nthreads):
+    """The uint8 path of box_sum_int_planes (see there; 0 <= cval <= 255
+    and kh * kw <= 256 checked by the caller)."""
+    cdef Py_ssize_t N = images.shape[0], H = images.shape[1]
+    cdef Py_ssize_t n = images.shape[2], W = n // C
+    cdef Py_ssize_t total = N * oh, wext = ow - 1 + kw
+    cdef Py_ssize_t blen = (wext if wext > left + W else left + W) * C
+    cdef Py_ssize_t nchunks, c, r, i, p, q, k, m, b, rr, rprev, cur, plane
+    cdef unsigned short area = <unsigned short>(kh * kw)
+    cdef unsigned short outside = <unsigned short>(cval * kh)
+    cdef unsigned short[:, ::1] ebuf, tbuf
+    cdef unsigned char[::1] cvrow
+    cdef const unsigned char* cvals
+    cdef unsigned short* e
+    cdef unsigned short* acc
+    cdef const unsigned char* base
+    cdef const unsigned char* new_row
+    cdef const unsigned char* old_row
+    cdef unsigned char* orow
+
+    if nthreads < 1:
+        nthreads = 1
+    nchunks = nthreads if nthreads < total else total
+    ebuf = per_thread(nchunks, blen, np.uint16)
+    tbuf = per_thread(nchunks, U8_BLOCK, np.uint16)
+    if mode != CONSTANT:
+        cval = 0    # read by no row; any value outside uint8 then harmless
+    cvrow = np.full(n, cval, dtype=np.uint8)
+    cvals = &cvrow[0]
+
+    for c in prange(nchunks, nogil=True, schedule="static",
+                    num_threads=nthreads):
+        e = &ebuf[c, 0]
+        acc = e + left * C
+        plane = -1
+        rprev = 0
+        for r in range(c * total // nchunks, (c + 1) * total // nchunks):
+            p = r // oh
+            i = r - p * oh
+            cur = i * sy - top
+            base = &images[p, 0, 0]
+            if plane != p or cur - rprev >= kh:
+                rr = map_index(cur, H, mode)
+                new_row = cvals if rr < 0 else base + rr * n
+                for k in range(n):
+                    acc[k] = new_row[k]
+                for m in range(cur + 1, cur + kh):
+                    rr = map_index(m, H, mode)
+                    _u8_add(acc, cvals if rr < 0 else base + rr * n, n)
+                plane = p
+            else:
+                for m in range(rprev, cur):
+                    rr = map_index(m, H, mode)
+                    old_row = cvals if rr < 0 else base + rr * n
+                    rr = map_index(m + kh, H, mode)
+                    new_row = cvals if rr < 0 else base + rr * n
+                    _u8_slide(acc, new_row, old_row, n)
+            rprev = cur
+            # the column sums' extension by the mode, pixel by pixel
+            for q in range(left if left < wext else wext):
+                rr = map_index(q - left, W, mode)
+                for k in range(C):
+                    e[q * C + k] = outside if rr < 0 else acc[rr * C + k]
+            for q in range(left + W, wext):
+                rr = map_index(q - left, W, mode)
+                for k in range(C):
+                    e[q * C + k] = outside if rr < 0 else acc[rr * C + k]
+            orow = dst + p * dst_plane + i * dst_row
+            b = 0
+            while b < ow * C:
+                m = ow * C - b
+                if m > U8_BLOCK:
+                    m = U8_BLOCK
+                _u8_means(orow + b, &tbuf[c, 0], e + b, kw, C, m, area, M,
+                          sh)
+                b = b + m
+
+
 def box_sum_int_planes(const small_int[:, :, ::1] images, out,
                        Sample dst_kind, Py_ssize_t C, Py_ssize_t kh,
                        Py_ssize_t kw, Py_ssize_t top, Py_ssize_t left,
@@ -338,6 +609,19 @@ def box_sum_int_planes(const small_int[:, :, ::1] images, out,
 
     if N == 0 or oh == 0 or ow == 0:
         return
+    if (small_int is uchar and dst_kind == U8 and kw <= U8_MAX_WIDTH
+            and (mode != CONSTANT or 0 <= cval <= 255)
+            and fabs(scale * (kh * kw) - 1) <= 1e-6):
+        # A weight of 1/N to float precision (the product of two factors'
+        # 1/n, or a float32 kernel's) means the mean: dividing the exact sum
+        # by N gives the same uint8 as rounding sum * scale except at an
+        # exact half, where it rounds the exact mean's half to even.
+        divisor = _u8_divisor(kh * kw)
+        if divisor is not None:
+            _u8_box(images, <unsigned char*> dst.data, dst.plane_bytes,
+                    dst.row_bytes, C, kh, kw, top, left, sy, mode, cval, oh,
+                    ow, divisor[0], divisor[1], nthreads)
+            return
     if nthreads < 1:
         nthreads = 1
     nchunks = nthreads if nthreads < total else total

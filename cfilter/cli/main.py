@@ -9,7 +9,6 @@ import cfilter
 from cfilter import _io
 from cfilter._validate import as_int, normalize_mode
 
-from . import demo
 from .discovery import plan_jobs
 from .record import FOREIGN, SKIP, STALE, Record
 from .runner import Progress, Settings, Stats, run_jobs
@@ -94,9 +93,12 @@ def _open_record(outdir, recipe, create):
 class _Pool:
     """Where the jobs run: threads here, or a Dask distributed cluster."""
 
-    def __init__(self, executor, workers, slots, close, where):
+    def __init__(self, executor, workers, slots, close, where, writers=0):
         self.executor, self.workers, self.slots = executor, workers, slots
         self._close, self.where = close, where
+        #: background writer threads (local runs: the workers' memory and
+        #: the files they write are this process's)
+        self.writers = writers
 
     def close(self, cancel):
         """Stop the pool (once): ``cancel`` drops the jobs not started."""
@@ -111,7 +113,7 @@ def _local_pool(jobs):
     return _Pool(pool, 1 if jobs > 1 else None, jobs,
                  lambda cancel: pool.shutdown(wait=True,
                                               cancel_futures=cancel),
-                 f"{jobs} job(s)")
+                 f"{jobs} job(s)", writers=jobs)
 
 
 def _cluster_size(text):
@@ -260,7 +262,7 @@ def _apply(args, jobs, problems, record, stats, pool):
     settings = Settings(args.filters, mode=args.mode, stride=args.stride,
                         dtype=args.dtype, absolute=args.abs,
                         rescale=args.rescale, max_pixels=args.max_pixels,
-                        workers=pool.workers)
+                        workers=pool.workers, writers=pool.writers)
     progress = Progress(len(todo), args.quiet)
 
     def on_result(job, result):
@@ -338,6 +340,15 @@ examples:
 Times cfilter against whichever of OpenCV and scipy.ndimage are installed
 (float32 images, reflect border, all threads).  Ratios below 1 mean
 cfilter is faster."""
+
+
+def _from_demo(name):
+    """The command ``name`` of :mod:`cfilter.cli.demo`, imported when run
+    (it is not needed by ``apply``, nor by ``--help``)."""
+    def command(args):
+        from . import demo
+        return getattr(demo, name)(args)
+    return command
 
 
 def build_parser():
@@ -428,7 +439,7 @@ def _parsers():
                        description="The kernel catalog, one line each: "
                                    "name, parameters with defaults, what "
                                    "it does.")
-    p.set_defaults(run=demo.cmd_kernels)
+    p.set_defaults(run=_from_demo("cmd_kernels"))
 
     p = sub.add_parser("demo", formatter_class=fmt, epilog=_DEMO_EXAMPLES,
                        help="filter sample images, write a contact sheet",
@@ -436,7 +447,7 @@ def _parsers():
                                    "images.")
     p.add_argument("-o", "--output", default="demo", metavar="DIR",
                    help="output folder (default ./demo)")
-    p.set_defaults(run=demo.cmd_demo)
+    p.set_defaults(run=_from_demo("cmd_demo"))
 
     p = sub.add_parser("bench", formatter_class=fmt, epilog=_BENCH_EXAMPLES,
                        help="benchmark against installed peer libraries",
@@ -445,7 +456,7 @@ def _parsers():
                    help="few repeats, for a quick look")
     p.add_argument("--size", type=int, default=2048, metavar="N",
                    help="side of the square test image (default 2048)")
-    p.set_defaults(run=demo.cmd_bench)
+    p.set_defaults(run=_from_demo("cmd_bench"))
     return parser, apply_parser
 
 

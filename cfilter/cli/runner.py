@@ -7,6 +7,12 @@ filters release the GIL, so the threads overlap one file's decoding with
 another's filtering and encoding), or on Dask workers: everything it needs
 travels in a picklable :class:`Settings`.
 
+In a local run the last step, making the output durable (write a temporary
+file, ``fsync``, rename), is handed to a few writer threads, so the worker
+moves on to its next file while the disk flushes (a JPEG's ``fsync`` costs
+about as much as its encoding); the job's result comes when its output has
+been renamed into place, never before.
+
 The driver (:func:`run_jobs`) alone updates the resume record, the counts
 and the progress bar, as results arrive.
 """
@@ -31,11 +37,14 @@ class Settings:
 
     def __init__(self, specs, *, mode="reflect", stride=1, dtype="same",
                  absolute=False, rescale=False, max_pixels=_io.MAX_PIXELS,
-                 workers=None):
+                 workers=None, writers=0):
         self.specs = tuple(specs)
         self.mode, self.stride, self.dtype = mode, stride, dtype
         self.absolute, self.rescale = absolute, rescale
         self.max_pixels, self.workers = max_pixels, workers
+        #: threads that make outputs durable in the background (0: the
+        #: worker writes its own output, as on a Dask worker)
+        self.writers = writers
 
     def chain(self):
         """The filter steps, built once per process."""
@@ -55,18 +64,22 @@ class Result:
     ``"failed"``, ``reason`` says why it failed."""
 
     __slots__ = ("status", "reason", "times", "src_stat", "src_hash",
-                 "clipped")
+                 "clipped", "writing")
 
-    def __init__(self, status, reason=None, times=(0.0, 0.0, 0.0),
-                 src_stat=None, src_hash=None, clipped=False):
+    def __init__(self, status, reason=None, times=(0.0, 0.0, 0.0, 0.0),
+                 src_stat=None, src_hash=None, clipped=False, writing=None):
         self.status, self.reason, self.times = status, reason, times
         self.src_stat, self.src_hash = src_stat, src_hash
         self.clipped = clipped
+        #: the future of the background write still under way (local runs
+        #: only); the result counts once it has finished
+        self.writing = writing
 
     def __getstate__(self):
-        return {k: getattr(self, k) for k in self.__slots__}
+        return {k: getattr(self, k) for k in self.__slots__ if k != "writing"}
 
     def __setstate__(self, state):
+        self.writing = None
         for key, value in state.items():
             setattr(self, key, value)
 
@@ -129,15 +142,41 @@ def reason(exc):
 
 
 _GATE = None
-_GATE_LOCK = threading.Lock()
+_WRITERS = None
+_GLOBAL_LOCK = threading.Lock()
 
 
 def _gate():
     global _GATE
-    with _GATE_LOCK:
+    with _GLOBAL_LOCK:
         if _GATE is None:
             _GATE = MemoryGate(memory_budget())
         return _GATE
+
+
+def _writer_pool(count):
+    """The process's writer threads (a new pool if more are wanted)."""
+    global _WRITERS
+    with _GLOBAL_LOCK:
+        if _WRITERS is None or _WRITERS[0] < count:
+            from concurrent.futures import ThreadPoolExecutor
+            old = _WRITERS
+            _WRITERS = (count, ThreadPoolExecutor(
+                max_workers=count, thread_name_prefix="cfilter-write"))
+            if old is not None:       # it finishes its writes, then ends
+                old[1].shutdown(wait=False)
+        return _WRITERS[1]
+
+
+def _write(dst, encoded, gate, held):
+    """Make one output durable (in a writer thread); the time it took."""
+    t0 = time.perf_counter()
+    try:
+        _io.write_bytes(dst, encoded)
+    finally:
+        if held:
+            gate.release(held)
+    return time.perf_counter() - t0
 
 
 def process(job, settings, gate=None):
@@ -164,16 +203,30 @@ def process(job, settings, gate=None):
             absolute=settings.absolute, rescale=settings.rescale)
         del image
         t2 = time.perf_counter()
+        encoded = _io.encode_image(out, job.fmt)
+        del out
         job.dst.parent.mkdir(parents=True, exist_ok=True)
-        _io.write_image(job.dst, out, job.fmt)
         t3 = time.perf_counter()
+        writing = None
+        if settings.writers:
+            # only the encoded bytes stay in flight: the rest of this
+            # image's share of the memory budget is given back now
+            keep = min(held, len(encoded))
+            gate.release(held - keep)
+            held = 0
+            writing = _writer_pool(settings.writers).submit(
+                _write, job.dst, encoded, gate, keep)
+            t4 = t3
+        else:
+            _io.write_bytes(job.dst, encoded)
+            t4 = time.perf_counter()
     except Exception as exc:      # one bad file never stops the rest
         return Result("failed", reason(exc))
     finally:
         if held:
             gate.release(held)
-    return Result("done", None, (t1 - t0, t2 - t1, t3 - t2),
-                  (st.st_size, st.st_mtime_ns), digest, clipped)
+    return Result("done", None, (t1 - t0, t2 - t1, t3 - t2, t4 - t3),
+                  (st.st_size, st.st_mtime_ns), digest, clipped, writing)
 
 
 class Stats:
@@ -182,7 +235,7 @@ class Stats:
     def __init__(self):
         self.done = self.skipped = self.failed = 0
         self.stale = self.foreign = self.clipped = 0
-        self.decode = self.filter = self.encode = 0.0
+        self.decode = self.filter = self.encode = self.write = 0.0
 
     def add(self, result):
         if result.status == "done":
@@ -190,6 +243,7 @@ class Stats:
             self.decode += result.times[0]
             self.filter += result.times[1]
             self.encode += result.times[2]
+            self.write += result.times[3]
             self.clipped += bool(result.clipped)
         else:
             self.failed += 1
@@ -213,8 +267,8 @@ class Stats:
             rate = self.done / elapsed if elapsed > 0 else 0.0
             lines.append(f"in {elapsed:.2f} s ({rate:.1f} files/s); decode "
                          f"{self.decode:.2f} s, filter {self.filter:.2f} s, "
-                         f"encode {self.encode:.2f} s (summed over "
-                         f"{where})")
+                         f"encode {self.encode:.2f} s, write "
+                         f"{self.write:.2f} s (summed over {where})")
         else:
             lines.append(f"in {elapsed:.2f} s")
         return lines
@@ -258,13 +312,17 @@ def run_jobs(executor, jobs, settings, on_result, *, window=None,
     and call ``on_result(job, result)`` in this thread as each finishes.
 
     At most ``window`` jobs are in flight at once (default: all), so the
-    futures of a huge batch are not all created up front.  ``absolute``
+    futures of a huge batch are not all created up front; a job whose
+    output is still being written in the background
+    (:attr:`Result.writing`) counts as in flight, and is reported only when
+    that write has finished (or failed: a full disk fails that file).  ``absolute``
     sends the workers absolute paths (they may run in another folder);
     ``on_result`` still gets the job as given.
     """
     from concurrent.futures import FIRST_COMPLETED, wait
 
-    pending = {}
+    pending = {}          # future of process() or of a write -> job
+    written = {}          # future of a write -> its job's Result
     queue = iter(jobs)
     window = window or len(jobs) or 1
     here = os.path.join(os.getcwd(), "")
@@ -284,10 +342,23 @@ def run_jobs(executor, jobs, settings, on_result, *, window=None,
         finished, _ = wait(pending, return_when=FIRST_COMPLETED)
         for future in finished:
             job = pending.pop(future)
-            try:
-                result = future.result()
-            except Exception as exc:      # the worker itself broke
-                result = Result("failed", reason(exc))
+            if future in written:
+                result = written.pop(future)
+                try:
+                    seconds = future.result()
+                except Exception as exc:   # the disk is full, ...
+                    result = Result("failed", reason(exc))
+                else:
+                    result.times = result.times[:3] + (seconds,)
+            else:
+                try:
+                    result = future.result()
+                except Exception as exc:      # the worker itself broke
+                    result = Result("failed", reason(exc))
+                if result.writing is not None:
+                    writing, result.writing = result.writing, None
+                    pending[writing], written[writing] = job, result
+                    continue
             if absolute and result.reason:    # the paths as given
                 result.reason = result.reason.replace(here, "")
             on_result(job, result)
