@@ -43,7 +43,7 @@ def _engine_planes(req):
     if img.ndim == 3 and tuple(req.axes) == (0, 1) and img.shape[2] > 1:
         planes = np.ascontiguousarray(img, dtype=dtype)
         return planes.reshape(1, img.shape[0], -1), img.shape[2]
-    planes, _ = as_planes(img, req.axes, dtype)
+    planes = as_planes(img, req.axes, dtype)
     return planes, 1
 
 

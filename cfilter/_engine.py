@@ -12,7 +12,7 @@ every combination works, and the delivery step can ask which ones are fast.
 """
 import numpy as np
 
-from ._core import _box, _direct, _nan, _separable
+from ._core import _box, _direct, _nan, _ncc, _separable
 from ._core._boundary import BoundaryMode
 from ._core._samples import Sample
 from ._core._transpose import conv_transpose_planes
@@ -81,12 +81,14 @@ def run_transpose(planes, kernel, pads, stride, dilation, mode, nthreads,
     def transpose_into(dst, top, left, stride, dilation):
         sx, dx = stride[1], dilation[1]
         width = dst.shape[2]
-        # the canvas row: the plane's columns and those y reaches
-        reach = (ow - 1) * sx + (kw - 1) * dx + 1
+        # The canvas row holds the plane's columns and those y reaches.  It
+        # is worked out here only: the compiled gather reads its width from
+        # the second table.
+        canvas = max((ow - 1) * sx + (kw - 1) * dx + 1, left + width)
         conv_transpose_planes(
             planes, weights, dst, top, left, *stride, *dilation, mode,
             nthreads, phase_table(left, left + width, kw, sx, dx, ow),
-            phase_table(0, max(reach, left + width), kw, sx, dx, ow))
+            phase_table(0, canvas, kw, sx, dx, ow))
 
     gathered, eshape, epads, estride, edil = effective_geometry(
         target, kernel.shape, pads, stride, dilation, planes.shape[1:])
@@ -426,3 +428,16 @@ def _scatter_nan_weights(where, shape, kernel, plan, mode, nthreads, acc):
 def _nan_threads(nthreads, size):
     """Threads worth starting for a NaN step over ``size`` elements."""
     return max(1, min(nthreads, size // _NAN_MIN_PER_THREAD))
+
+
+def window_scores(ext, num, out, kh, kw, shift, flat_ratio, scale,
+                  nthreads):
+    """Template search's normalisation (``cfilter.match_template``): ``out =
+    clip(num / std, -1, 1)`` with ``std`` the standard deviation of each
+    ``kh x kw`` window of the planes ``ext`` (``(C, oh + kh - 1, ow + kw -
+    1)``, float32 or float64, all channels in one window), 0 where the
+    window is flat; by the compiled moving sums of ``_core/_ncc.pyx``
+    (``scale``: a power of two near ``1 / spread`` of the data)."""
+    _ncc.window_scores(ext, num, out, kh, kw, shift, flat_ratio, scale,
+                       nthreads)
+    return out

@@ -45,14 +45,17 @@ def _cutoffs(cutoff, kind):
     return values
 
 
-def _half_squared_radius(shape, dtype):
-    """``f**2`` on the rows ``0 .. H//2`` of the ``rfft2`` grid of a plane of
-    ``shape``: the other rows repeat them (row ``k`` has the frequency of
-    row ``H - k``), so only these are evaluated."""
+def _squared_frequencies(shape, dtype):
+    """``fy**2`` on the rows ``0 .. H//2`` of the ``rfft2`` grid of a plane of
+    ``shape`` (the other rows repeat them: row ``k`` has the frequency of
+    row ``H - k``, so only these are evaluated) and ``fx**2`` on its
+    columns, each given twice, once for the real and once for the
+    imaginary part of a complex spectrum viewed as reals (see
+    :func:`_apply`)."""
     import scipy.fft   # here, not at the top: slow to import
     fy = np.arange(shape[0] // 2 + 1, dtype=dtype) / dtype.type(shape[0])
-    fx = scipy.fft.rfftfreq(shape[1]).astype(dtype)
-    return np.add.outer(fy * fy, fx * fx)
+    fx = np.repeat(scipy.fft.rfftfreq(shape[1]).astype(dtype), 2)
+    return fy * fy, fx * fx
 
 
 def _power(r, order):
@@ -91,10 +94,10 @@ def _profile(f2, c, shape, order, high):
     return inside.astype(f2.dtype)
 
 
-def half_transfer(shape, kind, filter_shape, cutoffs, order, dtype):
-    """``H`` on the rows ``0 .. H//2`` of the ``rfft2`` grid of a plane of
-    ``shape``, in ``dtype`` (see :func:`_apply`)."""
-    f2 = _half_squared_radius(shape, np.dtype(dtype))
+def half_transfer(fy2, fx2, kind, filter_shape, cutoffs, order):
+    """``H`` where ``f**2 = fy2 + fx2`` (rows by columns; see
+    :func:`_squared_frequencies`), in their dtype."""
+    f2 = np.add.outer(fy2, fx2)
     if kind in ("lowpass", "highpass"):
         return _profile(f2, cutoffs[0], filter_shape, order,
                         kind == "highpass")
@@ -106,25 +109,85 @@ def half_transfer(shape, kind, filter_shape, cutoffs, order, dtype):
 
 
 def _apply(spectrum, half):
-    """Multiply spectra ``(N, H, W//2 + 1)`` by the transfer function given
-    on rows ``0 .. H//2``: row ``k > H//2`` uses row ``H - k``."""
+    """Multiply C-contiguous spectra ``(N, H, B)`` (a block of columns) by
+    the transfer function given on rows ``0 .. H//2``, each column twice
+    (``(H//2 + 1, 2 * B)``): row ``k > H//2`` uses row ``H - k``.  The
+    spectra are multiplied as reals, pairs of (real, imaginary) parts by
+    the same value: a complex-by-real product in numpy converts the real
+    factor first, several times slower."""
     m = half.shape[0]
     rows = spectrum.shape[-2]
-    spectrum[..., :m, :] *= half
-    spectrum[..., m:, :] *= half[rows - m:0:-1]
+    parts = spectrum.view(half.dtype)
+    parts[..., :m, :] *= half
+    parts[..., m:, :] *= half[rows - m:0:-1]
     return spectrum
 
 
-def inverse_rfft2(spectrum, grid, workers):
-    """``scipy.fft.irfft2(spectrum, s=grid)`` over the last two axes,
-    overwriting ``spectrum``: the column transforms, then the real row
-    transforms, as two 1-D calls.  Bit-identical to ``irfft2`` and about a
-    third faster (scipy's multi-axis inverse takes a slower route)."""
+# Bytes of spectrum a block of columns may take: the column transform, the
+# product and the inverse of a block then run in cache, where pocketfft's
+# transform down whole columns of a large plane (rows kilobytes apart)
+# runs about twice slower.
+COLUMN_BLOCK_BYTES = 1 << 20
+
+
+class _Blocks:
+    """An iterator several threads can share: each item goes to one."""
+
+    def __init__(self, items):
+        import threading
+        self._items = iter(items)
+        self._lock = threading.Lock()
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        with self._lock:
+            return next(self._items)
+
+
+def filter_columns(rows, n0, apply, workers, out=None):
+    """The column half of filtering by 2-D transforms, a block of columns
+    at a time: for columns ``j0:j1`` of ``rows`` (``(N, r, K)`` complex,
+    each plane's row transforms, ``r <= n0``), the column transforms
+    (``fft`` of length ``n0``), ``apply(spectra, j0, j1)`` (multiplies,
+    possibly in place, returns ``(M, n0, j1 - j0)``), and the inverse
+    column transforms, into ``out`` (``(M, n0, K)``; ``rows`` itself when
+    None, which needs ``M == N`` and ``r == n0``).  ``workers`` threads
+    take the blocks one at a time; each block is computed the same way
+    whoever takes it, so the result does not depend on their number."""
     import scipy.fft   # here, not at the top: slow to import
-    cols = scipy.fft.ifft(spectrum, n=grid[0], axis=-2, workers=workers,
-                          overwrite_x=True)
-    return scipy.fft.irfft(cols, n=grid[1], axis=-1, workers=workers,
-                           overwrite_x=True)
+    if out is None:
+        out = rows
+    K = rows.shape[-1]
+    step = max(8, COLUMN_BLOCK_BYTES // (n0 * rows.itemsize * rows.shape[0]))
+    starts = range(0, K, step)
+
+    def blocks(share):
+        for j0 in share:
+            j1 = min(j0 + step, K)
+            block = np.ascontiguousarray(rows[..., j0:j1])
+            spectra = scipy.fft.fft(block, n=n0, axis=-2, overwrite_x=True)
+            spectra = apply(spectra, j0, j1)
+            out[..., j0:j1] = scipy.fft.ifft(spectra, axis=-2,
+                                             overwrite_x=True)
+
+    nthreads = min(workers, len(starts))
+    if nthreads <= 1:
+        blocks(starts)
+    else:
+        # One iterator for all threads (this one too): each takes the next
+        # block when it is free, so a thread the machine holds back delays
+        # no one.
+        from concurrent.futures import ThreadPoolExecutor
+        shared = _Blocks(starts)
+        with ThreadPoolExecutor(nthreads - 1) as pool:
+            helpers = [pool.submit(blocks, shared)
+                       for _ in range(nthreads - 1)]
+            blocks(shared)
+            for done in helpers:
+                done.result()
+    return out
 
 
 def frequency_filter(image, cutoff, *, kind="lowpass", shape="butterworth",
@@ -217,12 +280,7 @@ def frequency_filter(image, cutoff, *, kind="lowpass", shape="butterworth",
     pad = V.as_int(pad, "pad", 0)
     nthreads = V.normalize_workers(workers, get_num_threads())
     dtype = V.compute_dtype(img.dtype, output)
-    if not np.isfinite(img).all():
-        raise ValueError(
-            "frequency_filter cannot filter an image holding NaN or Inf: the "
-            "transform would spread them over the whole image; fill them "
-            "first (for instance with gaussian_blur(..., nan_policy='ignore'))")
-    planes, _ = as_planes(img, axes, dtype)
+    planes = as_planes(img, axes, dtype)
     H, W = planes.shape[1:]
 
     def filtered():
@@ -235,11 +293,27 @@ def frequency_filter(image, cutoff, *, kind="lowpass", shape="butterworth",
         else:
             ext = planes
         grid = ext.shape[1:]
-        spectrum = scipy.fft.rfft2(ext, workers=nthreads,
-                                   overwrite_x=ext is not planes)
-        half = half_transfer(grid, kind, filter_shape, cutoffs, order, dtype)
-        _apply(spectrum, half)
-        return inverse_rfft2(spectrum, grid, nthreads)
+        rows = scipy.fft.rfft(ext, axis=-1, workers=nthreads,
+                              overwrite_x=ext is not planes)
+        # Each row's first coefficient is its sum: NaN or Inf when the row
+        # holds one (a scan of these few values, not of the image).
+        if not np.isfinite(rows[..., 0]).all():
+            raise ValueError(
+                "frequency_filter cannot filter an image holding NaN or Inf "
+                "(or values so large that a row's sum overflows): the "
+                "transform would spread them over the whole image; fill them "
+                "first (for instance with gaussian_blur(..., "
+                "nan_policy='ignore'))")
+        fy2, fx2 = _squared_frequencies(grid, np.dtype(dtype))
+
+        def apply(spectra, j0, j1):
+            # H for this block of columns only: it is made in cache.
+            return _apply(spectra, half_transfer(
+                fy2, fx2[2 * j0:2 * j1], kind, filter_shape, cutoffs, order))
+
+        filter_columns(rows, grid[0], apply, nthreads)
+        return scipy.fft.irfft(rows, n=grid[1], axis=-1, workers=nthreads,
+                               overwrite_x=True)
 
     if not pad and output is None and img.ndim == 2:
         # The inverse transform is the result: no copy into a new array.

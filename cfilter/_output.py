@@ -18,15 +18,14 @@ __all__ = ["as_planes", "deliver", "deliver_array", "cast_into"]
 
 def as_planes(image, axes, dtype):
     """The image as C-contiguous planes ``(N, H, W)`` of ``dtype`` (no copy
-    when it already is one), and the shape of the leading axes."""
+    when it already is one)."""
     last = tuple(axes) == (image.ndim - 2, image.ndim - 1)
     moved = image if last else np.moveaxis(image, axes, (-2, -1))
-    lead = moved.shape[:-2]
     # The plane count is spelled out: reshape cannot infer -1 for an empty
     # image.
-    planes = np.ascontiguousarray(
-        moved.reshape((_count(lead),) + moved.shape[-2:]), dtype=dtype)
-    return planes, lead
+    return np.ascontiguousarray(
+        moved.reshape((_count(moved.shape[:-2]),) + moved.shape[-2:]),
+        dtype=dtype)
 
 
 def _count(lengths):

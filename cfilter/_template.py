@@ -9,20 +9,23 @@ is their Pearson correlation::
 Because ``t' = t - mean t`` sums to zero, the numerator is just
 ``correlate(x, t')``.  The planner of :func:`cfilter.correlate` picks the
 method; a direct numerator is that call, an FFT one is computed here by
-whole-plane real transforms (one per channel, summed as spectra, one
-inverse), cheaper than correlate's overlap-save tiles; planes beyond
-``WHOLE_FFT_PIXELS`` use the tiles, whose scratch memory is bounded.
-The window means of ``x`` and ``x**2`` are moving sums: one call of
-:func:`cfilter.correlate` with an all-equal kernel, which the planner runs
-on the box engine (O(1) per pixel, restarted float64 running sums).  They
-are taken in float64 on the image shifted by a representative value, so
-``mean(x**2) - mean(x)**2`` does not lose the variance to cancellation.
+whole-plane real transforms (the rows of each channel, then the columns a
+block at a time, spectra summed over the channels, one inverse), cheaper
+than correlate's overlap-save tiles; planes beyond ``WHOLE_FFT_PIXELS`` use
+the tiles, whose scratch memory is bounded.  The window means of ``x`` and
+``x**2``, the standard deviation and the division are one compiled pass
+(``_engine.window_scores``): float64 moving sums, restarted so rounding does
+not grow, of the image shifted by a representative value, so ``mean(x**2)
+- mean(x)**2`` does not lose the variance to cancellation.  An image
+holding NaN or Inf takes its means from :func:`cfilter.correlate` instead,
+whose planner keeps a NaN to the windows it touches.
 """
 import numpy as np
 
 from . import _validate as V
 from ._api import correlate, plan
-from ._frequency import inverse_rfft2
+from ._engine import window_scores
+from ._frequency import filter_columns
 from ._indexing import extend
 from ._shapes import conv_output_shape
 from ._threads import get_num_threads
@@ -202,9 +205,19 @@ def match_template(image, template, *, padding="valid", mode="constant",
                              **opts)
             num = part if num is None else np.add(num, part, out=num)
 
-    # Window means of x - s and (x - s)**2 in float64, by moving sums (the
-    # box engine: the kernel's weights are all equal), both planes in one
-    # call.  In constant mode s = cval, so that both extend by 0.
+    # The numerator is a crop of the FFT grid when the transform made it:
+    # the scores then go into a new contiguous array.
+    out = num if num.flags.c_contiguous else np.empty(num.shape, dtype)
+    if np.isfinite(cval) and (planes.dtype.kind in "biu"
+                              or bool(np.isfinite(planes).all())):
+        # The window statistics and the scores in one compiled pass of
+        # float64 moving sums over the extended planes.
+        window_scores(_stats_planes(planes, chosen.padding, mode, cval), num,
+                      out, h, w, shift, _flat_ratio(dtype),
+                      _scale(sample, shift), nthreads)
+        return out
+    # NaN or Inf would spread along the moving sums: the statistics come
+    # from correlate, whose planner keeps them to the windows they touch.
     c = len(planes)
     s = cval if mode == V.normalize_mode("constant") else shift
     stats = np.empty((2 * c,) + planes.shape[1:], dtype=np.float64)
@@ -213,50 +226,78 @@ def match_template(image, template, *, padding="valid", mode="constant",
     means = correlate(stats, np.full((h, w), 1.0 / (h * w)), axes=(1, 2),
                       cval=0.0, **opts)
     del stats
-    m1, m2 = means[:c], means[c:]
-    if c > 1:
-        # Each channel gives h*w of the n values: average the channels.
-        m1, m2 = m1.mean(axis=0), m2.mean(axis=0)
-    else:
-        m1, m2 = m1[0], m2[0]
-    # The window's standard deviation is sqrt(m2 - m1**2).
-    # The FFT numerator is a crop of its transform grid: the scores go
-    # into a new contiguous array.
-    out = num if num.flags.c_contiguous else np.empty(num.shape, dtype)
-    _scores(num, m1, m2, _flat_ratio(dtype), out)
+    # Each channel gives h*w of the n values: average the channels.
+    _scores(num, means[:c].mean(axis=0), means[c:].mean(axis=0),
+            _flat_ratio(dtype), out)
     return out
+
+
+def _scale(sample, shift):
+    """A power of two near ``1 / spread`` of the sampled values about
+    ``shift`` (1 when they do not spread): float32 variances times its
+    square sit near 1, far from float32's limits."""
+    spread = float(np.sqrt(np.mean(np.square(sample - shift,
+                                             dtype=np.float64))))
+    if not 0 < spread < np.inf:
+        return 1.0
+    return float(2.0 ** -np.round(np.log2(spread)))
+
+
+def _stats_planes(planes, pads, mode, cval):
+    """The planes extended by ``pads`` with ``mode``: the values every
+    window covers, C-contiguous float32 or float64 (float64 when they have
+    to be extended or converted)."""
+    (top, bottom), (left, right) = pads
+    if not (top or bottom or left or right) and planes.dtype in (
+            np.float32, np.float64):
+        return np.ascontiguousarray(planes)
+    c, H, W = planes.shape
+    eh, ew = H + top + bottom, W + left + right
+    ext = np.empty((c, eh, ew), dtype=np.float64)
+    for plane, e in zip(planes, ext):
+        extend(plane.astype(np.float64, copy=False), -top, eh, -left, ew,
+               mode, cval, out=e)
+    return ext
 
 
 def _fft_numerator(planes, t, pads, out_shape, mode, cval, shift, dtype,
                    nthreads):
     """``sum_c correlate(plane_c - shift, t_c)`` by whole-plane real FFTs:
-    each channel's extended plane times the conjugate template spectrum,
-    summed in the frequency domain, one inverse transform.  The transform
-    grid is at least the extended plane, so no output wraps around."""
+    the rows of each channel's extended plane and of the template are
+    transformed, then, a block of columns at a time, the columns; the
+    image spectra times the conjugate template spectra are summed over
+    the channels and transformed back.  The transform grid is at least
+    the extended plane, so no output wraps around."""
     import scipy.fft   # here, not at the top: slow to import
     (top, bottom), (left, right) = pads
-    H, W = planes.shape[1:]
+    C, H, W = planes.shape
     eh, ew = H + top + bottom, W + left + right
     grid = (scipy.fft.next_fast_len(eh, real=True),
             scipy.fft.next_fast_len(ew, real=True))
-    spec = None
-    for plane, tk in zip(planes, t):
-        xs = np.subtract(plane, shift, dtype=dtype)
+    xs = np.empty((C, eh, ew), dtype=dtype)
+    for plane, x in zip(planes, xs):
         if top or bottom or left or right:
-            ext = np.empty((eh, ew), dtype=dtype)
-            extend(xs, -top, eh, -left, ew, mode, cval - shift, out=ext)
-            xs = ext
-        part = scipy.fft.rfft2(xs, s=grid, workers=nthreads,
-                               overwrite_x=True)
-        del xs
-        # The template's rows are few: transform them, then the columns
-        # (equal to rfft2 with s=grid, without transforming the zero rows).
-        kernel = scipy.fft.fft(
-            scipy.fft.rfft(tk.astype(dtype), n=grid[1], axis=1), n=grid[0],
-            axis=0, workers=nthreads, overwrite_x=True)
-        part *= np.conjugate(kernel, out=kernel)
-        spec = part if spec is None else np.add(spec, part, out=spec)
-    full = inverse_rfft2(spec, grid, nthreads)
+            extend(np.subtract(plane, shift, dtype=dtype), -top, eh, -left,
+                   ew, mode, cval - shift, out=x)
+        else:
+            np.subtract(plane, shift, out=x, dtype=dtype)
+    rows = scipy.fft.rfft(xs, n=grid[1], axis=-1, workers=nthreads,
+                          overwrite_x=True)
+    del xs
+    # The template's rows are few: its column transforms, block by block,
+    # cost little next to the image's.
+    trows = scipy.fft.rfft(t.astype(dtype), n=grid[1], axis=-1)
+
+    def correlate_block(spectra, j0, j1):
+        kernel = scipy.fft.fft(trows[..., j0:j1], n=grid[0], axis=-2)
+        spectra *= np.conjugate(kernel, out=kernel)
+        return spectra.sum(axis=0, keepdims=True) if C > 1 else spectra
+
+    out = rows if C == 1 and eh == grid[0] else np.empty(
+        (1, grid[0], rows.shape[-1]), dtype=rows.dtype)
+    filter_columns(rows, grid[0], correlate_block, nthreads, out=out)
+    full = scipy.fft.irfft(out[0], n=grid[1], axis=-1, workers=nthreads,
+                           overwrite_x=True)
     return full[:out_shape[0], :out_shape[1]]
 
 

@@ -191,7 +191,7 @@ def conv_transpose(image, kernel, *, stride=1, padding=0, output_padding=0,
             pads, req.stride, req.dilation)
 
     check_result_size(target, np.dtype(req.dtype).itemsize)
-    planes, _ = as_planes(req.image, req.axes, req.dtype)
+    planes = as_planes(req.image, req.axes, req.dtype)
     return deliver(
         lambda out: run_transpose(planes, weights, pads, req.stride,
                                   req.dilation, req.mode, req.nthreads, out),

@@ -200,3 +200,42 @@ def test_result_is_a_fresh_contiguous_array(rng, pad):
     assert not np.shares_memory(got, image)
     got[...] = 7
     np.testing.assert_array_equal(image, keep)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_column_blocks_equal_explicit_fft(rng, monkeypatch, workers, dtype):
+    # The column transforms run a block of columns at a time (dealt out to
+    # the threads); with tiny blocks a small image spans many of them, the
+    # last one narrower, and every block must meet its own columns of H
+    # (rows above H//2 mirrored), for several planes at once.
+    from cfilter import _frequency
+    monkeypatch.setattr(_frequency, "COLUMN_BLOCK_BYTES", 1)
+    image = rng.random((3, 26, 75)).astype(dtype)
+    got = cfilter.frequency_filter(image, (0.08, 0.3), kind="bandstop",
+                                   shape="butterworth", order=2.5, pad=3,
+                                   mode="mirror", channel_axis=0,
+                                   workers=workers)
+    assert got.dtype == dtype
+    for plane, out in zip(image, got):
+        expected = frequency_reference(plane, (0.08, 0.3), "bandstop",
+                                       "butterworth", 2.5, "reflect", 3)
+        np.testing.assert_allclose(out, expected,
+                                   atol=1e-12 if dtype == np.float64 else 2e-5)
+
+
+@pytest.mark.parametrize("bad", [[np.nan], [np.inf], [-np.inf],
+                                 [np.inf, -np.inf]])
+@pytest.mark.parametrize("pad", [0, 2])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_every_nan_or_inf_is_refused(rng, bad, pad, dtype):
+    # The check reads each row's sum (its first coefficient): one NaN or
+    # Inf anywhere, or an Inf and a -Inf on one row, must be found, in any
+    # channel, with or without padding.
+    image = rng.random((3, 12, 17)).astype(dtype)
+    for k, value in enumerate(bad):
+        image[2, 11, 3 + 5 * k] = value
+    keep = image.copy()
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        cfilter.frequency_filter(image, 0.1, pad=pad, channel_axis=0)
+    np.testing.assert_array_equal(image, keep)

@@ -272,3 +272,108 @@ def test_tiled_fft_numerator_for_large_planes(rng, monkeypatch):
     expected = pearson_reference(image, template, ((2, 2),) * 2,
                                  NP_PAD_MODE["reflect"], 0.0)
     np.testing.assert_allclose(got, expected, atol=1e-10)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("channel_axis", [None, -1])
+def test_fft_numerator_in_column_blocks_equals_skimage(rng, monkeypatch,
+                                                       workers, channel_axis):
+    # The numerator's column transforms run a block at a time (the spectra
+    # of the channels summed per block); tiny blocks put many of them, the
+    # last narrower, on a small image.
+    from cfilter import _frequency
+    monkeypatch.setattr(_frequency, "COLUMN_BLOCK_BYTES", 1)
+    shape = (45, 70) if channel_axis is None else (45, 70, 2)
+    image = rng.random(shape)
+    template = image[10:19, 30:41].copy() + 0.1 * rng.random(
+        (9, 11) + shape[2:])
+    got = cfilter.match_template(image, template, method="fft",
+                                 channel_axis=channel_axis, workers=workers)
+    expected = sk_match(image, template)
+    if channel_axis is not None:
+        expected = expected[..., 0]
+    np.testing.assert_allclose(got, expected, atol=1e-10)
+
+
+@pytest.mark.parametrize("method", ["direct", "fft"])
+def test_large_offset_and_low_contrast_keep_their_precision(rng, method):
+    # Moving sums of x and x**2 lose the variance to cancellation unless
+    # they are taken about a value near the data; windows taller and wider
+    # than the sums' restart period (64) check the restarts too.  The
+    # reference centres every window on its own mean.
+    image = 1e4 + rng.random((150, 140))
+    image[20:90, 30:120] = 1e4 + 1e-3 * rng.random((70, 90))  # low contrast
+    image[100:130, 5:40] = 1e4 + 0.25                          # flat
+    template = image[3:10, 125:131].copy()
+    got = cfilter.match_template(image, template, method=method)
+    expected = pearson_reference(image, template, ((0, 0), (0, 0)),
+                                 "constant")
+    np.testing.assert_allclose(got, expected, atol=1e-7)
+    assert np.all(got[100:124, 5:35] == 0)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_uint8_image_same_padding_equals_pearson_of_padded_windows(rng, mode):
+    # Integer planes are extended in float64 for the window statistics.
+    image = rng.integers(0, 256, (37, 33), dtype=np.uint8)
+    template = image[5:12, 8:13].copy()
+    got = cfilter.match_template(image, template, padding="same", mode=mode,
+                                 cval=3.0)
+    assert got.dtype == np.float32
+    expected = pearson_reference(image, template, ((3, 3), (2, 2)),
+                                 NP_PAD_MODE[mode], 3.0)
+    np.testing.assert_allclose(got, expected, atol=2e-4)
+
+
+def test_nan_stays_in_the_windows_it_touches(rng):
+    # Moving sums would carry a NaN along; such images take correlate's
+    # means, and only the windows covering the NaN score NaN.
+    image = rng.random((90, 80))
+    image[30, 40] = np.nan
+    template = rng.random((5, 6))
+    got = cfilter.match_template(image, template)
+    touched = np.zeros(got.shape, bool)
+    touched[26:31, 35:41] = True
+    assert np.all(np.isnan(got[touched]))
+    clean = image.copy()
+    clean[30, 40] = 0.5
+    expected = sk_match(clean, template)
+    np.testing.assert_allclose(got[~touched], expected[~touched], atol=1e-10)
+
+
+@pytest.mark.parametrize("magnitude", [1e-25, 1.0, 1e25])
+def test_float32_scores_at_any_magnitude(rng, magnitude):
+    # float32 scores take the square root and division in float32 on
+    # variances scaled by a power of two from the data's spread: tiny and
+    # huge images must score as in float64.
+    image = (magnitude * rng.random((70, 80))).astype(np.float32)
+    template = image[10:17, 20:29].copy()
+    got = cfilter.match_template(image, template, padding="same",
+                                 mode="reflect")
+    assert got.dtype == np.float32
+    # (Pearson scores do not change with scale; the reference's flat
+    # threshold is absolute, so it reads the image brought back to 1.)
+    expected = pearson_reference(image / magnitude, template / magnitude,
+                                 ((3, 3), (4, 4)), "symmetric")
+    np.testing.assert_allclose(got, expected, atol=2e-4)
+
+
+def test_float32_windows_far_below_the_spread_score_in_float64(rng):
+    # Windows whose variance is many decades below the image's spread (not
+    # flat: their own values vary) leave float32's comfortable range; they
+    # are scored in float64, as every other window.  The tiny block sits
+    # where the moving sums restart (rows and columns 64..127), so no
+    # rounding residue of the large values reaches its windows.
+    image = np.where(rng.random((160, 160)) < 0.5, -1.0, 1.0)
+    image[::8, ::8] = np.tile([-1.0, 1.0], 10)           # sampled mean ~0
+    image[64:128, 64:128] = 1e-16 * rng.random((64, 64))
+    image = image.astype(np.float32)
+    template = image[80:86, 90:97].copy()
+    got = cfilter.match_template(image, template)
+    # (the reference's flat threshold is absolute: it reads the block
+    # brought back to 1, Pearson scores being scale-free)
+    expected = pearson_reference(image[64:128, 64:128] / 1e-16,
+                                 template / 1e-16, ((0, 0), (0, 0)),
+                                 "constant")
+    np.testing.assert_allclose(got[64:123, 64:122], expected, atol=2e-4)
+    assert got[80, 90] > 0.999

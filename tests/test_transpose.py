@@ -339,3 +339,43 @@ def test_property_matches_scatter_and_fold(h, w, kh, kw, sy, sx, dy, dx, pad,
     ref = ref_conv_transpose(y, wts, mode, padding, (sy, sx), (dy, dx), (h, w))
     atol = 64 * np.finfo(np.float64).eps * np.abs(wts).sum() * np.abs(y).max()
     np.testing.assert_allclose(got, ref, rtol=0, atol=atol)
+
+
+def test_core_refuses_phase_tables_that_miss_its_columns():
+    """The compiled transpose trusts its caller's geometry, but reads the
+    canvas width from the caller's border table: a table of another shape,
+    or one that does not hold the plane's columns, would send the gather
+    past its buffers, so it is a ValueError (and ``out`` is left alone).
+    The good tables give numpy's scatter-add adjoint."""
+    from cfilter._core._transpose import conv_transpose_planes
+    from cfilter._phases import phase_table
+    from cfilter._validate import normalize_mode
+
+    rng = np.random.default_rng(3)
+    ys = rng.standard_normal((1, 4, 5))
+    k = rng.standard_normal((3, 3))
+    # stride 2, no padding: the plane is the canvas reached by y
+    H, W = 2 * 3 + 3, 2 * 4 + 3
+    mode = normalize_mode("reflect")
+
+    def call(ph_plane, ph_border):
+        out = np.full((1, H, W), 7.0)
+        conv_transpose_planes(ys, k, out, 0, 0, 2, 2, 1, 1, mode, 1,
+                              ph_plane, ph_border)
+        return out[0]
+
+    good = phase_table(0, W, 3, 2, 1, 5)
+    expected = np.zeros((H, W))
+    for i in range(4):
+        for j in range(5):
+            expected[2 * i:2 * i + 3, 2 * j:2 * j + 3] += ys[0, i, j] * k
+    np.testing.assert_allclose(call(good, good), expected, atol=1e-12)
+    short = phase_table(0, W - 2, 3, 2, 1, 5)
+    other = phase_table(0, W, 3, 3, 1, 5)
+    for ph_plane, ph_border in ((short, good), (good, short),
+                                (other, good), (good, good[:, :4].copy())):
+        out = np.full((1, H, W), 7.0)
+        with pytest.raises(ValueError, match="phase tables"):
+            conv_transpose_planes(ys, k, out, 0, 0, 2, 2, 1, 1, mode, 1,
+                                  ph_plane, ph_border)
+        assert (out == 7.0).all()

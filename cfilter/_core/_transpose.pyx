@@ -27,6 +27,11 @@ the plane's shape.  It is computed in two steps, both gathers:
    mode read it from (``map_index``); under 'constant' it is dropped, so that
    mode computes only the plane's own rows and columns.
 
+What every row needs and is fixed per call (the geometry, the phase
+tables, the side columns' taps, the weights) is worked out once into a
+``Canvas`` struct (``_tables``), and each thread's buffers are a
+``Scratch``; the row functions take a row and those two.
+
 Canvas rows outside the plane are gathered first into a buffer (their
 columns folded).  Then each plane row is computed and, while it is in cache,
 receives its own canvas columns beside the plane (a few taps each, listed
@@ -35,12 +40,15 @@ row is written by one thread, in one parallel region, so the result does not
 depend on the number of threads.
 """
 import numpy as np
+cimport numpy as cnp
 from cython.parallel cimport prange
 
 from ._types cimport real
 from ._boundary cimport BoundaryMode, CONSTANT, map_index, extend_row
 from ._taps cimport BLOCK, gcd, taps_unit_stride
-from ._scratch cimport per_thread
+from ._scratch cimport Block, arena
+
+cnp.import_array()
 
 
 cdef inline void _interleave(real* dst, const real* phases, Py_ssize_t plen,
@@ -76,15 +84,64 @@ cdef inline void _interleave(real* dst, const real* phases, Py_ssize_t plen,
         dst[full * sx + p] = phases[p * plen + full]
 
 
-cdef struct Taps:
-    # The geometry the gather needs on every row, fixed per call.
-    Py_ssize_t oh, ow, kh, kw, sy, sx, dy, dx
+cdef struct Canvas:
+    # Everything a row needs that is fixed per call.  The geometry: planes
+    # of H x W, y planes of oh x ow, a kh x kw kernel, strides and
+    # dilations; the plane sits at (top, left) of the canvas, whose rows
+    # are ``width`` long (the columns of ``ph_border``).
+    Py_ssize_t H, W, oh, ow, kh, kw, sy, sx, dy, dx, top, left, width
+    BoundaryMode mode
     # dy = dq*sy + dr: stepping to the next kernel row moves the y row read
     # by whole and partial strides, tracked without a division per row.
     Py_ssize_t dq, dr
     # With g = gcd(sx, dx), a phase's kernel columns are sxp = sx / g apart
     # and read y columns dxp = dx / g apart.
     Py_ssize_t sxp, dxp
+    # Stride 1 with the padding inside the kernel's reach: the canvas
+    # inside the plane is a correlation with the flipped kernel ``wf``
+    # shifted by (t0, l0) >= 0 (``_unit_row``), its edges read from
+    # zero-extended copies of y's rows, ``elen`` long.
+    bint unit
+    Py_ssize_t t0, l0, elen
+    # The column phase tables (PH_SIZE entries per phase) of the plane's
+    # columns [left, left + W) and of the whole canvas row [0, width).
+    const Py_ssize_t* ph_plane
+    const Py_ssize_t* ph_border
+    # The nside canvas columns beside the plane: ``sidecol[e]``, the plane
+    # column it folds onto (-1: none); its taps ``cstart[e] <= t <
+    # cstart[e + 1]``, kernel column ``ctap[t]`` reading y column ``ccol[t]``.
+    Py_ssize_t nside
+    const Py_ssize_t* sidecol
+    const Py_ssize_t* cstart
+    const Py_ssize_t* ctap
+    const Py_ssize_t* ccol
+    # The nborder canvas rows outside the plane: border row b is canvas row
+    # ``brows[b]`` and folds onto plane row ``target[b]`` (-1: none).
+    Py_ssize_t nborder
+    const Py_ssize_t* brows
+    const Py_ssize_t* target
+    # The weights, of the planes' type (a struct cannot hold a fused type):
+    # the kernel, flipped (``unit`` only), and per phase reversed (``wtab``,
+    # ``[rho, m, t]``, kh*kw per phase), so that every phase is a
+    # correlation run by the shared loop of _taps.pxd.
+    const void* w
+    const void* wf
+    const void* wtab
+
+
+cdef struct Scratch:
+    # One thread's scratch: row pointers (``rows``, kh; ``src``, 2*kh),
+    # kernel rows and y row offsets (``rm``, ``ri``, kh each), weights
+    # (``wv``, kh*kw), and of the planes' type, the phase rows (``pbuf``,
+    # width + sx, when sx > 1) and the zero-extended rows of y (``ebuf``,
+    # kh*elen, ``unit`` only).
+    void** rows
+    void** src
+    Py_ssize_t* rm
+    Py_ssize_t* ri
+    void* wv
+    void* pbuf
+    void* ebuf
 
 
 cdef enum:
@@ -155,25 +212,29 @@ cdef inline void _pair_block(real* dst, const real** sa, const real* wa,
         dst[2 * (k0 + k) + 1] = b[k]
 
 
-cdef bint _pair_row(real* dst, Py_ssize_t n, const real* wtab,
-                    const Py_ssize_t* ph, const Taps* g, const real** rows,
-                    Py_ssize_t nr, const Py_ssize_t* rm, const real** src,
-                    real* wv, real* pbuf, Py_ssize_t plen) noexcept nogil:
-    """A canvas row at column stride 2 (arguments as for ``_gather_row``,
-    with ``rows``, ``rm`` its ``nr`` kernel rows), or False, with nothing
-    written, when phases a (even positions) and b (odd) do not share a block
-    of outputs that read inside y.  The outputs they share go straight to ``dst``,
-    interleaved from registers: through the phase buffer, the extra pass
+cdef bint _pair_row(real* dst, const Py_ssize_t* ph, Py_ssize_t nr,
+                    Py_ssize_t plen, const Canvas* g,
+                    const Scratch* s) noexcept nogil:
+    """A canvas row at column stride 2 (as for ``_gather_row``, with the
+    scratch's ``rows``, ``rm`` holding its ``nr`` kernel rows, and phase
+    rows ``plen`` long), or False, with nothing written, when phases a (even
+    positions) and b (odd) do not share a block of outputs that read inside
+    y.  The outputs they share go straight to ``dst``, interleaved from registers: through the phase buffer, the extra pass
     over the row cost more than the taps of a small kernel.  The few
     outputs at the ends take the checked path and the phase buffer."""
     cdef const Py_ssize_t* ea = ph
     cdef const Py_ssize_t* eb = ph + PH_SIZE
     cdef const Py_ssize_t* tmp
     cdef Py_ssize_t na, nb, la, lb, kc0, kc1, q, t, k, k0
-    cdef real* wa = wv
+    cdef Py_ssize_t kh = g.kh, kw = g.kw, dxp = g.dxp, ow = g.ow
+    cdef const real* wtab = <const real*> g.wtab
+    cdef const real** rows = <const real**> s.rows
+    cdef const real** src = <const real**> s.src
+    cdef const Py_ssize_t* rm = s.rm
+    cdef real* wa = <real*> s.wv
     cdef real* wb
-    cdef real* pa = pbuf
-    cdef real* pb = pbuf + plen
+    cdef real* pa = <real*> s.pbuf
+    cdef real* pb = pa + plen
     cdef const real* wr
     if ea[PH_POS] != 0:
         tmp = ea
@@ -187,19 +248,19 @@ cdef bint _pair_row(real* dst, Py_ssize_t n, const real* wtab,
     kc1 = ea[PH_KHI] if ea[PH_KHI] < eb[PH_KHI] else eb[PH_KHI]
     if kc1 - kc0 < BLOCK:
         return False
-    wb = wv + nr * la
+    wb = wa + nr * la
     for q in range(nr):
-        wr = wtab + ((ea - ph) // PH_SIZE * g.kh + rm[q]) * g.kw
+        wr = wtab + ((ea - ph) // PH_SIZE * kh + rm[q]) * kw
         for t in range(la):
             wa[q * la + t] = wr[t]
-        wr = wtab + ((eb - ph) // PH_SIZE * g.kh + rm[q]) * g.kw
+        wr = wtab + ((eb - ph) // PH_SIZE * kh + rm[q]) * kw
         for t in range(lb):
             wb[q * lb + t] = wr[t]
     # the ends
-    _checked(pa, rows, wa, nr, la, ea[PH_O0], g.dxp, 0, kc0, g.ow)
-    _checked(pa, rows, wa, nr, la, ea[PH_O0], g.dxp, kc1, na, g.ow)
-    _checked(pb, rows, wb, nr, lb, eb[PH_O0], g.dxp, 0, kc0, g.ow)
-    _checked(pb, rows, wb, nr, lb, eb[PH_O0], g.dxp, kc1, nb, g.ow)
+    _checked(pa, rows, wa, nr, la, ea[PH_O0], dxp, 0, kc0, ow)
+    _checked(pa, rows, wa, nr, la, ea[PH_O0], dxp, kc1, na, ow)
+    _checked(pb, rows, wb, nr, lb, eb[PH_O0], dxp, 0, kc0, ow)
+    _checked(pb, rows, wb, nr, lb, eb[PH_O0], dxp, kc1, nb, ow)
     for k in range(kc0):
         dst[2 * k] = pa[k]
         dst[2 * k + 1] = pb[k]
@@ -214,52 +275,54 @@ cdef bint _pair_row(real* dst, Py_ssize_t n, const real* wtab,
         src[nr + q] = rows[q] + eb[PH_O0]
     k0 = kc0
     while k0 + BLOCK <= kc1:
-        _pair_block(dst, src, wa, la, src + nr, wb, lb, nr, g.dxp, k0)
+        _pair_block(dst, src, wa, la, src + nr, wb, lb, nr, dxp, k0)
         k0 += BLOCK
     if k0 < kc1:
-        _pair_block(dst, src, wa, la, src + nr, wb, lb, nr, g.dxp, kc1 - BLOCK)
+        _pair_block(dst, src, wa, la, src + nr, wb, lb, nr, dxp, kc1 - BLOCK)
     return True
 
 
-cdef void _gather_row(real* dst, Py_ssize_t er, Py_ssize_t n,
-                      const real* y, const real* wtab, const Py_ssize_t* ph,
-                      const Taps* g, const real** rows, const real** src,
-                      Py_ssize_t* rm, real* wv, real* pbuf) noexcept nogil:
+cdef void _gather_row(real* dst, Py_ssize_t er, Py_ssize_t n, const real* y,
+                      const Py_ssize_t* ph, const Canvas* g,
+                      const Scratch* s) noexcept nogil:
     """Canvas row ``er`` over the columns of the phase table ``ph`` (``n`` of
-    them) into ``dst[0 : n]``.
+    them: ``g.ph_plane`` or ``g.ph_border``) into ``dst[0 : n]``.
 
-    ``wtab`` holds each phase's weights per kernel row, reversed
-    (``[rho, m, t]``, ``kh*kw`` per phase), so that every phase is a
-    correlation run by the shared loop of _taps.pxd.  ``rows`` and ``rm``
-    are scratch of ``kh`` entries, ``src`` of ``2*kh``, ``wv`` of
-    ``kh*kw``, and ``pbuf`` of ``n + sx`` when ``sx > 1``: each phase is
-    computed into its own contiguous run there, so the accumulators stay in
-    registers and store as vectors, and the phases are interleaved at the
-    end (at stride 2 only the ends of the row, see ``_pair_row``).
+    When sx > 1 each phase is computed into its own contiguous run of the
+    scratch's ``pbuf``, so the accumulators stay in registers and store as
+    vectors, and the phases are interleaved at the end (at stride 2 only
+    the ends of the row, see ``_pair_row``).
     """
     cdef Py_ssize_t sx = g.sx, plen = (n + sx - 1) // sx
+    cdef Py_ssize_t kh = g.kh, kw = g.kw, sy = g.sy, oh = g.oh, ow = g.ow
+    cdef Py_ssize_t dxp = g.dxp
     cdef Py_ssize_t nr = 0, m, qi, ri, rho, q, t, npr, nq, o0, klo, khi
+    cdef const real* wtab = <const real*> g.wtab
+    cdef const real** rows = <const real**> s.rows
+    cdef const real** src = <const real**> s.src
+    cdef Py_ssize_t* rm = s.rm
+    cdef real* wv = <real*> s.wv
+    cdef real* pbuf = <real*> s.pbuf
     cdef const Py_ssize_t* e
     cdef const real* wr
     cdef real* base
     # The kernel rows reaching canvas row er, and the y row each reads:
     # er - m*dy = qi*sy + ri with 0 <= ri < sy, stepped along m.
-    qi = er // g.sy
-    ri = er - qi * g.sy
-    for m in range(g.kh):
+    qi = er // sy
+    ri = er - qi * sy
+    for m in range(kh):
         if qi < 0:
             break
-        if ri == 0 and qi < g.oh:
-            rows[nr] = y + qi * g.ow
+        if ri == 0 and qi < oh:
+            rows[nr] = y + qi * ow
             rm[nr] = m
             nr += 1
         qi -= g.dq
         ri -= g.dr
         if ri < 0:
-            ri += g.sy
+            ri += sy
             qi -= 1
-    if sx == 2 and nr > 0 and _pair_row(dst, n, wtab, ph, g, rows, nr, rm,
-                                        src, wv, pbuf, plen):
+    if sx == 2 and nr > 0 and _pair_row(dst, ph, nr, plen, g, s):
         return
     for rho in range(sx):
         e = ph + rho * PH_SIZE
@@ -273,52 +336,55 @@ cdef void _gather_row(real* dst, Py_ssize_t er, Py_ssize_t n,
                 base[t] = 0
             continue
         for q in range(nr):
-            wr = wtab + (rho * g.kh + rm[q]) * g.kw
+            wr = wtab + (rho * kh + rm[q]) * kw
             for t in range(npr):
                 wv[q * npr + t] = wr[t]
         o0 = e[PH_O0]
         klo = e[PH_KLO]
         khi = e[PH_KHI]
-        _checked(base, rows, wv, nr, npr, o0, g.dxp, 0, klo, g.ow)
-        _checked(base, rows, wv, nr, npr, o0, g.dxp, khi, nq, g.ow)
+        _checked(base, rows, wv, nr, npr, o0, dxp, 0, klo, ow)
+        _checked(base, rows, wv, nr, npr, o0, dxp, khi, nq, ow)
         if khi > klo:
             for q in range(nr):
                 src[q] = rows[q] + o0 + klo
-            taps_unit_stride(base + klo, src, wv, nr, npr, g.dxp, khi - klo)
+            taps_unit_stride(base + klo, src, wv, nr, npr, dxp, khi - klo)
     if sx > 1:
         _interleave(dst, pbuf, plen, sx, n)
 
 
-cdef inline void _fold_columns(real* row, const real* lside, Py_ssize_t left,
-                               const real* rside, Py_ssize_t nright,
-                               Py_ssize_t W, BoundaryMode mode) noexcept nogil:
-    """Add the out-of-plane canvas columns (``left`` of them before the plane,
-    ``nright`` after it) onto the plane row ``row`` where the mode read them
-    from."""
+cdef inline void _fold_columns(real* brow, const Canvas* g) noexcept nogil:
+    """Add the columns of the canvas row ``brow`` that lie beside the plane
+    (``left`` before it, ``width - left - W`` after it) onto the row's
+    plane columns, where the mode read them from.  They do not overlap the
+    plane's columns, so the row is folded in place."""
+    cdef Py_ssize_t left = g.left, W = g.W, nright = g.width - left - W
+    cdef BoundaryMode mode = g.mode
     cdef Py_ssize_t e, c
+    cdef real* row = brow + left
     for e in range(left):
         c = map_index(e - left, W, mode)
         if c >= 0:
-            row[c] += lside[e]
+            row[c] += brow[e]
     for e in range(nright):
         c = map_index(W + e, W, mode)
         if c >= 0:
-            row[c] += rside[e]
+            row[c] += row[W + e]
 
 
 cdef inline void _unit_row(real* dst, Py_ssize_t r, const real* y,
-                           Py_ssize_t oh, Py_ssize_t ow, const real* wf,
-                           Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t t0,
-                           Py_ssize_t l0, Py_ssize_t dy, Py_ssize_t dx,
-                           Py_ssize_t W, const real** rows, real* ebuf,
-                           Py_ssize_t elen) noexcept nogil:
-    """Row ``r`` of the canvas inside the plane at stride 1: a correlation of
-    ``y`` (zeros outside) with the flipped kernel ``wf``, shifted by
+                           const Canvas* g, const Scratch* s) noexcept nogil:
+    """Row ``r`` of the canvas inside the plane at stride 1 (``g.unit``): a
+    correlation of ``y`` (zeros outside) with the flipped kernel, shifted by
     ``(t0, l0)``.  As in ``_direct.pyx``, the interior columns read ``y``
-    directly and the few edge columns read zero-extended copies in ``ebuf``
-    (``kh * elen`` entries)."""
+    directly and the few edge columns read zero-extended copies in the
+    scratch's ``ebuf``."""
+    cdef Py_ssize_t oh = g.oh, ow = g.ow, kh = g.kh, kw = g.kw, W = g.W
+    cdef Py_ssize_t dy = g.dy, dx = g.dx, t0 = g.t0, l0 = g.l0, elen = g.elen
     cdef Py_ssize_t reach = (kw - 1) * dx
     cdef Py_ssize_t mlo, mhi, nr, q, i, jlo, jhi, n, k
+    cdef const real* wf = <const real*> g.wf
+    cdef const real** rows = <const real**> s.rows
+    cdef real* ebuf = <real*> s.ebuf
     # kernel rows reading a row of y: 0 <= r - t0 + m*dy < oh
     mlo = 0 if r >= t0 else (t0 - r + dy - 1) // dy
     mhi = (oh - 1 - r + t0) // dy + 1 if oh - 1 - r + t0 >= 0 else 0
@@ -359,21 +425,24 @@ cdef inline void _unit_row(real* dst, Py_ssize_t r, const real* y,
         taps_unit_stride(dst + jhi, rows, wf + mlo * kw, nr, kw, dx, W - jhi)
 
 
-cdef inline void _add_outside(real* row, Py_ssize_t r, Py_ssize_t er,
-                              const real* y, Py_ssize_t oh, Py_ssize_t ow,
-                              const real* w, Py_ssize_t kh, Py_ssize_t kw,
-                              Py_ssize_t sy, Py_ssize_t dy, Py_ssize_t W,
-                              Py_ssize_t nside, const Py_ssize_t* sidecol,
-                              const Py_ssize_t* cstart, const Py_ssize_t* ctap,
-                              const Py_ssize_t* ccol, Py_ssize_t nborder,
-                              const Py_ssize_t* target, const real* border,
-                              Py_ssize_t canvas_w, Py_ssize_t left,
-                              Py_ssize_t* rm, Py_ssize_t* ri) noexcept nogil:
-    """Add onto plane row ``r`` (canvas row ``er``) what the mode folds onto
-    it: its own canvas columns beside the plane (``nside`` of them, the taps
-    of each listed once for all rows in ``cstart``/``ctap``/``ccol``), and the
-    border rows whose ``target`` is ``r``."""
-    cdef Py_ssize_t nrow = 0, m, num, e, q, t, b, j
+cdef inline void _add_outside(real* row, Py_ssize_t r, const real* y,
+                              const real* border, const Canvas* g,
+                              const Scratch* s) noexcept nogil:
+    """Add onto plane row ``r`` what the mode folds onto it: its own canvas
+    columns beside the plane (``g.nside`` of them, a few taps each), and
+    the rows of ``border`` (the plane's border rows, ``g.width`` long)
+    whose ``g.target`` is ``r``."""
+    cdef Py_ssize_t er = r + g.top, nside = g.nside, W = g.W
+    cdef Py_ssize_t kh = g.kh, kw = g.kw, sy = g.sy, dy = g.dy
+    cdef Py_ssize_t oh = g.oh, ow = g.ow
+    cdef Py_ssize_t nrow = 0, m, num, e, q, t, b, j, c
+    cdef const real* w = <const real*> g.w
+    cdef const Py_ssize_t* sidecol = g.sidecol
+    cdef const Py_ssize_t* cstart = g.cstart
+    cdef const Py_ssize_t* ctap = g.ctap
+    cdef const Py_ssize_t* ccol = g.ccol
+    cdef Py_ssize_t* rm = s.rm
+    cdef Py_ssize_t* ri = s.ri
     cdef real acc
     cdef const real* brow
     if nside > 0:
@@ -385,130 +454,91 @@ cdef inline void _add_outside(real* row, Py_ssize_t r, Py_ssize_t er,
                 ri[nrow] = (num // sy) * ow
                 nrow += 1
         for e in range(nside):
-            if sidecol[e] < 0:
+            c = sidecol[e]
+            if c < 0:
                 continue
             acc = 0
             for q in range(nrow):
                 for t in range(cstart[e], cstart[e + 1]):
                     acc = acc + w[rm[q] + ctap[t]] * y[ri[q] + ccol[t]]
-            row[sidecol[e]] += acc
-    for b in range(nborder):
-        if target[b] == r:
-            brow = border + b * canvas_w + left
+            row[c] += acc
+    for b in range(g.nborder):
+        if g.target[b] == r:
+            brow = border + b * g.width + g.left
             for j in range(W):
                 row[j] += brow[j]
 
 
-def conv_transpose_planes(const real[:, :, ::1] ys, const real[:, ::1] kernel,
-                          real[:, :, ::1] out,
-                          Py_ssize_t top, Py_ssize_t left,
-                          Py_ssize_t sy, Py_ssize_t sx,
-                          Py_ssize_t dy, Py_ssize_t dx,
-                          BoundaryMode mode, int nthreads,
-                          const Py_ssize_t[:, ::1] ph_plane,
-                          const Py_ssize_t[:, ::1] ph_border):
-    """Write into each plane of ``out`` the adjoint of correlating its shape,
-    applied to the plane of ``ys`` (all arguments validated: a plane of
-    ``ys`` has the forward output's shape, or fewer rows and columns, and
-    ``top``, ``left`` >= 0).  ``ph_plane`` and ``ph_border`` are the column
-    phase tables (``_phases.phase_table``) of the plane's canvas columns
-    ``[left, left + W)`` and of the whole canvas row ``[0, max(lw, left +
-    W))``, ``lw`` the columns y reaches.  The threads share out the rows of
-    all the planes together, as the forward engines do."""
-    cdef Py_ssize_t N = out.shape[0], H = out.shape[1], W = out.shape[2]
-    cdef Py_ssize_t oh = ys.shape[1], ow = ys.shape[2]
-    cdef Py_ssize_t total = N * H, nbtotal
-    cdef Py_ssize_t kh = kernel.shape[0], kw = kernel.shape[1]
-    cdef Py_ssize_t ntap = kh * kw
-    # Canvas extent reached by y: rows [0, lh), columns [0, lw).
-    cdef Py_ssize_t lh = (oh - 1) * sy + (kh - 1) * dy + 1
-    cdef Py_ssize_t lw = (ow - 1) * sx + (kw - 1) * dx + 1
+cdef object _tables(Canvas* g, const real[:, ::1] kernel):
+    """Fill in the rest of ``g`` from its geometry (sizes, strides,
+    dilations, padding, mode) and phase tables: the canvas width, the
+    border rows and side columns, and the weights.  Returns the arrays it
+    points into: keep them while ``g`` is in use."""
+    cdef Py_ssize_t H = g.H, W = g.W, oh = g.oh, ow = g.ow
+    cdef Py_ssize_t kh = g.kh, kw = g.kw, sy = g.sy, sx = g.sx
+    cdef Py_ssize_t dy = g.dy, dx = g.dx, top = g.top, left = g.left
+    cdef BoundaryMode mode = g.mode
     cdef bint fold = mode != CONSTANT
-    # Stride 1 with the padding inside the kernel's reach: the canvas inside
-    # the plane is a correlation with the flipped kernel, shifted by (t0, l0)
-    # >= 0, which runs as fast as the forward call; otherwise the gather.
-    cdef Py_ssize_t t0 = (kh - 1) * dy - top, l0 = (kw - 1) * dx - left
-    cdef bint unit = sy == 1 and sx == 1 and t0 >= 0 and l0 >= 0
-    cdef Py_ssize_t elen = W + (kw - 1) * dx + 1
-    cdef Py_ssize_t canvas_w, nright, ntop, nbottom, nborder, nside
-    cdef Py_ssize_t nchunks, c, r, b, e, l, num, col, t, rho, m, npr, lfirst
-    cdef Py_ssize_t p, i
-    cdef Taps g
-    cdef const real* yp
+    # Canvas rows reached by y: [0, lh).
+    cdef Py_ssize_t lh = (oh - 1) * sy + (kh - 1) * dy + 1
+    cdef Py_ssize_t planew = 0, width = 0, nright = 0, ntop = 0, nbottom = 0
+    cdef Py_ssize_t rho, m, t, e, l, b, col, num, npr, lfirst, nside, nborder
     cdef const real* wp = &kernel[0, 0]
-    cdef const real* wfp
-    cdef const real** rowp
-    cdef real* brow
-    cdef size_t[:, ::1] ptrs
-    cdef Py_ssize_t[:, ::1] rowtaps
-    cdef real[:, ::1] wvs, ebuf, pbufs
-    cdef real[:, :, ::1] border
     cdef real[::1] wtab
     cdef const real[:, ::1] wf
     cdef Py_ssize_t[::1] brows, target, cstart, ctap, ccol, sidecol
-
-    if N == 0 or H == 0 or W == 0:
-        return
-    if nthreads < 1:
-        nthreads = 1
+    # The canvas row's width is the caller's (the columns of ph_border); a
+    # table that does not hold the plane's columns would send the gather
+    # past its buffers.
+    for rho in range(sx):
+        planew += g.ph_plane[rho * PH_SIZE + PH_N]
+        width += g.ph_border[rho * PH_SIZE + PH_N]
+    if planew != W or width < left + W:
+        raise ValueError("phase tables do not cover the canvas columns")
+    g.width = width
     if fold and oh > 0 and ow > 0:
-        canvas_w = lw if lw > left + W else left + W
-        nright = canvas_w - left - W
+        nright = width - left - W
         ntop = top if top < lh else lh
         nbottom = lh - top - H if lh > top + H else 0
-    else:
-        canvas_w = left + W
-        nright = 0
-        ntop = 0
-        nbottom = 0
     nside = left + nright if fold else 0
     nborder = ntop + nbottom
-    # Scratch (one row per thread, for both loops below) is allocated here,
-    # so running out of memory is a MemoryError rather than a crash inside
-    # the parallel loop.
-    dtype = np.asarray(out).dtype
-    ptrs = per_thread(nthreads, 3 * kh, np.uintp)
-    wvs = per_thread(nthreads, ntap, dtype)
-    rowtaps = per_thread(nthreads, 2 * kh, np.intp)
-    ebuf = per_thread(nthreads, kh * elen if unit else 1, dtype)
-    pbufs = per_thread(nthreads, canvas_w + sx if sx > 1 else 1, dtype)
-    wf = np.ascontiguousarray(np.asarray(kernel)[::-1, ::-1])
-    wfp = &wf[0, 0]
-    border = np.empty((N, nborder + 1, canvas_w), dtype=dtype)
-    brows = np.empty(nborder + 1, dtype=np.intp)
-    target = np.empty(nborder + 1, dtype=np.intp)
-    # The gather's geometry and, per column phase, its columns, taps and
-    # reversed weights: the same on every row, so worked out once here.
-    g.oh, g.ow, g.kh, g.kw, g.sy, g.sx, g.dy, g.dx = oh, ow, kh, kw, sy, sx, dy, dx
+    dtype = np.asarray(kernel).dtype
     g.dq = dy // sy
     g.dr = dy - g.dq * sy
     g.sxp = sx // gcd(sx, dx)
     g.dxp = dx // gcd(sx, dx)
-    # A table that does not cover its columns would send the gather past
-    # its buffers.
-    if (ph_plane.shape[0] != sx or ph_plane.shape[1] != PH_SIZE
-            or ph_border.shape[0] != sx or ph_border.shape[1] != PH_SIZE):
-        raise ValueError(f"phase tables must be ({sx}, {PH_SIZE})")
-    t = 0
-    b = 0
+    g.t0 = (kh - 1) * dy - top
+    g.l0 = (kw - 1) * dx - left
+    g.unit = sy == 1 and sx == 1 and g.t0 >= 0 and g.l0 >= 0
+    g.elen = W + (kw - 1) * dx + 1
+    g.w = wp
+    g.wf = NULL
+    wf = None
+    if g.unit:
+        wf = np.ascontiguousarray(np.asarray(kernel)[::-1, ::-1])
+        g.wf = &wf[0, 0]
+    # Per column phase its reversed weights: the same on every row, so
+    # worked out once here (the kernel columns of a phase do not depend on
+    # the column range).
+    wtab = np.empty(sx * kh * kw, dtype=dtype)
     for rho in range(sx):
-        t += ph_plane[rho, PH_N]
-        b += ph_border[rho, PH_N]
-    if t != W or (nborder > 0 and b != canvas_w):
-        raise ValueError("phase tables do not cover the canvas columns")
-    wtab = np.empty(sx * ntap, dtype=dtype)
-    for rho in range(sx):
-        # (the kernel columns of a phase do not depend on the column range)
-        npr = ph_plane[rho, PH_NPR]
-        lfirst = ph_plane[rho, PH_L0]
+        npr = g.ph_plane[rho * PH_SIZE + PH_NPR]
+        lfirst = g.ph_plane[rho * PH_SIZE + PH_L0]
         for m in range(kh):
             for t in range(npr):
                 wtab[(rho * kh + m) * kw + t] = \
                     wp[m * kw + lfirst + (npr - 1 - t) * g.sxp]
+    g.wtab = &wtab[0]
+    # The border rows and the plane row each folds onto (-1: none).
+    brows = np.empty(nborder + 1, dtype=np.intp)
+    target = np.empty(nborder + 1, dtype=np.intp)
     for b in range(ntop):
         brows[b] = b
     for b in range(nbottom):
         brows[ntop + b] = top + H + b
+    for b in range(nborder):
+        target[b] = map_index(brows[b] - top, H, mode)
+    g.nborder, g.brows, g.target = nborder, &brows[0], &target[0]
     # The canvas columns beside the plane: for each, the kernel columns that
     # reach it and the y column each reads are the same on every row, so
     # they are listed once, and each entry is then a sum of a few taps.
@@ -527,39 +557,100 @@ def conv_transpose_planes(const real[:, :, ::1] ys, const real[:, ::1] kernel,
                 ccol[t] = num // sx
                 t += 1
         cstart[e + 1] = t
+    g.nside, g.sidecol, g.cstart = nside, &sidecol[0], &cstart[0]
+    g.ctap, g.ccol = &ctap[0], &ccol[0]
+    return wf, wtab, brows, target, cstart, ctap, ccol, sidecol
 
-    for b in range(nborder):
-        # the plane row a border row folds onto (-1: none)
-        target[b] = map_index(brows[b] - top, H, mode)
+
+def conv_transpose_planes(const real[:, :, ::1] ys, const real[:, ::1] kernel,
+                          real[:, :, ::1] out,
+                          Py_ssize_t top, Py_ssize_t left,
+                          Py_ssize_t sy, Py_ssize_t sx,
+                          Py_ssize_t dy, Py_ssize_t dx,
+                          BoundaryMode mode, int nthreads,
+                          const Py_ssize_t[:, ::1] ph_plane,
+                          const Py_ssize_t[:, ::1] ph_border):
+    """Write into each plane of ``out`` the adjoint of correlating its shape,
+    applied to the plane of ``ys`` (all arguments validated: a plane of
+    ``ys`` has the forward output's shape, or fewer rows and columns, and
+    ``top``, ``left`` >= 0).  ``ph_plane`` and ``ph_border`` are the column
+    phase tables (``_phases.phase_table``) of the plane's canvas columns
+    ``[left, left + W)`` and of the whole canvas row ``[0, width)``, which
+    holds the plane's columns and those y reaches: the caller works out the
+    width, and its table is the one place this module reads it from.  The
+    threads share out the rows of all the planes together, as the forward
+    engines do."""
+    cdef Py_ssize_t N = out.shape[0], H = out.shape[1], W = out.shape[2]
+    cdef Py_ssize_t total = N * H, nbtotal, nchunks, c, r, b, p, i
+    cdef Py_ssize_t isz = sizeof(real)
+    cdef Canvas g
+    cdef Scratch* scr
+    cdef Block blk[6]
+    cdef Py_ssize_t nbytes[6]
+    cdef Py_ssize_t nbrows[6]
+    cdef const real* yp
+    cdef real* brow
+    cdef real[:, :, ::1] border
+
+    if N == 0 or H == 0 or W == 0:
+        return
+    if nthreads < 1:
+        nthreads = 1
+    # A table of another shape would send the gather past its end.
+    if (ph_plane.shape[0] != sx or ph_plane.shape[1] != PH_SIZE
+            or ph_border.shape[0] != sx or ph_border.shape[1] != PH_SIZE):
+        raise ValueError(f"phase tables must be ({sx}, {PH_SIZE})")
+    g.H, g.W, g.oh, g.ow = H, W, ys.shape[1], ys.shape[2]
+    g.kh, g.kw = kernel.shape[0], kernel.shape[1]
+    g.sy, g.sx, g.dy, g.dx = sy, sx, dy, dx
+    g.top, g.left, g.mode = top, left, mode
+    g.ph_plane, g.ph_border = &ph_plane[0, 0], &ph_border[0, 0]
+    tables = _tables(&g, kernel)
+    # Scratch (one row per thread, for both loops below) is allocated here,
+    # so running out of memory is a MemoryError rather than a crash inside
+    # the parallel loop.
+    nbytes[0] = 3 * g.kh * sizeof(void*)
+    nbytes[1] = 2 * g.kh * sizeof(Py_ssize_t)
+    nbytes[2] = g.kh * g.kw * isz
+    nbytes[3] = ((g.width + sx) if sx > 1 else 1) * isz
+    nbytes[4] = (g.kh * g.elen if g.unit else 1) * isz
+    nbytes[5] = nthreads * sizeof(Scratch)
+    for b in range(6):
+        nbrows[b] = nthreads if b < 5 else 1
+    keep = arena(nbytes, nbrows, 6, blk)
+    scr = <Scratch*> blk[5].base
+    for c in range(nthreads):
+        scr[c].rows = <void**> (blk[0].base + c * blk[0].stride)
+        scr[c].src = scr[c].rows + g.kh
+        scr[c].rm = <Py_ssize_t*> (blk[1].base + c * blk[1].stride)
+        scr[c].ri = scr[c].rm + g.kh
+        scr[c].wv = blk[2].base + c * blk[2].stride
+        scr[c].pbuf = blk[3].base + c * blk[3].stride
+        scr[c].ebuf = blk[4].base + c * blk[4].stride
+    border = np.empty((N, g.nborder + 1, g.width), dtype=np.asarray(out).dtype)
 
     # Canvas rows outside the planes first, whole rows with their columns
     # folded; in parallel only when there are many of them, since a parallel
     # region costs more than a few short rows.
-    nbtotal = N * nborder
+    nbtotal = N * g.nborder
     if nbtotal > 0:
         nchunks = nthreads if nthreads < nbtotal else nbtotal
-        if nbtotal * canvas_w < MIN_PARALLEL_BORDER:
+        if nbtotal * g.width < MIN_PARALLEL_BORDER:
             nchunks = 1
         for c in prange(nchunks, nogil=True, schedule="static",
                         num_threads=nchunks):
-            rowp = <const real**> &ptrs[c, 0]
             for r in range(c * nbtotal // nchunks, (c + 1) * nbtotal // nchunks):
-                p = r // nborder
-                b = r - p * nborder
+                p = r // g.nborder
+                b = r - p * g.nborder
                 brow = &border[p, b, 0]
-                _gather_row(brow, brows[b], canvas_w, &ys[p, 0, 0], &wtab[0],
-                            &ph_border[0, 0], &g, rowp, rowp + kh,
-                            &rowtaps[c, 0], &wvs[c, 0], &pbufs[c, 0])
-                # The side entries do not overlap the plane's columns, so the
-                # row can be folded in place.
-                _fold_columns(brow + left, brow, left, brow + left + W, nright,
-                              W, mode)
+                _gather_row(brow, g.brows[b], g.width, &ys[p, 0, 0],
+                            g.ph_border, &g, &scr[c])
+                _fold_columns(brow, &g)
 
     # Then the plane rows, each followed at once (while it is in cache) by
     # what folds onto it, so every output row is written by one thread.
     nchunks = nthreads if nthreads < total else total
     for c in prange(nchunks, nogil=True, schedule="static", num_threads=nchunks):
-        rowp = <const real**> &ptrs[c, 0]
         # row i of plane p, stepped along without a division per row
         r = c * total // nchunks
         p = r // H
@@ -570,16 +661,11 @@ def conv_transpose_planes(const real[:, :, ::1] ys, const real[:, ::1] kernel,
                 i = 0
                 p = p + 1
             yp = &ys[p, 0, 0]
-            if unit:
-                _unit_row(&out[p, i, 0], i, yp, oh, ow, wfp, kh, kw, t0, l0,
-                          dy, dx, W, rowp, &ebuf[c, 0], elen)
+            if g.unit:
+                _unit_row(&out[p, i, 0], i, yp, &g, &scr[c])
             else:
-                _gather_row(&out[p, i, 0], i + top, W, yp, &wtab[0],
-                            &ph_plane[0, 0], &g, rowp, rowp + kh,
-                            &rowtaps[c, 0], &wvs[c, 0], &pbufs[c, 0])
-            if nside > 0 or nborder > 0:
-                _add_outside(&out[p, i, 0], i, i + top, yp, oh, ow, wp, kh,
-                             kw, sy, dy, W, nside, &sidecol[0], &cstart[0],
-                             &ctap[0], &ccol[0], nborder, &target[0],
-                             &border[p, 0, 0], canvas_w, left, &rowtaps[c, 0],
-                             &rowtaps[c, kh])
+                _gather_row(&out[p, i, 0], i + top, W, yp, g.ph_plane, &g,
+                            &scr[c])
+            if g.nside > 0 or g.nborder > 0:
+                _add_outside(&out[p, i, 0], i, yp, &border[p, 0, 0], &g,
+                             &scr[c])
