@@ -135,7 +135,9 @@ extensions = [
     Extension(
         f"cfilter._core.{name}",
         [f"cfilter/_core/{name}.pyx"],
-        include_dirs=[np.get_include()],
+        # cfilter/_core: the C headers some modules include (_blocks.h)
+        include_dirs=[np.get_include(), "cfilter/_core"],
+        depends=["cfilter/_core/_blocks.h"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
     )
     for name in MODULES

@@ -30,7 +30,10 @@ cp -r "$repo/cfilter" "$repo/tests" "$repo/setup.py" "$repo/pyproject.toml" \
 find "$work/cfilter" \( -name '*.so' -o -name '*.c' \) -delete
 
 echo "asan.sh: building the core with -fsanitize=address in $work"
-(cd "$work" && CFLAGS="-fsanitize=address -fno-omit-frame-pointer" \
+# The flags go into CC as well: setup.py's compiler probes link small
+# executables with the compiler alone, and those links need the runtime too.
+(cd "$work" && CC="$cc -fsanitize=address -fno-omit-frame-pointer" \
+    CFLAGS="-fsanitize=address -fno-omit-frame-pointer" \
     LDFLAGS="-fsanitize=address" \
     "$python" setup.py -q build_ext --inplace > build.log 2>&1) || {
     tail -30 "$work/build.log"; exit 1; }

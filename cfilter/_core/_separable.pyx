@@ -9,8 +9,9 @@ intermediate never leaves cache.  Only the rows the stride keeps are computed.
 Extending ``t`` by the mode equals extending ``x`` first, because every mode
 maps columns independently of rows; for the constant mode an outside column of
 ``t`` is ``cval * sum(wcol)``, and an outside row is read from a row of cval.
-With stride and dilation 1 in y, GROUP output rows share one column pass, so
-each input vector loaded feeds GROUP accumulators.  With a column stride sx > 1
+With stride and dilation 1 in y, GROUP output rows share the input rows
+fetched (converted once) and run their column passes a block of columns at a
+time, so the input segments stay in L1 between them.  With a column stride sx > 1
 the extended row is split into sx phase rows before the row pass, so its taps
 read contiguously as at stride 1 (see ``phase_groups`` in _taps.pxd).
 """
@@ -32,106 +33,72 @@ from ._taps cimport (BLOCK, taps_unit_stride, taps_groups, phase_groups,
 cdef enum:
     # Output rows whose column pass shares each loaded input row.
     GROUP = 4
-    # Columns per register tile of that grouped pass.
-    CBLOCK = 16
+
+
+cdef extern from "_blocks.h" nogil:
+    void cf_column_block_f(float* dst, const float* const* rows,
+                           const float* w, Py_ssize_t kh, Py_ssize_t c0)
+    void cf_column_block_d(double* dst, const double* const* rows,
+                           const double* w, Py_ssize_t kh, Py_ssize_t c0)
+
+
+cdef inline void _column_block(real* dst, const real** rows,
+                               const real* wcol, Py_ssize_t kh,
+                               Py_ssize_t c0) noexcept nogil:
+    """dst[c] = sum_m wcol[m] * rows[m][c] for the BLOCK columns from c0
+    (see _blocks.h for why it is written in C)."""
+    if real is float:
+        cf_column_block_f(dst, rows, wcol, kh, c0)
+    else:
+        cf_column_block_d(dst, rows, wcol, kh, c0)
 
 
 cdef inline void _column_pass(real* dst, const real** rows, const real* wcol,
-                              Py_ssize_t kh, Py_ssize_t c0,
-                              Py_ssize_t W) noexcept nogil:
-    """dst[c] = sum_m wcol[m] * rows[m][c] for c in [c0, W)."""
+                              Py_ssize_t kh, Py_ssize_t W) noexcept nogil:
+    """dst[c] = sum_m wcol[m] * rows[m][c] for c < W, in blocks (the last
+    overlapping its neighbour, as in taps_unit_stride)."""
     cdef real acc[BLOCK]
-    cdef Py_ssize_t m, t, nb
+    cdef Py_ssize_t c0 = 0, m, t
     cdef const real* src
-    while c0 < W:
-        nb = W - c0
-        if nb > BLOCK:
-            nb = BLOCK
-        for t in range(BLOCK):
-            acc[t] = 0
-        for m in range(kh):
-            src = rows[m] + c0
-            if nb == BLOCK:
-                for t in range(BLOCK):
-                    acc[t] += wcol[m] * src[t]
-            else:
-                for t in range(nb):
-                    acc[t] += wcol[m] * src[t]
-        for t in range(nb):
-            dst[c0 + t] = acc[t]
-        c0 += BLOCK
+    if W >= BLOCK:
+        while c0 + BLOCK <= W:
+            _column_block(dst, rows, wcol, kh, c0)
+            c0 += BLOCK
+        if c0 < W:
+            _column_block(dst, rows, wcol, kh, W - BLOCK)
+        return
+    for t in range(W):
+        acc[t] = 0
+    for m in range(kh):
+        src = rows[m]
+        for t in range(W):
+            acc[t] += wcol[m] * src[t]
+    for t in range(W):
+        dst[t] = acc[t]
 
 
 cdef inline void _column_pass_group(real** dst, const real** rows,
                                     const real* wcol, Py_ssize_t kh,
                                     Py_ssize_t W) noexcept nogil:
-    """GROUP consecutive output rows at once: dst[q][c] = sum_m wcol[m] *
-    rows[q + m][c] for q < GROUP (kh >= GROUP - 1).  Every input vector
-    loaded feeds each accumulator whose window holds it; no weight is ever
-    zero-padded, so a NaN outside a window stays outside it."""
-    cdef real a0[CBLOCK]
-    cdef real a1[CBLOCK]
-    cdef real a2[CBLOCK]
-    cdef real a3[CBLOCK]
-    cdef Py_ssize_t r, c0 = 0, u
-    cdef const real* v
-    while c0 + CBLOCK <= W:
-        # rows 0..2 open the windows of outputs 0..2
-        v = rows[0] + c0
-        for u in range(CBLOCK):
-            a0[u] = wcol[0] * v[u]
-        v = rows[1] + c0
-        for u in range(CBLOCK):
-            a0[u] += wcol[1] * v[u]
-            a1[u] = wcol[0] * v[u]
-        v = rows[2] + c0
-        for u in range(CBLOCK):
-            a0[u] += wcol[2] * v[u]
-            a1[u] += wcol[1] * v[u]
-            a2[u] = wcol[0] * v[u]
-        v = rows[3] + c0
-        if kh > 3:
-            for u in range(CBLOCK):
-                a0[u] += wcol[3] * v[u]
-                a1[u] += wcol[2] * v[u]
-                a2[u] += wcol[1] * v[u]
-                a3[u] = wcol[0] * v[u]
-        else:
-            for u in range(CBLOCK):
-                a1[u] += wcol[2] * v[u]
-                a2[u] += wcol[1] * v[u]
-                a3[u] = wcol[0] * v[u]
-        # every window holds rows 3 .. kh - 1
-        for r in range(4, kh):
-            v = rows[r] + c0
-            for u in range(CBLOCK):
-                a0[u] += wcol[r] * v[u]
-                a1[u] += wcol[r - 1] * v[u]
-                a2[u] += wcol[r - 2] * v[u]
-                a3[u] += wcol[r - 3] * v[u]
-        # rows kh .. kh + 2 close the windows of outputs 1..3
-        if kh > 3:
-            v = rows[kh] + c0
-            for u in range(CBLOCK):
-                a1[u] += wcol[kh - 1] * v[u]
-                a2[u] += wcol[kh - 2] * v[u]
-                a3[u] += wcol[kh - 3] * v[u]
-        v = rows[kh + 1] + c0
-        for u in range(CBLOCK):
-            a2[u] += wcol[kh - 1] * v[u]
-            a3[u] += wcol[kh - 2] * v[u]
-        v = rows[kh + 2] + c0
-        for u in range(CBLOCK):
-            a3[u] += wcol[kh - 1] * v[u]
-        for u in range(CBLOCK):
-            dst[0][c0 + u] = a0[u]
-            dst[1][c0 + u] = a1[u]
-            dst[2][c0 + u] = a2[u]
-            dst[3][c0 + u] = a3[u]
-        c0 += CBLOCK
+    """GROUP consecutive output rows: dst[q][c] = sum_m wcol[m] *
+    rows[q + m][c] for q < GROUP, each as ``_column_pass`` computes it (so
+    a row's value does not depend on whether it was grouped).  The outputs
+    go a block of columns at a time, so the rows' segments one output
+    loads are in L1 for the next; a loop per output row over the whole
+    width would read the kh + GROUP - 1 rows from L2 GROUP times."""
+    cdef Py_ssize_t c0 = 0, q
+    if W < BLOCK:
+        for q in range(GROUP):
+            _column_pass(dst[q], rows + q, wcol, kh, W)
+        return
+    while c0 + BLOCK <= W:
+        for q in range(GROUP):
+            _column_block(dst[q], rows + q, wcol, kh, c0)
+        c0 += BLOCK
     if c0 < W:
-        for u in range(GROUP):
-            _column_pass(dst[u], rows + u, wcol, kh, c0, W)
+        # one full block overlapping the last, as taps_unit_stride does
+        for q in range(GROUP):
+            _column_block(dst[q], rows + q, wcol, kh, W - BLOCK)
 
 
 cdef struct RowGeometry:
@@ -300,7 +267,7 @@ def sep_correlate_planes(images, Sample src_kind, const real[::1] wcol,
                         want[k] = map_index(i * sy - top + k * dy, H, mode)
                     fetch_rows(rows, &src, conv, cbuf, cstride, p,
                                want, kh, cvrow)
-                    _column_pass(bufs + left * C, rows, &wcol[0], kh, 0,
+                    _column_pass(bufs + left * C, rows, &wcol[0], kh,
                                  W * C)
                     orow = out_row(&dst, p, i, obuf)
                     _row_pass(orow, bufs, &wrow[0], wg,

@@ -12,24 +12,24 @@ cdef enum:
     BLOCK = 64
 
 
+cdef extern from "_blocks.h" nogil:
+    void cf_taps_block_f(float* out, const float* const* rows,
+                         const float* w, Py_ssize_t kh, Py_ssize_t kw,
+                         Py_ssize_t dx, Py_ssize_t j0)
+    void cf_taps_block_d(double* out, const double* const* rows,
+                         const double* w, Py_ssize_t kh, Py_ssize_t kw,
+                         Py_ssize_t dx, Py_ssize_t j0)
+
+
 cdef inline void _block(real* out, const real** rows, const real* w,
                         Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t dx,
                         Py_ssize_t j0) noexcept nogil:
-    """BLOCK outputs from j0 on, held in registers while every tap adds in."""
-    cdef real acc[BLOCK]
-    cdef real wv
-    cdef const real* src
-    cdef Py_ssize_t m, l, t
-    for t in range(BLOCK):
-        acc[t] = 0
-    for m in range(kh):
-        for l in range(kw):
-            wv = w[m * kw + l]
-            src = rows[m] + j0 + l * dx
-            for t in range(BLOCK):
-                acc[t] += wv * src[t]
-    for t in range(BLOCK):
-        out[j0 + t] = acc[t]
+    """BLOCK outputs from j0 on, held in registers while every tap adds in
+    (in C: see _blocks.h for why)."""
+    if real is float:
+        cf_taps_block_f(out, rows, w, kh, kw, dx, j0)
+    else:
+        cf_taps_block_d(out, rows, w, kh, kw, dx, j0)
 
 
 cdef inline void taps_unit_stride(real* out, const real** rows, const real* w,
