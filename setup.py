@@ -44,7 +44,7 @@ DIRECTIVES = {
 }
 
 MODULES = ["_boundary", "_samples", "_direct", "_separable", "_box", "_transpose",
-           "_ncc"]
+           "_nan", "_ncc"]
 # Modules whose loops take square roots of arguments never negative: built
 # without errno for them, the compiler can vectorise those loops.
 NO_ERRNO = {"_ncc"}

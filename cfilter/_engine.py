@@ -10,15 +10,13 @@ The engines that read or write a sample type natively (:func:`reads`,
 or of the result.  For any other type :func:`run` converts whole arrays, so
 every combination works, and the delivery step can ask which ones are fast.
 """
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
-from ._core import _box, _direct, _separable
-from ._core import _ncc
+from ._core import _box, _direct, _nan, _ncc, _separable
 from ._core._boundary import BoundaryMode
 from ._core._samples import Sample
 from ._core._transpose import conv_transpose_planes
+from ._indexing import mapped_indices
 from ._limits import effective_geometry, gather, scatter_add
 from ._phases import phase_table
 
@@ -46,6 +44,8 @@ MIN_WORK_PER_THREAD = 1 << 20
 # What one output pixel of the box engine costs, in multiply-adds: two
 # column-sum updates and two running-sum updates, whatever the box's size.
 BOX_TAPS = 4
+# The same for the transform, roughly: a few dozen operations per pixel.
+FFT_TAPS = 32
 
 
 def native_dtypes(method, compute):
@@ -117,18 +117,24 @@ def useful_threads(nthreads, plan, kernel_shape, nplanes=1):
     their threads)."""
     if nthreads == 1:
         return 1
-    method = plan.method
+    if plan.method == "fft":   # its strips bound the threads it uses
+        return nthreads
+    work = (plan.out_shape[0] * plan.out_shape[1] * nplanes
+            * _engine_taps(plan.method, kernel_shape))
+    return max(1, min(nthreads, work // MIN_WORK_PER_THREAD))
+
+
+def _engine_taps(method, kernel_shape):
+    """What one output pixel of ``method``'s engine costs, in
+    multiply-adds (for the transform, a nominal figure)."""
     kh, kw = kernel_shape
     if method == "direct":
-        taps = kh * kw
-    elif method == "separable":
-        taps = kh + kw
-    elif method == "box":
-        taps = BOX_TAPS
-    else:                      # fft: its strips bound the threads it uses
-        return nthreads
-    work = plan.out_shape[0] * plan.out_shape[1] * taps * nplanes
-    return max(1, min(nthreads, work // MIN_WORK_PER_THREAD))
+        return kh * kw
+    if method == "separable":
+        return kh + kw
+    if method == "box":
+        return BOX_TAPS
+    return FFT_TAPS
 
 
 def run(planes, kernel, plan, mode, cval, nthreads, out, compute=None,
@@ -314,9 +320,12 @@ def _run(planes, kernel, plan, mode, cval, nthreads, out, dtype, C):
 # from none.
 NAN_WEIGHT_EPS = 64
 
-# Elements combined per block in the NaN step: small enough for a block's
-# temporaries to stay in cache, so the combination costs about one pass.
-_NAN_BLOCK = 1 << 16
+# Elements that make a second thread worth starting in the NaN steps' one
+# pass over memory.  The passes are bound by memory bandwidth, which a
+# second core adds little to, and each parallel step waits for its slowest
+# thread: on the busy 2-core machine, 2048^2 float32 with 1% NaN took 0.75x
+# the time with these steps on one thread (the engines on two).
+_NAN_MIN_PER_THREAD = 1 << 23
 
 
 def _abs_plan(plan):
@@ -339,7 +348,10 @@ def run_ignoring_nan(planes, kernel, plan, mode, cval, nthreads, out):
     unless it is NaN) and a copied NaN counts as invalid.  Then
     ``sum_valid(w) = sum(w) - corr(N, w)`` and
     ``sum_valid(w*x) = corr(Y, w) + c * sum_valid(w)``.  The planes are finite,
-    so every engine (box and fft included) serves them.
+    so every engine (box and fft included) serves them.  ``N`` is uint8 for
+    the engines that read it; with few NaNs ``corr(N, w)`` is instead made
+    by adding each NaN's weights onto the outputs that read it
+    (:func:`_scatter_pays` decides).
 
     "No valid weight" is judged by the absolute weights, ``sum_valid(|w|)``,
     so a signed kernel whose valid weights happen to cancel is not taken for
@@ -348,7 +360,7 @@ def run_ignoring_nan(planes, kernel, plan, mode, cval, nthreads, out):
     where the valid weights cancel (``sum_valid(w) = 0`` with valid taps)
     the rescaling is undefined and skipped: the NaNs count as 0 there.
     """
-    n, (H, W) = len(planes), planes.shape[1:]
+    H, W = planes.shape[1:]
     dtype = planes.dtype
     constant = mode == BoundaryMode.CONSTANT
     # With a NaN cval the outside is invalid: then filter the validity M
@@ -356,107 +368,111 @@ def run_ignoring_nan(planes, kernel, plan, mode, cval, nthreads, out):
     nan_cval = constant and not np.isfinite(cval)
     shift = cval if constant and not nan_cval else 0.0
     signed = bool(np.any(kernel < 0))
-    # Fresh full-size buffers cost page faults as much as passes: the image
-    # part's result goes straight into ``out`` and the flags' result reuses
-    # the image part's buffer when the shapes allow.
-    y_planes, flags = np.empty_like(planes), np.empty_like(planes)
-    found = _in_blocks(_split_nan, planes.reshape(-1), y_planes.reshape(-1),
-                       flags.reshape(-1), nthreads=nthreads, shift=shift,
-                       nan_cval=nan_cval)
-    if not any(found) and not nan_cval:
+    # The flags are uint8 for the engines that read it (a quarter of the
+    # traffic of a float plane); the others read the compute type only.
+    narrow = (plan.engine_geometry is None
+              and np.dtype(np.uint8) in native_dtypes(plan.method, dtype))
+    flag_dtype = np.uint8 if narrow else dtype
+    y_planes = np.empty(planes.shape, dtype)
+    flags = np.empty(planes.shape, flag_dtype)
+    found = _nan.split_nan(planes.reshape(-1), y_planes.reshape(-1),
+                           flags.reshape(-1), shift, nan_cval,
+                           _nan_threads(nthreads, planes.size))
+    if not found and not nan_cval:
         # No NaN: 'ignore' is 'propagate'.
         del y_planes, flags
         return run(planes, kernel, plan, mode, cval, nthreads, out)
+    # Fresh full-size buffers cost page faults as much as passes: the image
+    # part's result goes straight into ``out`` and the flags' result reuses
+    # the image part's buffer when the shapes allow.
     run(y_planes, kernel, plan, mode, 0.0, nthreads, out)
     flag_sums = y_planes if y_planes.shape == out.shape else np.empty_like(out)
-    run(flags, kernel, plan, mode, 0.0, nthreads, flag_sums)
-    flag_abs = flag_sums
-    if signed:
-        flag_abs = np.empty_like(out)
-        run(flags, np.abs(kernel), _abs_plan(plan), mode, 0.0, nthreads,
-            flag_abs)
-    del flags
+    # With no negative weight sum_valid(|w|) is sum_valid(w): no third sum.
+    kernels = (kernel, np.abs(kernel)) if signed else (kernel,)
+    sums = [flag_sums] + [np.empty_like(out) for _ in kernels[1:]]
+    if not nan_cval and _scatter_pays(found, kernel.shape, plan, len(planes)):
+        where = (_nan.flag_positions(flags.reshape(-1), found) if narrow
+                 else np.flatnonzero(flags))
+        del flags
+        for w, acc in zip(kernels, sums):
+            acc.fill(0)
+            _scatter_nan_weights(where, (H, W), w, plan, mode, nthreads, acc)
+    else:
+        for w, acc in zip(kernels, sums):
+            w_plan = plan if w is kernel else _abs_plan(plan)
+            if narrow:
+                # Straight to the engine: run() would take the uint8
+                # flags through its integer box sums, scaled in float32.
+                _run(flags, w, w_plan, mode, 0.0, nthreads, acc, dtype, 1)
+            else:
+                run(flags, w, w_plan, mode, 0.0, nthreads, acc)
+        del flags
+    flag_abs = sums[-1]
     total, total_abs = float(np.sum(kernel)), float(np.sum(np.abs(kernel)))
     flat_out = out.reshape(-1)
-    _in_blocks(_combine_nan, flat_out, flag_sums.reshape(-1),
-               flag_abs.reshape(-1), flat_out, nthreads=nthreads, total=total,
-               total_abs=total_abs,
-               tiny=NAN_WEIGHT_EPS * np.finfo(dtype).eps * total_abs,
-               shift=shift, nan_cval=nan_cval, signed=signed)
+    _nan.combine_nan(flat_out, flag_sums.reshape(-1), flag_abs.reshape(-1),
+                     flat_out, total, total_abs,
+                     float(NAN_WEIGHT_EPS * np.finfo(dtype).eps * total_abs),
+                     shift, nan_cval, signed,
+                     _nan_threads(nthreads, flat_out.size))
     return out
 
 
-def _in_blocks(step, *arrays, nthreads=1, **options):
-    """``step(*blocks, **options)`` over cache-sized blocks of the equally
-    long 1-D ``arrays``, so that a step's several operations and
-    temporaries cost about one pass over memory.  Up to ``nthreads``
-    threads take contiguous runs of blocks (numpy releases the GIL inside
-    each operation).  Returns the steps' results, in order."""
-    starts = range(0, arrays[0].size, _NAN_BLOCK)
-
-    def span(part):
-        return [step(*(a[s:s + _NAN_BLOCK] for a in arrays), **options)
-                for s in part]
-
-    nthreads = max(1, min(nthreads, len(starts) // 16))
-    if nthreads == 1:
-        return span(starts)
-    cuts = np.linspace(0, len(starts), nthreads + 1).astype(int)
-    with ThreadPoolExecutor(max_workers=nthreads) as pool:
-        parts = pool.map(span, [starts[a:b] for a, b in zip(cuts, cuts[1:])])
-        return [r for part in parts for r in part]
+# What one addition of the NaN scatter costs, in the engines'
+# multiply-adds: its rows of weights land on rows far apart in memory (on
+# 2048^2 float32, 1% NaN and a 17x17 Gaussian the scatter took as long as
+# the separable engine's run, at 1/12 of its arithmetic).
+SCATTER_COST = 24
+# Additions of the scatter that make a second thread worth starting (about
+# 50 us of one core's work; unlike the element-wise steps it waits on
+# memory latency, not bandwidth, so a second core helps).
+_SCATTER_PER_THREAD = 1 << 15
 
 
-def _split_nan(x, y, flag, *, shift, nan_cval):
-    """``y = x - shift`` with NaN set to 0; ``flag`` = 1 at NaN (at valid
-    pixels instead, with ``nan_cval``).  Whether the block holds a NaN."""
-    isnan = np.isnan(x)
-    if shift:
-        np.subtract(x, y.dtype.type(shift), out=y)
-    else:
-        np.copyto(y, x)
-    np.copyto(y, 0, where=isnan)
-    np.copyto(flag, np.logical_not(isnan) if nan_cval else isnan)
-    return bool(isnan.any())
+def _scatter_pays(nnan, kernel_shape, plan, nplanes):
+    """Whether adding each NaN's weights onto the outputs that read it
+    (``kh * kw`` additions per NaN) costs less than the planned engine's
+    run over the flags: for images with few NaNs."""
+    if plan.engine_geometry is not None:
+        return False               # the inverse maps would be huge
+    kh, kw = kernel_shape
+    taps = _engine_taps(plan.method, kernel_shape)
+    work = plan.out_shape[0] * plan.out_shape[1] * nplanes * taps
+    return SCATTER_COST * nnan * kh * kw <= work
 
 
-def _combine_nan(y, f, fa, o, *, total, total_abs, tiny, shift, nan_cval,
-                 signed):
-    """One block of the normalised result ``o`` (which may be ``y``) from
-    ``y = corr(Y, w)``, ``f = corr(N, w)`` and ``fa = corr(N, |w|)`` (M
-    instead of N with ``nan_cval``)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        _combine_block(y, f, fa, o, total, total_abs, tiny, shift, nan_cval,
-                       signed)
+def _inverse_map(n, start, length, mode):
+    """For each source index ``r`` in ``[0, n)``, the extended positions
+    ``e`` in ``[0, length)`` (coordinate ``start + e``) that read it under
+    ``mode``, ascending: ``ext[ptr[r]:ptr[r + 1]]``."""
+    src = mapped_indices(start, length, n, mode)
+    positions = np.flatnonzero(src >= 0)
+    src = src[positions]
+    order = np.argsort(src, kind="stable")
+    ptr = np.zeros(n + 1, dtype=np.intp)
+    np.cumsum(np.bincount(src, minlength=n), out=ptr[1:])
+    return ptr, np.ascontiguousarray(positions[order], dtype=np.intp)
 
 
-def _combine_block(y, f, fa, o, total, total_abs, tiny, shift, nan_cval,
-                   signed):
-    real = o.dtype.type
-    total, total_abs, tiny = real(total), real(total_abs), real(tiny)
-    # valid = sum_valid(w); empty: sum_valid(|w|) <= tiny.
-    if nan_cval:
-        valid, empty = f.copy(), np.less_equal(fa, tiny)
-    else:
-        valid = np.subtract(total, f)
-        empty = np.greater_equal(fa, total_abs - tiny)
-    if signed:
-        partial = (fa > tiny) if not nan_cval else (fa < total_abs - tiny)
-        scale = np.ones_like(valid)
-        if total != 0:
-            np.divide(total, valid, out=scale,
-                      where=partial & (np.abs(valid) > tiny))
-        else:
-            scale[partial] = 0
-    else:
-        # Exactly 1 where every weight is valid (f == 0).
-        scale = np.divide(total, valid, out=None if shift else valid)
-    if shift:
-        np.add(y, valid * real(shift), out=o)
-        o *= scale
-    else:
-        np.multiply(y, scale, out=o)
-    np.copyto(o, real(np.nan), where=empty)
+def _scatter_nan_weights(where, shape, kernel, plan, mode, nthreads, acc):
+    """Add ``corr(N, kernel)`` onto ``acc`` (N, oh, ow) from the NaNs at
+    the flat indices ``where`` of the (N, H, W) planes."""
+    (H, W), (kh, kw) = shape, kernel.shape
+    (top, _), (left, _) = plan.pads
+    (sy, sx), (dy, dx) = plan.stride, plan.dilation
+    oh, ow = acc.shape[1:]
+    rows = _inverse_map(H, -top, (oh - 1) * sy + (kh - 1) * dy + 1, mode)
+    cols = _inverse_map(W, -left, (ow - 1) * sx + (kw - 1) * dx + 1, mode)
+    starts = np.searchsorted(where, np.arange(len(acc) + 1) * (H * W))
+    _nan.scatter_nan_weights(
+        where, starts.astype(np.intp), H, W, *rows, *cols,
+        np.ascontiguousarray(kernel, dtype=acc.dtype), sy, sx, dy, dx, acc,
+        max(1, min(nthreads, len(where) * kh * kw // _SCATTER_PER_THREAD)))
+
+
+def _nan_threads(nthreads, size):
+    """Threads worth starting for a NaN step over ``size`` elements."""
+    return max(1, min(nthreads, size // _NAN_MIN_PER_THREAD))
 
 
 def window_scores(ext, num, out, kh, kw, shift, flat_ratio, scale,

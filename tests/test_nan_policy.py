@@ -280,6 +280,130 @@ def test_threads_do_not_change_the_result(rng):
     np.testing.assert_array_equal(one, two)
 
 
+@pytest.mark.parametrize("kernel_kind,cval", [
+    ("positive", 0.7), ("positive", np.nan), ("signed", -0.4),
+    ("signed", np.nan)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_large_images_on_threads_equal_the_reference(rng, kernel_kind, cval,
+                                                     dtype):
+    # Large enough (about 5 x 2**16 samples, not a multiple of it) for the
+    # compiled NaN steps to run in several chunks on two threads; NaN holes
+    # and an Inf, which still spreads.
+    x = holed(rng, (613, 541), dtype, fraction=0.1)
+    x[300, 200] = np.inf
+    w = rng.uniform(0.1, 1, (3, 4))
+    if kernel_kind == "signed":
+        w[1, 2] = -0.6
+    runs = [cfilter.correlate(x, w, mode="constant", cval=cval,
+                              method="direct", nan_policy="ignore",
+                              workers=workers) for workers in (1, 2)]
+    np.testing.assert_array_equal(runs[0], runs[1])
+    finite = np.isfinite(x) | np.isnan(x)
+    expected, gain = ignore_reference(np.where(finite, x, np.nan), w, dtype,
+                                      mode="constant", cval=cval)
+    reached = ref_correlate2d(np.isinf(x).astype(float), np.abs(w),
+                              mode="constant") > 0
+    assert not np.isfinite(runs[0][reached & ~np.isnan(expected)]).any()
+    keep = ~reached
+    assert_ignore_equal(runs[0][keep], expected[keep], gain[keep], w,
+                        np.where(finite, x, np.nan), dtype)
+
+
+def sparse_holes(rng, shape, dtype=np.float64):
+    """A few NaNs, in the corners, on every edge and inside: few enough
+    that only the outputs near them need the weights' correction."""
+    x = rng.uniform(-1, 1, shape).astype(dtype)
+    h, w = shape[-2:]
+    for r, c in ((0, 0), (0, w - 1), (h - 1, 0), (h - 1, w - 1), (0, w // 2),
+                 (h // 2, 0), (h - 2, w // 3), (h // 3, w - 2),
+                 (h // 2, w // 2)):
+        x[..., r, c] = np.nan
+    return x
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("method", ["direct", "separable", "box", "fft"])
+@pytest.mark.parametrize("padding,stride,dilation", [
+    ("same", 1, 1), ("valid", 2, 1), ("full", (1, 3), (2, 1)),
+    (((2, 0), (1, 3)), 2, 2), ("same", 3, (1, 2))])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_few_nans_on_the_border_every_geometry(rng, mode, method, padding,
+                                               stride, dilation, dtype):
+    # A few NaNs on a larger image: the path for sparse NaNs (their weights
+    # added where they are read, under each mode's copies of the border).
+    if method == "box" and dilation != 1:
+        pytest.skip("the box engine takes no dilation")
+    x = sparse_holes(rng, (57, 83), dtype)
+    w = (np.full((3, 4), 1 / 12) if method == "box"
+         else np.outer(rng.uniform(0.1, 1, 3), rng.uniform(0.1, 1, 4)))
+    got = cfilter.correlate(x, w, mode=mode, cval=0.4, padding=padding,
+                            stride=stride, dilation=dilation, method=method,
+                            nan_policy="ignore")
+    expected, gain = ignore_reference(x, w, dtype, mode=mode, cval=0.4,
+                                      padding=padding, stride=stride,
+                                      dilation=dilation)
+    assert_ignore_equal(got, expected, gain, w, x, dtype)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_few_nans_signed_kernel_and_channels(rng, mode):
+    # |w| gets its own correction; channels are planes of their own.
+    x = sparse_holes(rng, (3, 41, 45)).transpose(1, 2, 0).copy()
+    x[20, 7, 1] = np.nan
+    w = rng.uniform(0.1, 1, (4, 5))
+    w[1, 2] = -0.9
+    got = cfilter.correlate(x, w, mode=mode, cval=-0.2, channel_axis=-1,
+                            nan_policy="ignore")
+    for ch in range(3):
+        expected, gain = ignore_reference(x[..., ch], w, mode=mode, cval=-0.2)
+        assert_ignore_equal(got[..., ch], expected, gain, w, x[..., ch],
+                            np.float64)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("method", ["direct", "separable", "fft"])
+def test_all_nan(mode, method):
+    x = np.full((9, 11), np.nan, dtype=np.float32)
+    w = np.outer([1.0, 2.0, 1.0], [1.0, 1.0])
+    got = cfilter.correlate(x, w, mode=mode, cval=0.5, method=method,
+                            nan_policy="ignore")
+    expected, gain = ignore_reference(x, w, np.float32, mode=mode, cval=0.5)
+    assert_ignore_equal(got, expected, gain, w, np.full(x.shape, 0.5),
+                        np.float32)
+    if mode != "constant":
+        assert np.isnan(got).all()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_no_nan_is_propagate_on_every_engine(rng, mode):
+    x = rng.random((33, 40)).astype(np.float32)
+    w = np.full((3, 3), 1 / 9)
+    for method in ("direct", "separable", "box", "fft"):
+        np.testing.assert_array_equal(
+            cfilter.correlate(x, w, mode=mode, cval=0.3, method=method,
+                              nan_policy="ignore"),
+            cfilter.correlate(x, w, mode=mode, cval=0.3, method=method))
+
+
+@pytest.mark.parametrize("fraction", [0.004, 0.05])
+@pytest.mark.parametrize("mode", ["reflect", "constant"])
+def test_large_images_on_one_two_three_threads(rng, fraction, mode):
+    # Across the NaN steps' chunks and the threads' bands of rows, with
+    # few NaNs (their weights scattered) and many (the flags filtered).
+    x = holed(rng, (701, 389), np.float32, fraction=fraction)
+    x[0, :5] = np.nan
+    x[-1, -3:] = np.nan
+    sigma = 1.5
+    runs = [cfilter.gaussian_blur(x, sigma, mode=mode, cval=0.25,
+                                  nan_policy="ignore", workers=workers)
+            for workers in (1, 2, 3)]
+    np.testing.assert_array_equal(runs[0], runs[1])
+    np.testing.assert_array_equal(runs[0], runs[2])
+    w = cfilter.kernels.gaussian(sigma).array
+    expected, gain = ignore_reference(x, w, np.float32, mode=mode, cval=0.25)
+    assert_ignore_equal(runs[0], expected, gain, w, x, np.float32)
+
+
 @pytest.mark.parametrize("value", ["omit", "raise", None, 1])
 def test_bad_nan_policy_is_a_clear_error(value):
     with pytest.raises(ValueError, match="propagate, ignore"):
