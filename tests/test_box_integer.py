@@ -182,3 +182,20 @@ def test_box_matches_scipy_uniform_filter(mode, dtype, size):
         near_half = np.abs(np.abs(ref - np.floor(ref)) - 0.5) < 1e-3
         bad = (got != want) & ~(near_half & (np.abs(got - want) <= 1))
         assert not bad.any(), (got[bad][:5], ref[bad][:5])
+
+
+@pytest.mark.parametrize("dtype", INTS)
+@pytest.mark.parametrize("size", [2, 3, 5, 9])
+@pytest.mark.parametrize("mode", MODES)
+def test_float64_output_keeps_float64_precision(dtype, size, mode):
+    # Integer window sums scaled into a float64 result must be as close to
+    # scipy's float64 uniform filter as float64 allows: a float32 1/N (the
+    # narrow path integer outputs may take) is off by about 1e-8 relative.
+    img = _image((23, 31), dtype)
+    # scipy puts the window's centre at size // 2 from its start, as the
+    # 'same' correlation does
+    ref = ndi.uniform_filter(img.astype(np.float64), size, mode=mode)
+    got = cfilter.box_blur(img, size, mode=mode, output=np.float64)
+    assert got.dtype == np.float64
+    scale = max(1.0, float(np.abs(img).max()))
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12 * scale)

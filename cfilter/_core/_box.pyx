@@ -16,7 +16,7 @@ from cython.parallel cimport prange
 from ._types cimport real
 from ._boundary cimport BoundaryMode, CONSTANT, fill_margins, map_index
 from ._scratch cimport per_thread
-from ._samples cimport Sample, U8, Planes, planes_of, row_address, store_row
+from ._samples cimport Sample, U8, F64, Planes, planes_of, row_address, store_row
 
 cnp.import_array()
 
@@ -599,9 +599,11 @@ def box_sum_int_planes(const small_int[:, :, ::1] images, out,
     cdef double[:, ::1] obuf
     cdef float[:, ::1] fbuf
     # Window sums below 2^24 are exact in float32, whose rounding and
-    # conversion run twice as wide as float64's.
-    cdef bint narrow = kh * kw * (256 if sizeof(small_int) == 1 else 65536) \
-        + (abs(cval) * kh * kw) < (1 << 24)
+    # conversion run twice as wide as float64's.  A float64 result keeps
+    # float64's scaling: a float32 1/N would cost it eight digits.
+    cdef bint narrow = dst_kind != F64 and kh * kw * (
+        256 if sizeof(small_int) == 1 else 65536) + (abs(cval) * kh * kw) \
+        < (1 << 24)
     cdef float fscale = <float>scale
     cdef int* acc
     cdef int* e
