@@ -2,6 +2,7 @@
 and a sweep showing 'auto' against each of cfilter's own methods.
 
     python benchmarks/bench_fft.py [--quick] [--size N] [--sweep-size N]
+                                   [--threads N ...] [--no-sweep]
 
 Part 1: float32 N x N (default 2048), random k x k kernels, k = 31, 63, 127,
 reflect border for cfilter and OpenCV (filter2D switches to a DFT itself for
@@ -19,6 +20,7 @@ import numpy as np
 import scipy.signal
 
 import cfilter
+from cfilter import _bench
 
 sys.path.insert(0, os.path.dirname(__file__))
 from _timing import interleaved, table  # noqa: E402
@@ -74,13 +76,22 @@ def main(argv=None):
     ap.add_argument("--size", type=int, default=2048)
     ap.add_argument("--sweep-size", type=int, default=1024)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--threads", type=int, nargs="+", default=[None],
+                    help="thread counts for cfilter and OpenCV alike, one "
+                         "table each (default: as they are)")
+    ap.add_argument("--no-sweep", action="store_true",
+                    help="skip part 2, the sweep of 'auto'")
     args = ap.parse_args(argv)
     repeats = 2 if args.quick else 7
     rng = np.random.default_rng(0)
     image = rng.random((args.size, args.size), dtype=np.float32)
-    print(f"float32 {args.size}x{args.size}, random kernels, "
-          f"{cfilter.get_num_threads()} threads")
-    print(peers(image, repeats))
+    for n in args.threads:
+        _bench.set_threads(n)
+        print(f"float32 {args.size}x{args.size}, random kernels, "
+              f"{cfilter.get_num_threads()} threads")
+        print(peers(image, repeats))
+    if args.no_sweep:
+        return
     small = rng.random((args.sweep_size, args.sweep_size), dtype=np.float32)
     print(f"\nauto sweep, float32 {args.sweep_size}x{args.sweep_size}")
     print(sweep(small, repeats))
