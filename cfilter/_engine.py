@@ -401,8 +401,9 @@ def run_ignoring_nan(planes, kernel, plan, mode, cval, nthreads, out):
         for w, acc in zip(kernels, sums):
             w_plan = plan if w is kernel else _abs_plan(plan)
             if narrow:
-                # Straight to the engine: run() would take the uint8
-                # flags through its integer box sums, scaled in float32.
+                # Straight to the planned engine, which reads uint8: run()
+                # would send an equal-weight kernel's flags through the
+                # integer box sums instead, off the plan the costs chose.
                 _run(flags, w, w_plan, mode, 0.0, nthreads, acc, dtype, 1)
             else:
                 run(flags, w, w_plan, mode, 0.0, nthreads, acc)
