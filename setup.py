@@ -44,9 +44,12 @@ DIRECTIVES = {
 }
 
 MODULES = ["_boundary", "_samples", "_direct", "_separable", "_box", "_transpose",
-           "_nan", "_ncc"]
-# Modules whose loops take square roots of arguments never negative: built
-# without errno for them, the compiler can vectorise those loops.
+           "_nan", "_ncc", "_spectra"]
+# Modules whose loops take square roots of arguments never negative and
+# choose between values by comparisons: built without errno and without
+# trapping math (no code here reads the floating-point exception flags),
+# the compiler can vectorise those loops; with them, a sqrt or a compare
+# it cannot prove harmless stops it.
 NO_ERRNO = {"_ncc"}
 
 
@@ -127,7 +130,8 @@ class BuildExt(build_ext):
             ext.extra_link_args = list(ext.extra_link_args) + link_args
             if (cc.compiler_type != "msvc"
                     and ext.name.rsplit(".", 1)[-1] in NO_ERRNO):
-                ext.extra_compile_args.append("-fno-math-errno")
+                ext.extra_compile_args += ["-fno-math-errno",
+                                           "-fno-trapping-math"]
         super().build_extensions()
 
 

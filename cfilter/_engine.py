@@ -12,13 +12,14 @@ every combination works, and the delivery step can ask which ones are fast.
 """
 import numpy as np
 
-from ._core import _box, _direct, _nan, _ncc, _separable
+from ._core import _box, _direct, _nan, _ncc, _separable, _spectra
 from ._core._boundary import BoundaryMode
 from ._core._samples import Sample
 from ._core._transpose import conv_transpose_planes
 from ._indexing import mapped_indices
 from ._limits import effective_geometry, gather, scatter_add
 from ._phases import phase_table
+from ._threads import scratch, share_out
 
 # The sample types the compiled core reads and writes by code.
 _SAMPLE = {np.dtype(t): code for t, code in (
@@ -373,8 +374,9 @@ def run_ignoring_nan(planes, kernel, plan, mode, cval, nthreads, out):
     narrow = (plan.engine_geometry is None
               and np.dtype(np.uint8) in native_dtypes(plan.method, dtype))
     flag_dtype = np.uint8 if narrow else dtype
-    y_planes = np.empty(planes.shape, dtype)
-    flags = np.empty(planes.shape, flag_dtype)
+    # Both are temporaries: their memory is kept from call to call.
+    y_planes = scratch("nan_values", planes.shape, dtype)
+    flags = scratch("nan_flags", planes.shape, flag_dtype)
     found = _nan.split_nan(planes.reshape(-1), y_planes.reshape(-1),
                            flags.reshape(-1), shift, nan_cval,
                            _nan_threads(nthreads, planes.size))
@@ -476,14 +478,38 @@ def _nan_threads(nthreads, size):
     return max(1, min(nthreads, size // _NAN_MIN_PER_THREAD))
 
 
-def window_scores(ext, num, out, kh, kw, shift, flat_ratio, scale,
+def window_scores(ext, num_rows, out, kh, kw, shift, flat_ratio, scale,
                   nthreads):
     """Template search's normalisation (``cfilter.match_template``): ``out =
     clip(num / std, -1, 1)`` with ``std`` the standard deviation of each
     ``kh x kw`` window of the planes ``ext`` (``(C, oh + kh - 1, ow + kw -
     1)``, float32 or float64, all channels in one window), 0 where the
     window is flat; by the compiled moving sums of ``_core/_ncc.pyx``
-    (``scale``: a power of two near ``1 / spread`` of the data)."""
-    _ncc.window_scores(ext, num, out, kh, kw, shift, flat_ratio, scale,
-                       nthreads)
+    (``scale``: a power of two near ``1 / spread`` of the data).
+    ``num_rows(i0, i1)`` gives the numerator's rows ``i0:i1`` (their rows
+    contiguous, of ``out``'s dtype; they may be ``out``'s own).  Threads
+    take blocks of rows from one queue, this thread too (not OpenMP: its
+    idle threads spin for a while after a loop and would take the cores
+    from the FFT threads this call and the next run around it)."""
+    nblocks = -(-out.shape[0] // _ncc.BLOCK_ROWS)
+
+    def blocks(share):
+        for b in share:
+            i0 = b * _ncc.BLOCK_ROWS
+            num = num_rows(i0, min(i0 + _ncc.BLOCK_ROWS, out.shape[0]))
+            _ncc.window_scores(ext, num, out, kh, kw, shift, flat_ratio,
+                               scale, b, i0)
+
+    share_out(blocks, range(nblocks), nthreads)
     return out
+
+
+def scale_by_rows(spectra, half):
+    """Frequency filtering's product (``cfilter.frequency_filter``): the
+    C-contiguous complex ``spectra`` ``(N, n0, B)`` times the real transfer
+    function ``half`` given on rows ``0 .. n0 // 2`` (``(n0 // 2 + 1,
+    B)``, the spectra's precision), row ``k > n0 // 2`` using row ``n0 -
+    k``; in place, by ``_core/_spectra.pyx``.  Returns ``spectra``."""
+    parts = spectra.view(half.dtype)
+    _spectra.scale_by_rows(parts, np.ascontiguousarray(half))
+    return spectra

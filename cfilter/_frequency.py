@@ -10,9 +10,10 @@ frequency grid -- transformed back, and cropped.
 import numpy as np
 
 from . import _validate as V
+from ._engine import scale_by_rows
 from ._indexing import extend
 from ._output import as_planes, deliver
-from ._threads import get_num_threads
+from ._threads import get_num_threads, scratch, share_out
 
 __all__ = ["frequency_filter"]
 
@@ -49,12 +50,10 @@ def _squared_frequencies(shape, dtype):
     """``fy**2`` on the rows ``0 .. H//2`` of the ``rfft2`` grid of a plane of
     ``shape`` (the other rows repeat them: row ``k`` has the frequency of
     row ``H - k``, so only these are evaluated) and ``fx**2`` on its
-    columns, each given twice, once for the real and once for the
-    imaginary part of a complex spectrum viewed as reals (see
-    :func:`_apply`)."""
+    columns."""
     import scipy.fft   # here, not at the top: slow to import
     fy = np.arange(shape[0] // 2 + 1, dtype=dtype) / dtype.type(shape[0])
-    fx = np.repeat(scipy.fft.rfftfreq(shape[1]).astype(dtype), 2)
+    fx = scipy.fft.rfftfreq(shape[1]).astype(dtype)
     return fy * fy, fx * fx
 
 
@@ -108,21 +107,6 @@ def half_transfer(fy2, fx2, kind, filter_shape, cutoffs, order):
     return band
 
 
-def _apply(spectrum, half):
-    """Multiply C-contiguous spectra ``(N, H, B)`` (a block of columns) by
-    the transfer function given on rows ``0 .. H//2``, each column twice
-    (``(H//2 + 1, 2 * B)``): row ``k > H//2`` uses row ``H - k``.  The
-    spectra are multiplied as reals, pairs of (real, imaginary) parts by
-    the same value: a complex-by-real product in numpy converts the real
-    factor first, several times slower."""
-    m = half.shape[0]
-    rows = spectrum.shape[-2]
-    parts = spectrum.view(half.dtype)
-    parts[..., :m, :] *= half
-    parts[..., m:, :] *= half[rows - m:0:-1]
-    return spectrum
-
-
 # Bytes of spectrum a block of columns may take: the column transform, the
 # product and the inverse of a block then run in cache, where pocketfft's
 # transform down whole columns of a large plane (rows kilobytes apart)
@@ -130,20 +114,33 @@ def _apply(spectrum, half):
 COLUMN_BLOCK_BYTES = 1 << 20
 
 
-class _Blocks:
-    """An iterator several threads can share: each item goes to one."""
+# Rows per block of the row transforms (:func:`row_spectra`).
+ROW_BLOCK = 64
 
-    def __init__(self, items):
-        import threading
-        self._items = iter(items)
-        self._lock = threading.Lock()
 
-    def __iter__(self):
-        return self
+def row_spectra(rows_of, shape, n, dtype, workers):
+    """The real transforms (``rfft`` of length ``n``) of the rows of ``N``
+    planes of ``r`` rows, ``shape = (N, r)``, into a ``(N, r, n // 2 + 1)``
+    array of complex ``dtype`` from ``_threads.scratch``: ``rows_of(c, i0,
+    i1)`` gives rows ``i0:i1`` of plane ``c``.  Blocks of rows are
+    transformed by ``workers`` threads, each block's small result copied
+    into the scratch, whose memory is reused from call to call (a whole new
+    spectrum each call is fresh memory, and its page faults cost as much
+    as the transforms).  The scratch is the calling thread's: use the
+    result before that thread asks for another."""
+    import scipy.fft   # here, not at the top: slow to import
+    N, r = shape
+    spectra = scratch("spectra", (N, r, n // 2 + 1), dtype)
+    blocks = [(c, i0) for c in range(N) for i0 in range(0, r, ROW_BLOCK)]
 
-    def __next__(self):
-        with self._lock:
-            return next(self._items)
+    def transform(share):
+        for c, i0 in share:
+            i1 = min(i0 + ROW_BLOCK, r)
+            spectra[c, i0:i1] = scipy.fft.rfft(rows_of(c, i0, i1), n=n,
+                                               axis=-1)
+
+    share_out(transform, blocks, workers)
+    return spectra
 
 
 def filter_columns(rows, n0, apply, workers, out=None):
@@ -155,38 +152,29 @@ def filter_columns(rows, n0, apply, workers, out=None):
     column transforms, into ``out`` (``(M, n0, K)``; ``rows`` itself when
     None, which needs ``M == N`` and ``r == n0``).  ``workers`` threads
     take the blocks one at a time; each block is computed the same way
-    whoever takes it, so the result does not depend on their number."""
+    whoever takes it, so the result does not depend on their number.
+
+    Each thread copies its blocks into its ``_threads.scratch`` and
+    transforms them in place there (``apply`` may use the scratch too)."""
     import scipy.fft   # here, not at the top: slow to import
     if out is None:
         out = rows
-    K = rows.shape[-1]
-    step = max(8, COLUMN_BLOCK_BYTES // (n0 * rows.itemsize * rows.shape[0]))
+    N, r, K = rows.shape
+    step = max(8, COLUMN_BLOCK_BYTES // (n0 * rows.itemsize * N))
     starts = range(0, K, step)
 
     def blocks(share):
         for j0 in share:
             j1 = min(j0 + step, K)
-            block = np.ascontiguousarray(rows[..., j0:j1])
-            spectra = scipy.fft.fft(block, n=n0, axis=-2, overwrite_x=True)
+            block = scratch("block", (N, n0, j1 - j0), rows.dtype)
+            block[:, :r] = rows[..., j0:j1]
+            block[:, r:] = 0
+            spectra = scipy.fft.fft(block, axis=-2, overwrite_x=True)
             spectra = apply(spectra, j0, j1)
             out[..., j0:j1] = scipy.fft.ifft(spectra, axis=-2,
                                              overwrite_x=True)
 
-    nthreads = min(workers, len(starts))
-    if nthreads <= 1:
-        blocks(starts)
-    else:
-        # One iterator for all threads (this one too): each takes the next
-        # block when it is free, so a thread the machine holds back delays
-        # no one.
-        from concurrent.futures import ThreadPoolExecutor
-        shared = _Blocks(starts)
-        with ThreadPoolExecutor(nthreads - 1) as pool:
-            helpers = [pool.submit(blocks, shared)
-                       for _ in range(nthreads - 1)]
-            blocks(shared)
-            for done in helpers:
-                done.result()
+    share_out(blocks, starts, workers)
     return out
 
 
@@ -293,8 +281,9 @@ def frequency_filter(image, cutoff, *, kind="lowpass", shape="butterworth",
         else:
             ext = planes
         grid = ext.shape[1:]
-        rows = scipy.fft.rfft(ext, axis=-1, workers=nthreads,
-                              overwrite_x=ext is not planes)
+        rows = row_spectra(lambda c, i0, i1: ext[c, i0:i1], ext.shape[:2],
+                           grid[1], np.result_type(dtype, np.complex64),
+                           nthreads)
         # Each row's first coefficient is its sum: NaN or Inf when the row
         # holds one (a scan of these few values, not of the image).
         if not np.isfinite(rows[..., 0]).all():
@@ -308,8 +297,8 @@ def frequency_filter(image, cutoff, *, kind="lowpass", shape="butterworth",
 
         def apply(spectra, j0, j1):
             # H for this block of columns only: it is made in cache.
-            return _apply(spectra, half_transfer(
-                fy2, fx2[2 * j0:2 * j1], kind, filter_shape, cutoffs, order))
+            return scale_by_rows(spectra, half_transfer(
+                fy2, fx2[j0:j1], kind, filter_shape, cutoffs, order))
 
         filter_columns(rows, grid[0], apply, nthreads)
         return scipy.fft.irfft(rows, n=grid[1], axis=-1, workers=nthreads,

@@ -25,10 +25,10 @@ import numpy as np
 from . import _validate as V
 from ._api import correlate, plan
 from ._engine import window_scores
-from ._frequency import filter_columns
+from ._frequency import filter_columns, row_spectra
 from ._indexing import extend
 from ._shapes import conv_output_shape
-from ._threads import get_num_threads
+from ._threads import get_num_threads, scratch
 
 __all__ = ["match_template"]
 
@@ -192,11 +192,14 @@ def match_template(image, template, *, padding="valid", mode="constant",
                   padding=pad, method=method, workers=nthreads)
     eh = planes.shape[1] + sum(chosen.padding[0])
     ew = planes.shape[2] + sum(chosen.padding[1])
+    oh, ow = chosen.output_shape[1:]
     if (chosen.method == "fft" and np.isfinite(cval)
             and eh * ew <= WHOLE_FFT_PIXELS):
-        num = _fft_numerator(planes, t, chosen.padding,
-                             chosen.output_shape[1:], mode, cval, shift,
-                             dtype, nthreads)
+        # The numerator's rows come from the spectra as the scores need
+        # them: no full-size numerator is made.
+        num_rows = _fft_numerator(planes, t, chosen.padding, (oh, ow), mode,
+                                  cval, shift, dtype, nthreads)
+        num, out = None, np.empty((oh, ow), dtype)
     else:
         num = None
         for plane, tk in zip(planes, t):
@@ -204,18 +207,21 @@ def match_template(image, template, *, padding="valid", mode="constant",
             part = correlate(xs, tk, cval=cval - shift, method=chosen.method,
                              **opts)
             num = part if num is None else np.add(num, part, out=num)
+        out = num if num.flags.c_contiguous else np.empty(num.shape, dtype)
 
-    # The numerator is a crop of the FFT grid when the transform made it:
-    # the scores then go into a new contiguous array.
-    out = num if num.flags.c_contiguous else np.empty(num.shape, dtype)
+        def num_rows(i0, i1):
+            return num[i0:i1]
     if np.isfinite(cval) and (planes.dtype.kind in "biu"
                               or bool(np.isfinite(planes).all())):
         # The window statistics and the scores in one compiled pass of
         # float64 moving sums over the extended planes.
-        window_scores(_stats_planes(planes, chosen.padding, mode, cval), num,
-                      out, h, w, shift, _flat_ratio(dtype),
+        window_scores(_stats_planes(planes, chosen.padding, mode, cval),
+                      num_rows, out, h, w, shift, _flat_ratio(dtype),
                       _scale(sample, shift), nthreads)
         return out
+    if num is None:
+        num = out
+        num[...] = num_rows(0, oh)
     # NaN or Inf would spread along the moving sums: the statistics come
     # from correlate, whose planner keeps them to the windows they touch.
     c = len(planes)
@@ -262,43 +268,55 @@ def _stats_planes(planes, pads, mode, cval):
 
 def _fft_numerator(planes, t, pads, out_shape, mode, cval, shift, dtype,
                    nthreads):
-    """``sum_c correlate(plane_c - shift, t_c)`` by whole-plane real FFTs:
-    the rows of each channel's extended plane and of the template are
-    transformed, then, a block of columns at a time, the columns; the
-    image spectra times the conjugate template spectra are summed over
-    the channels and transformed back.  The transform grid is at least
-    the extended plane, so no output wraps around."""
+    """``sum_c correlate(plane_c - shift, t_c)`` by whole-plane real FFTs,
+    as a function ``rows(i0, i1)`` giving its rows ``i0:i1`` (of
+    ``out_shape``): the rows of each channel's extended plane and of the
+    template are transformed, then, a block of columns at a time, the
+    columns; the image spectra times the conjugate template spectra are
+    summed over the channels, and each call transforms rows of that back.
+    The transform grid is at least the extended plane, so no output wraps
+    around.  The spectra are the calling thread's scratch: use the function
+    before this thread computes another numerator."""
     import scipy.fft   # here, not at the top: slow to import
     (top, bottom), (left, right) = pads
     C, H, W = planes.shape
     eh, ew = H + top + bottom, W + left + right
     grid = (scipy.fft.next_fast_len(eh, real=True),
             scipy.fft.next_fast_len(ew, real=True))
-    xs = np.empty((C, eh, ew), dtype=dtype)
-    for plane, x in zip(planes, xs):
-        if top or bottom or left or right:
+    if top or bottom or left or right:
+        xs = np.empty((C, eh, ew), dtype=dtype)
+        for plane, x in zip(planes, xs):
             extend(np.subtract(plane, shift, dtype=dtype), -top, eh, -left,
                    ew, mode, cval - shift, out=x)
-        else:
-            np.subtract(plane, shift, out=x, dtype=dtype)
-    rows = scipy.fft.rfft(xs, n=grid[1], axis=-1, workers=nthreads,
-                          overwrite_x=True)
-    del xs
+
+        def rows_of(c, i0, i1):
+            return xs[c, i0:i1]
+    else:
+        def rows_of(c, i0, i1):
+            return np.subtract(planes[c, i0:i1], shift, dtype=dtype)
+    cdtype = np.result_type(dtype, np.complex64)
+    rows = row_spectra(rows_of, (C, eh), grid[1], cdtype, nthreads)
     # The template's rows are few: its column transforms, block by block,
     # cost little next to the image's.
     trows = scipy.fft.rfft(t.astype(dtype), n=grid[1], axis=-1)
+    h = t.shape[1]
 
     def correlate_block(spectra, j0, j1):
-        kernel = scipy.fft.fft(trows[..., j0:j1], n=grid[0], axis=-2)
+        kernel = scratch("kernel", (C, grid[0], j1 - j0), cdtype)
+        kernel[:, :h] = trows[..., j0:j1]
+        kernel[:, h:] = 0
+        kernel = scipy.fft.fft(kernel, axis=-2, overwrite_x=True)
         spectra *= np.conjugate(kernel, out=kernel)
         return spectra.sum(axis=0, keepdims=True) if C > 1 else spectra
 
     out = rows if C == 1 and eh == grid[0] else np.empty(
-        (1, grid[0], rows.shape[-1]), dtype=rows.dtype)
+        (1, grid[0], rows.shape[-1]), dtype=cdtype)
     filter_columns(rows, grid[0], correlate_block, nthreads, out=out)
-    full = scipy.fft.irfft(out[0], n=grid[1], axis=-1, workers=nthreads,
-                           overwrite_x=True)
-    return full[:out_shape[0], :out_shape[1]]
+
+    def numerator_rows(i0, i1):
+        return scipy.fft.irfft(out[0, i0:i1], n=grid[1],
+                               axis=-1)[:, :out_shape[1]]
+    return numerator_rows
 
 
 # Elements per block of the final step: its temporaries stay in cache.

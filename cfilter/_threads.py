@@ -79,3 +79,83 @@ def threads_in_effect(requested):
     """Threads the core can really use for ``requested``: no more than the
     CPUs (libgomp aborts on absurd thread counts), 1 without OpenMP."""
     return min(requested, cpu_count()) if openmp_enabled() else 1
+
+
+# Helper threads for the loops run from Python (the column blocks of the
+# frequency transforms, template search's window scores): started on first
+# use and kept, since a new thread per call costs its start and, in glibc,
+# fresh memory for its allocations.
+_POOL = []
+_SCRATCH = []
+# The most bytes of scratch a thread keeps between calls (all names).
+SCRATCH_BYTES = 32 << 20
+
+
+class _Shared:
+    """An iterator several threads can share: each item goes to one."""
+
+    def __init__(self, items):
+        import threading
+        self._items = iter(items)
+        self._lock = threading.Lock()
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        with self._lock:
+            return next(self._items)
+
+
+def share_out(work, items, nthreads):
+    """``work(share)`` on this thread and up to ``nthreads - 1`` helpers,
+    ``share`` one iterator over ``items`` that they all draw from: each
+    takes the next item when it is free, so a thread the machine holds back
+    delays no one, and the calling thread works too (a loop never waits on
+    a helper that never got a core).  ``work`` must release the GIL for
+    its heavy parts.  A helper that has not started when this thread runs
+    out of items is not waited for: the pool may be busy with another call
+    or, after a fork, have no threads at all."""
+    items = list(items)
+    nthreads = min(nthreads, len(items), cpu_count())
+    if nthreads <= 1:
+        work(iter(items))
+        return
+    if not _POOL:
+        from concurrent.futures import ThreadPoolExecutor
+        _POOL.append(ThreadPoolExecutor(max(1, cpu_count() - 1),
+                                        thread_name_prefix="cfilter"))
+    shared = _Shared(items)
+    helpers = [_POOL[0].submit(work, shared) for _ in range(nthreads - 1)]
+    work(shared)
+    for done in helpers:
+        if not done.cancel():
+            done.result()
+
+
+def scratch(name, shape, dtype):
+    """An uninitialised C-contiguous array of ``shape`` for the calling
+    thread, its memory kept for the thread's next call under the same
+    ``name``.  A thread keeps at most ``SCRATCH_BYTES`` in all, dropping
+    the names it used least recently to make room (an array larger than
+    that is not kept).
+
+    Fresh memory is slow the first time it is touched: on the machine the
+    benchmarks run on, the page faults of a new full-size temporary cost as
+    much as the FFTs it feeds, more when two threads take them at once."""
+    import numpy as np
+    if not _SCRATCH:
+        import threading
+        _SCRATCH.append(threading.local())
+    dtype = np.dtype(dtype)
+    size = int(np.prod(shape)) * dtype.itemsize
+    kept = _SCRATCH[0].__dict__   # insertion order: least recent first
+    buf = kept.pop(name, None)
+    if buf is None or buf.size < size:
+        buf = np.empty(size, dtype=np.uint8)
+    if buf.size <= SCRATCH_BYTES:
+        while kept and sum(b.size for b in kept.values()) + buf.size \
+                > SCRATCH_BYTES:
+            del kept[next(iter(kept))]
+        kept[name] = buf
+    return buf[:size].view(dtype).reshape(shape)
