@@ -377,3 +377,20 @@ def test_float32_windows_far_below_the_spread_score_in_float64(rng):
                                  "constant")
     np.testing.assert_allclose(got[64:123, 64:122], expected, atol=2e-4)
     assert got[80, 90] > 0.999
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,tshape", [
+    ((70, 290), (5, 33)), ((130, 530), (3, 3)), ((66, 260), (3, 4)),
+    ((200, 450), (9, 2)),
+])
+def test_wide_rows_span_several_groups_of_running_sums(rng, dtype, shape,
+                                                       tshape):
+    """Output rows longer than one group of four 64-wide segments (the
+    window sums run four interleaved chains per group) and more than one
+    64-row block, against skimage."""
+    image = rng.random(shape).astype(dtype)
+    template = rng.random(tshape).astype(dtype)
+    got = cfilter.match_template(image, template)
+    np.testing.assert_allclose(got, sk_match(image.astype(np.float64),
+                                             template), atol=tol(dtype))
