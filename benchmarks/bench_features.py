@@ -75,8 +75,8 @@ def nan_case(threads):
     return cands
 
 
-def report(threads_list, quick):
-    repeats = 3 if quick else 11
+def report(threads_list, quick, repeats):
+    repeats = 3 if quick else repeats
     rows = {"template": [], "frequency": [], "nan": []}
     for threads in threads_list:
         if cv2 is not None:
@@ -105,8 +105,12 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--quick", action="store_true",
                     help="fewer repeats, for a smoke run")
+    ap.add_argument("--repeats", type=int, default=21,
+                    help="timed rounds per case (default 21: these calls "
+                    "allocate tens of megabytes, and their times spread "
+                    "more than the filters')")
     args = ap.parse_args(argv)
-    print(report(args.threads, args.quick))
+    print(report(args.threads, args.quick, args.repeats))
 
 
 if __name__ == "__main__":

@@ -211,7 +211,10 @@ def match_template(image, template, *, padding="valid", mode="constant",
 
         def num_rows(i0, i1):
             return num[i0:i1]
+    # (The planner picks the transform only for a finite image, having
+    # scanned it: no second scan then.)
     if np.isfinite(cval) and (planes.dtype.kind in "biu"
+                              or chosen.method == "fft"
                               or bool(np.isfinite(planes).all())):
         # The window statistics and the scores in one compiled pass of
         # float64 moving sums over the extended planes.
