@@ -12,18 +12,20 @@ a batch of rows of tiles at a time, which bounds the scratch memory.
 The tiling and the batches depend only on the shapes, never on the thread
 count, and each tile's transform is computed the same way whatever the
 batch, so the result is bit-identical for any ``workers``.  The threads
-share out whole batches: each batch is a handful of large numpy and
-``scipy.fft`` calls, all of which release the GIL, so the GIL changes hands
-a few times per batch rather than per strip or tile, and a busy Python
-thread elsewhere (which keeps the GIL for up to the switch interval each
-time it is handed over) no longer stalls the transforms.
+share out whole batches (``_threads.share_out``: the calling thread takes
+batches too, so none waits on a helper the machine holds back): each batch
+is a handful of large numpy and ``scipy.fft`` calls, all of which release
+the GIL, so the GIL changes hands a few times per batch rather than per
+strip or tile, and a busy Python thread elsewhere (which keeps the GIL for
+up to the switch interval each time it is handed over) no longer stalls the
+transforms.  Each thread extends its batches' rows into its kept scratch,
+not into new memory.
 """
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 import scipy.fft
 
 from ._indexing import extend
+from ._threads import scratch, share_out
 
 # Scratch bytes a batch of tiles may take (the extended rows, the tiles'
 # spectra and their inverse), whatever the thread count.
@@ -59,8 +61,13 @@ def correlate_fft(planes, kernel, plan, mode, cval, nthreads, out):
         # The batch's rows of the extended image, extended once; zeros past
         # its end.
         nrows = (nb - 1) * th + nh
-        buf = np.zeros((nrows, strip_w), dtype=dtype)
+        # (The thread's kept scratch: a new array of this size each batch
+        # would be fresh memory, whose page faults cost as much as a
+        # transform.)
+        buf = scratch("fft_strip", (nrows, strip_w), dtype)
         rows = min(nrows, ext_h - a0)
+        buf[rows:] = 0
+        buf[:rows, ext_w:] = 0
         extend(plane, a0 - top, rows, -left, ext_w, mode, cval,
                out=buf[:rows, :ext_w])
         tiles = np.lib.stride_tricks.sliding_window_view(
@@ -82,10 +89,10 @@ def correlate_fft(planes, kernel, plan, mode, cval, nthreads, out):
 
     jobs = [(plane, dest, s0) for plane, dest in zip(planes, out)
             for s0 in range(0, nstrips, batch)]
-    if nthreads <= 1 or len(jobs) == 1:
-        for job in jobs:
+
+    def batches(share):
+        for job in share:
             run_batch(*job)
-    else:
-        with ThreadPoolExecutor(max_workers=min(nthreads, len(jobs))) as pool:
-            list(pool.map(lambda job: run_batch(*job), jobs))
+
+    share_out(batches, jobs, nthreads)
     return out
