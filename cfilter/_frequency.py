@@ -273,8 +273,8 @@ def frequency_filter(image, cutoff, *, kind="lowpass", shape="butterworth",
 
     def filtered():
         if pad:
-            ext = np.empty((len(planes), H + 2 * pad, W + 2 * pad),
-                           dtype=dtype)
+            ext = scratch("frequency_ext",
+                          (len(planes), H + 2 * pad, W + 2 * pad), dtype)
             for plane, e in zip(planes, ext):
                 extend(plane, -pad, H + 2 * pad, -pad, W + 2 * pad, mode,
                        cval, out=e)

@@ -262,7 +262,7 @@ def _stats_planes(planes, pads, mode, cval):
         return np.ascontiguousarray(planes)
     c, H, W = planes.shape
     eh, ew = H + top + bottom, W + left + right
-    ext = np.empty((c, eh, ew), dtype=np.float64)
+    ext = scratch("template_stats", (c, eh, ew), np.float64)
     for plane, e in zip(planes, ext):
         extend(plane.astype(np.float64, copy=False), -top, eh, -left, ew,
                mode, cval, out=e)
@@ -287,7 +287,7 @@ def _fft_numerator(planes, t, pads, out_shape, mode, cval, shift, dtype,
     grid = (scipy.fft.next_fast_len(eh, real=True),
             scipy.fft.next_fast_len(ew, real=True))
     if top or bottom or left or right:
-        xs = np.empty((C, eh, ew), dtype=dtype)
+        xs = scratch("template_ext", (C, eh, ew), dtype)
         for plane, x in zip(planes, xs):
             extend(np.subtract(plane, shift, dtype=dtype), -top, eh, -left,
                    ew, mode, cval - shift, out=x)
@@ -312,8 +312,8 @@ def _fft_numerator(planes, t, pads, out_shape, mode, cval, shift, dtype,
         spectra *= np.conjugate(kernel, out=kernel)
         return spectra.sum(axis=0, keepdims=True) if C > 1 else spectra
 
-    out = rows if C == 1 and eh == grid[0] else np.empty(
-        (1, grid[0], rows.shape[-1]), dtype=cdtype)
+    out = rows if C == 1 and eh == grid[0] else scratch(
+        "template_spectrum", (1, grid[0], rows.shape[-1]), cdtype)
     filter_columns(rows, grid[0], correlate_block, nthreads, out=out)
 
     def numerator_rows(i0, i1):
