@@ -351,8 +351,9 @@ def run_ignoring_nan(planes, kernel, plan, mode, cval, nthreads, out):
     ``sum_valid(w*x) = corr(Y, w) + c * sum_valid(w)``.  The planes are finite,
     so every engine (box and fft included) serves them.  ``N`` is uint8 for
     the engines that read it; with few NaNs ``corr(N, w)`` is instead made
-    by adding each NaN's weights onto the outputs that read it
-    (:func:`_scatter_pays` decides).
+    by adding each NaN's weights onto the outputs that read it, or, for a
+    separable kernel, its column weights onto the column pass's rows
+    before the engine's row pass (:func:`_flag_route` decides).
 
     "No valid weight" is judged by the absolute weights, ``sum_valid(|w|)``,
     so a signed kernel whose valid weights happen to cancel is not taken for
@@ -388,17 +389,50 @@ def run_ignoring_nan(planes, kernel, plan, mode, cval, nthreads, out):
     # part's result goes straight into ``out`` and the flags' result reuses
     # the image part's buffer when the shapes allow.
     run(y_planes, kernel, plan, mode, 0.0, nthreads, out)
-    flag_sums = y_planes if y_planes.shape == out.shape else np.empty_like(out)
+    route = "engine" if nan_cval else _flag_route(found, kernel.shape, plan,
+                                                   len(planes))
+    # The flags' sums: in the image part's buffer when the shapes allow,
+    # unless the column scatter needs that buffer for its columns.
+    if y_planes.shape == out.shape and route != "columns":
+        flag_sums = y_planes
+    else:
+        flag_sums = scratch("nan_sums", out.shape, out.dtype)
     # With no negative weight sum_valid(|w|) is sum_valid(w): no third sum.
     kernels = (kernel, np.abs(kernel)) if signed else (kernel,)
     sums = [flag_sums] + [np.empty_like(out) for _ in kernels[1:]]
-    if not nan_cval and _scatter_pays(found, kernel.shape, plan, len(planes)):
+    if route != "engine":
         where = (_nan.flag_positions(flags.reshape(-1), found) if narrow
                  else np.flatnonzero(flags))
         del flags
+    if route == "scatter":
         for w, acc in zip(kernels, sums):
             acc.fill(0)
             _scatter_nan_weights(where, (H, W), w, plan, mode, nthreads, acc)
+    elif route == "columns":
+        # A separable kernel: each NaN's column weights are scattered onto
+        # the column pass's rows (kh additions per NaN, not kh * kw), then
+        # the planned engine runs the row pass over them.
+        row_plan = _row_pass_plan(plan)
+        shape = (len(planes), plan.out_shape[0], W)
+        cols = (y_planes if y_planes.shape == shape
+                else scratch("nan_columns", shape, out.dtype))
+        (top, _), _ = plan.pads
+        (sy, _), (dy, _) = plan.stride, plan.dilation
+        kh = kernel.shape[0]
+        source_row = mapped_indices(
+            -top, (plan.out_shape[0] - 1) * sy + (kh - 1) * dy + 1, H, mode)
+        starts = np.searchsorted(where, np.arange(len(planes) * H + 1) * W)
+        for w, acc in zip(kernels, sums):
+            wcol, wrow = (np.abs(f) for f in plan.factors) if w is not kernel \
+                else plan.factors
+            _nan.column_flag_sums(
+                where, starts.astype(np.intp), H, W,
+                np.ascontiguousarray(source_row, dtype=np.intp),
+                np.ascontiguousarray(wcol, dtype=out.dtype), sy, dy, cols,
+                _nan_threads(nthreads, cols.size))
+            _run(cols, np.asarray(wrow)[None, :],
+                 row_plan._replace(factors=(np.ones(1), wrow)), mode, 0.0,
+                 nthreads, acc, dtype, 1)
     else:
         for w, acc in zip(kernels, sums):
             w_plan = plan if w is kernel else _abs_plan(plan)
@@ -432,16 +466,35 @@ SCATTER_COST = 24
 _SCATTER_PER_THREAD = 1 << 15
 
 
-def _scatter_pays(nnan, kernel_shape, plan, nplanes):
-    """Whether adding each NaN's weights onto the outputs that read it
-    (``kh * kw`` additions per NaN) costs less than the planned engine's
-    run over the flags: for images with few NaNs."""
+def _flag_route(nnan, kernel_shape, plan, nplanes):
+    """How ``corr(N, w)`` is made, whichever costs least: ``"engine"``, the
+    planned engine's run over the flags; ``"scatter"``, each NaN's weights
+    added onto the outputs that read it (``kh * kw`` additions per NaN:
+    for images with few NaNs); ``"columns"``, for a separable plan, each
+    NaN's column weights added onto the column pass's rows (``kh``
+    additions per NaN) and the engine's row pass over them."""
     if plan.engine_geometry is not None:
-        return False               # the inverse maps would be huge
+        return "engine"            # the inverse maps would be huge
     kh, kw = kernel_shape
-    taps = _engine_taps(plan.method, kernel_shape)
-    work = plan.out_shape[0] * plan.out_shape[1] * nplanes * taps
-    return SCATTER_COST * nnan * kh * kw <= work
+    oh, ow = plan.out_shape
+    costs = {"engine": oh * ow * nplanes * _engine_taps(plan.method,
+                                                        kernel_shape),
+             "scatter": SCATTER_COST * nnan * kh * kw}
+    if plan.method == "separable" and plan.factors is not None:
+        # Output row by output row, a NaN's column weight lands in cache
+        # (an addition costs about a tap); then the row pass: its kw taps,
+        # the one-tap column pass that copies the rows in, and the zeroing.
+        costs["columns"] = nnan * kh + oh * ow * nplanes * (kw + 2)
+    return min(costs, key=costs.get)
+
+
+def _row_pass_plan(plan):
+    """The row pass of a separable plan, ``1 x kw`` over its column pass's
+    output (the image's full width, the plan's output rows)."""
+    (_, _), (pl, pr) = plan.pads
+    (_, sx), (_, dx) = plan.stride, plan.dilation
+    return plan._replace(pads=((0, 0), (pl, pr)), stride=(1, sx),
+                         dilation=(1, dx), tiles=None)
 
 
 def _inverse_map(n, start, length, mode):

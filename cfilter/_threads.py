@@ -86,9 +86,24 @@ def threads_in_effect(requested):
 # use and kept, since a new thread per call costs its start and, in glibc,
 # fresh memory for its allocations.
 _POOL = []
-_SCRATCH = []
-# The most bytes of scratch a thread keeps between calls (all names).
-SCRATCH_BYTES = 32 << 20
+# Kept scratch, (thread, name) -> bytes, least recently used first; at most
+# SCRATCH_BYTES in all, for the whole process.
+_SCRATCH = {}
+_SCRATCH_LOCK = []
+SCRATCH_BYTES = 64 << 20
+
+
+def _after_fork_in_child():
+    """A forked child has none of its parent's helper threads, and may have
+    been forked while another thread held the scratch lock: it starts its
+    own pool and lock when it needs them."""
+    _POOL.clear()
+    _SCRATCH_LOCK.clear()
+    _SCRATCH.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class _Shared:
@@ -134,28 +149,33 @@ def share_out(work, items, nthreads):
 
 
 def scratch(name, shape, dtype):
-    """An uninitialised C-contiguous array of ``shape`` for the calling
-    thread, its memory kept for the thread's next call under the same
-    ``name``.  A thread keeps at most ``SCRATCH_BYTES`` in all, dropping
-    the names it used least recently to make room (an array larger than
-    that is not kept).
+    """An uninitialised C-contiguous array of ``shape``, its memory kept
+    for the calling thread's next request under the same ``name``.  The
+    process keeps at most ``SCRATCH_BYTES`` in all, dropping the buffers
+    used least recently (by any thread) to make room; a request larger
+    than that is served and not kept.  A buffer a call still uses stays
+    alive when it is dropped: only its reuse is lost.
 
     Fresh memory is slow the first time it is touched: on the machine the
     benchmarks run on, the page faults of a new full-size temporary cost as
     much as the FFTs it feeds, more when two threads take them at once."""
+    import threading
+
     import numpy as np
-    if not _SCRATCH:
-        import threading
-        _SCRATCH.append(threading.local())
+    if not _SCRATCH_LOCK:
+        _SCRATCH_LOCK.append(threading.Lock())
+    lock = _SCRATCH_LOCK[0]
     dtype = np.dtype(dtype)
     size = int(np.prod(shape)) * dtype.itemsize
-    kept = _SCRATCH[0].__dict__   # insertion order: least recent first
-    buf = kept.pop(name, None)
+    key = (threading.get_ident(), name)
+    with lock:
+        buf = _SCRATCH.pop(key, None)
     if buf is None or buf.size < size:
         buf = np.empty(size, dtype=np.uint8)
     if buf.size <= SCRATCH_BYTES:
-        while kept and sum(b.size for b in kept.values()) + buf.size \
-                > SCRATCH_BYTES:
-            del kept[next(iter(kept))]
-        kept[name] = buf
+        with lock:
+            total = sum(b.size for b in _SCRATCH.values())
+            while _SCRATCH and total + buf.size > SCRATCH_BYTES:
+                total -= _SCRATCH.pop(next(iter(_SCRATCH))).size
+            _SCRATCH[key] = buf
     return buf[:size].view(dtype).reshape(shape)

@@ -408,3 +408,69 @@ def test_large_images_on_one_two_three_threads(rng, fraction, mode):
 def test_bad_nan_policy_is_a_clear_error(value):
     with pytest.raises(ValueError, match="propagate, ignore"):
         cfilter.correlate(np.ones((5, 5)), np.ones((3, 3)), nan_policy=value)
+
+
+def _force_route(monkeypatch, route):
+    """Make run_ignoring_nan take ``route`` for the flags' sums (where the
+    plan allows it: 'columns' needs a separable plan)."""
+    from cfilter import _engine
+    chosen = []
+    real = _engine._flag_route
+
+    def forced(nnan, kernel_shape, plan, nplanes):
+        pick = route
+        if route == "columns" and plan.method != "separable":
+            pick = real(nnan, kernel_shape, plan, nplanes)
+        if plan.engine_geometry is not None:
+            pick = "engine"
+        chosen.append(pick)
+        return pick
+
+    monkeypatch.setattr(_engine, "_flag_route", forced)
+    return chosen
+
+
+@pytest.mark.parametrize("route", ["engine", "scatter", "columns"])
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("padding,stride,dilation", [
+    ("same", 1, 1), ("valid", 2, 1), ("full", (1, 3), (2, 1)),
+    (((2, 0), (1, 3)), 2, 2), ("same", 3, (1, 2))])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_every_route_for_the_flags_equals_the_reference(
+        rng, monkeypatch, route, mode, padding, stride, dilation, dtype):
+    """The flags' correlation by the engine, by each NaN's weights
+    scattered, and by each NaN's column weights scattered before the row
+    pass: all equal the reference, signed separable kernel included."""
+    chosen = _force_route(monkeypatch, route)
+    x = holed(rng, (29, 22), dtype, fraction=0.08)
+    w = np.outer(rng.uniform(-0.4, 1, 3), rng.uniform(0.1, 1, 4))
+    got = cfilter.correlate(x, w, mode=mode, cval=-0.3, padding=padding,
+                            stride=stride, dilation=dilation,
+                            method="separable", nan_policy="ignore")
+    assert chosen == [route]
+    expected, gain = ignore_reference(x, w, dtype, mode=mode, cval=-0.3,
+                                     padding=padding, stride=stride,
+                                     dilation=dilation)
+    assert_ignore_equal(got, expected, gain, w, x, dtype)
+
+
+@pytest.mark.parametrize("route", ["scatter", "columns"])
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_scattered_routes_on_colour_planes_and_threads(rng, monkeypatch,
+                                                       route, workers):
+    """Several planes (each plane's NaNs to its own sums), and rows shared
+    out among threads, bit for bit the same on every thread count."""
+    _force_route(monkeypatch, route)
+    x = holed(rng, (67, 45, 3), np.float32, fraction=0.03)
+    x[0, 0, 2] = x[-1, -1, 0] = np.nan
+    got = cfilter.gaussian_blur(x, 1.5, mode="mirror", channel_axis=-1,
+                                nan_policy="ignore", workers=workers)
+    one = cfilter.gaussian_blur(x, 1.5, mode="mirror", channel_axis=-1,
+                                nan_policy="ignore", workers=1)
+    np.testing.assert_array_equal(got, one)
+    w = cfilter.kernels.gaussian(1.5).array
+    for c in range(3):
+        expected, gain = ignore_reference(x[..., c], w, np.float32,
+                                          mode="mirror")
+        assert_ignore_equal(got[..., c], expected, gain, w, x[..., c],
+                            np.float32)

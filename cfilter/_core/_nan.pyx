@@ -28,6 +28,36 @@ cdef enum:
 
 cdef extern from *:
     """
+    #include <stdint.h>
+    /* The memory index (0-7) of the first nonzero byte of the nonzero
+       word *w, a copy of eight bytes; that byte is cleared in *w. */
+    #if defined(_MSC_VER)
+    #include <intrin.h>
+    static int cfilter_take_byte(uint64_t *w) {
+        unsigned long bit;
+        _BitScanForward64(&bit, *w);
+        *w &= ~((uint64_t)0xFF << (bit & ~7u));
+        return (int)(bit >> 3);
+    }
+    #elif defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    static int cfilter_take_byte(uint64_t *w) {
+        int idx = __builtin_clzll(*w) >> 3;
+        *w &= ~((uint64_t)0xFF << (56 - 8 * idx));
+        return idx;
+    }
+    #else
+    static int cfilter_take_byte(uint64_t *w) {
+        int idx = __builtin_ctzll(*w) >> 3;
+        *w &= ~((uint64_t)0xFF << (8 * idx));
+        return idx;
+    }
+    #endif
+    """
+    int cfilter_take_byte(uint64_t* w) nogil
+
+
+cdef extern from *:
+    """
     #include <math.h>
     #include <stdint.h>
     #include <string.h>
@@ -347,12 +377,11 @@ def flag_positions(const uint8_t[::1] flags, Py_ssize_t count):
     with nogil:
         for i in range(nwords):
             memcpy(&word, &flags[8 * i], 8)    # one load, no aliasing
-            if word == 0:
-                continue
-            for j in range(8 * i, 8 * i + 8):
-                if flags[j] != 0 and k < count:
-                    pos[k] = j
-                    k += 1
+            # Each nonzero byte's lowest set bit, lowest first: one branch
+            # per flag, where testing the eight bytes mispredicted often.
+            while word != 0 and k < count:
+                pos[k] = 8 * i + cfilter_take_byte(&word)
+                k += 1
         for j in range(8 * nwords, n):
             if flags[j] != 0 and k < count:
                 pos[k] = j
@@ -360,3 +389,46 @@ def flag_positions(const uint8_t[::1] flags, Py_ssize_t count):
     if k != count:
         raise ValueError("flag_positions: count differs from the flags")
     return result
+
+
+def column_flag_sums(const Py_ssize_t[::1] where, const Py_ssize_t[::1] starts,
+                     Py_ssize_t H, Py_ssize_t W,
+                     const Py_ssize_t[::1] source_row,
+                     const real[::1] wcol, Py_ssize_t sy, Py_ssize_t dy,
+                     real[:, :, ::1] out, int nthreads):
+    """The column pass of ``corr(N, w)`` for a separable ``w`` from the
+    NaNs alone: ``out[p, t, c]`` (all of it written) is the sum of
+    ``wcol[ky]`` over the taps ``ky`` whose extended row ``t*sy + ky*dy``
+    is a copy of a source row holding a NaN in column ``c``.  ``where``
+    are the NaNs' flat indices into the (N, H, W) planes, ascending;
+    ``starts[p * H + r]`` is the first of them in row ``r`` of plane ``p``
+    (``starts`` has ``N * H + 1`` entries); ``source_row[e]`` is the source
+    row extended row ``e`` copies, -1 outside (the boundary mode's map).
+    Output row by output row, so each row's additions stay in cache and
+    are made in the same order whatever the number of threads."""
+    cdef Py_ssize_t N = out.shape[0], oh = out.shape[1], kh = wcol.shape[0]
+    cdef Py_ssize_t task, p, t, ky, e, r, k, c, base
+    cdef real* row
+    cdef real wv
+    if N == 0 or oh == 0 or W == 0:
+        return
+    if (out.shape[2] != W or starts.shape[0] != N * H + 1
+            or source_row.shape[0] < (oh - 1) * sy + (kh - 1) * dy + 1
+            or starts[N * H] > where.shape[0]):
+        raise ValueError("column_flag_sums: inconsistent geometry")
+    for task in prange(N * oh, nogil=True, schedule="static",
+                       num_threads=max(1, nthreads)):
+        p = task // oh
+        t = task - p * oh
+        row = &out[p, t, 0]
+        for c in range(W):
+            row[c] = 0
+        base = p * H * W
+        for ky in range(kh):
+            e = t * sy + ky * dy
+            r = source_row[e]
+            if r < 0:
+                continue
+            wv = wcol[ky]
+            for k in range(starts[p * H + r], starts[p * H + r + 1]):
+                row[where[k] - base - r * W] += wv
