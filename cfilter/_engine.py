@@ -401,8 +401,9 @@ def run_ignoring_nan(planes, kernel, plan, mode, cval, nthreads, out):
     kernels = (kernel, np.abs(kernel)) if signed else (kernel,)
     sums = [flag_sums] + [np.empty_like(out) for _ in kernels[1:]]
     if route != "engine":
-        where = (_nan.flag_positions(flags.reshape(-1), found) if narrow
-                 else np.flatnonzero(flags))
+        where = (_nan.flag_positions(flags.reshape(-1), found,
+                                     _nan_threads(nthreads, flags.size))
+                 if narrow else np.flatnonzero(flags))
         del flags
     if route == "scatter":
         for w, acc in zip(kernels, sums):

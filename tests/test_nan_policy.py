@@ -474,3 +474,19 @@ def test_scattered_routes_on_colour_planes_and_threads(rng, monkeypatch,
                                           mode="mirror")
         assert_ignore_equal(got[..., c], expected, gain, w, x[..., c],
                             np.float32)
+
+
+@pytest.mark.parametrize("n", [0, 7, 8, 65535, 65536, 65537, 200003])
+@pytest.mark.parametrize("density", [0.0, 0.01, 0.4, 1.0])
+@pytest.mark.parametrize("nthreads", [1, 2, 3])
+def test_flag_positions_equal_numpy_flatnonzero(rng, n, density, nthreads):
+    """The NaN positions the scatters start from: every nonzero byte (any
+    value), ascending, across words, chunks and threads."""
+    from cfilter._core import _nan
+    flags = np.where(rng.random(n) < density,
+                     rng.integers(1, 256, n), 0).astype(np.uint8)
+    expected = np.flatnonzero(flags)
+    got = _nan.flag_positions(flags, len(expected), nthreads)
+    np.testing.assert_array_equal(got, expected)
+    with pytest.raises(ValueError, match="count differs"):
+        _nan.flag_positions(flags, len(expected) + 1, nthreads)

@@ -52,8 +52,18 @@ cdef extern from *:
         return idx;
     }
     #endif
+    /* How many of the word's eight bytes are nonzero: each byte's bits
+       folded onto its lowest, then counted. */
+    static int cfilter_nonzero_bytes(uint64_t w) {
+        w |= w >> 4;
+        w |= w >> 2;
+        w |= w >> 1;
+        w &= (uint64_t)0x0101010101010101ULL;
+        return (int)((w * (uint64_t)0x0101010101010101ULL) >> 56);
+    }
     """
     int cfilter_take_byte(uint64_t* w) nogil
+    int cfilter_nonzero_bytes(uint64_t w) nogil
 
 
 cdef extern from *:
@@ -364,30 +374,81 @@ def combine_nan(real[::1] y, const real[::1] f, const real[::1] fa,
                 o[i] = y[i] * scale
 
 
-def flag_positions(const uint8_t[::1] flags, Py_ssize_t count):
-    """The ``count`` indices where ``flags`` is nonzero, ascending (a
-    sparse plane's nonzero words are few: the scan skips zero words
-    eight bytes at a time)."""
-    cdef Py_ssize_t n = flags.shape[0], i, j, k = 0, nwords = n // 8
+cdef inline Py_ssize_t _count_flags(const uint8_t* f,
+                                    Py_ssize_t n) noexcept nogil:
+    """Nonzero bytes among ``f[0 .. n - 1]``, eight at a time."""
+    cdef Py_ssize_t i, j, count = 0, nwords = n // 8
     cdef uint64_t word
+    for i in range(nwords):
+        memcpy(&word, &f[8 * i], 8)
+        if word != 0:
+            count += cfilter_nonzero_bytes(word)
+    for j in range(8 * nwords, n):
+        count += f[j] != 0
+    return count
+
+
+cdef inline Py_ssize_t _list_flags(const uint8_t* f, Py_ssize_t n,
+                                   Py_ssize_t offset, Py_ssize_t* pos,
+                                   Py_ssize_t room) noexcept nogil:
+    """Write ``offset + i`` for the nonzero ``f[i]``, ascending, into
+    ``pos`` (at most ``room``); returns how many.  A sparse plane's
+    nonzero words are few: the scan skips zero words eight bytes at a
+    time, then takes each nonzero byte by its lowest set bit (one branch
+    per flag, where testing the eight bytes mispredicted often)."""
+    cdef Py_ssize_t i, j, k = 0, nwords = n // 8
+    cdef uint64_t word
+    for i in range(nwords):
+        memcpy(&word, &f[8 * i], 8)    # one load, no aliasing
+        while word != 0 and k < room:
+            pos[k] = offset + 8 * i + cfilter_take_byte(&word)
+            k += 1
+    for j in range(8 * nwords, n):
+        if f[j] != 0 and k < room:
+            pos[k] = offset + j
+            k += 1
+    return k
+
+
+def flag_positions(const uint8_t[::1] flags, Py_ssize_t count,
+                   int nthreads=1):
+    """The ``count`` indices where ``flags`` is nonzero, ascending.  With
+    several threads each chunk's flags are counted first, then listed
+    from their offsets, in parallel."""
+    cdef Py_ssize_t n = flags.shape[0], nchunks, c, start, stop, total
     result = np.empty(count, dtype=np.intp)
     cdef Py_ssize_t[::1] pos = result
+    cdef Py_ssize_t[::1] offsets
     if n == 0:
+        if count != 0:
+            raise ValueError("flag_positions: count differs from the flags")
         return result
-    with nogil:
-        for i in range(nwords):
-            memcpy(&word, &flags[8 * i], 8)    # one load, no aliasing
-            # Each nonzero byte's lowest set bit, lowest first: one branch
-            # per flag, where testing the eight bytes mispredicted often.
-            while word != 0 and k < count:
-                pos[k] = 8 * i + cfilter_take_byte(&word)
-                k += 1
-        for j in range(8 * nwords, n):
-            if flags[j] != 0 and k < count:
-                pos[k] = j
-                k += 1
-    if k != count:
+    if nthreads <= 1:
+        with nogil:
+            total = _list_flags(&flags[0], n, 0,
+                                &pos[0] if count else NULL, count)
+        if total != count:
+            raise ValueError("flag_positions: count differs from the flags")
+        return result
+    nchunks = (n + CHUNK - 1) // CHUNK
+    offsets_arr = np.zeros(nchunks + 1, dtype=np.intp)
+    offsets = offsets_arr
+    for c in prange(nchunks, nogil=True, schedule="static",
+                    num_threads=nthreads):
+        start = c * CHUNK
+        stop = min(start + CHUNK, n)
+        offsets[c + 1] = _count_flags(&flags[start], stop - start)
+    np.cumsum(offsets_arr, out=offsets_arr)
+    if offsets[nchunks] != count:
         raise ValueError("flag_positions: count differs from the flags")
+    if count == 0:
+        return result
+    for c in prange(nchunks, nogil=True, schedule="static",
+                    num_threads=nthreads):
+        start = c * CHUNK
+        stop = min(start + CHUNK, n)
+        _list_flags(&flags[start], stop - start, start, &pos[offsets[c]],
+                    offsets[c + 1] - offsets[c])
     return result
 
 
