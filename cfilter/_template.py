@@ -222,9 +222,6 @@ def match_template(image, template, *, padding="valid", mode="constant",
                       num_rows, out, h, w, shift, _flat_ratio(dtype),
                       _scale(sample, shift), nthreads)
         return out
-    if num is None:
-        num = out
-        num[...] = num_rows(0, oh)
     # NaN or Inf would spread along the moving sums: the statistics come
     # from correlate, whose planner keeps them to the windows they touch.
     c = len(planes)
