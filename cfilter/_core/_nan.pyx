@@ -447,8 +447,10 @@ def flag_positions(const uint8_t[::1] flags, Py_ssize_t count,
                     num_threads=nthreads):
         start = c * CHUNK
         stop = min(start + CHUNK, n)
-        _list_flags(&flags[start], stop - start, start, &pos[offsets[c]],
-                    offsets[c + 1] - offsets[c])
+        # (a chunk without flags has no place in pos, not even its first)
+        if offsets[c + 1] > offsets[c]:
+            _list_flags(&flags[start], stop - start, start,
+                        &pos[offsets[c]], offsets[c + 1] - offsets[c])
     return result
 
 
