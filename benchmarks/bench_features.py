@@ -110,6 +110,8 @@ def main(argv=None):
                     "allocate tens of megabytes, and their times spread "
                     "more than the filters')")
     args = ap.parse_args(argv)
+    if args.repeats < 1 or min(args.threads) < 1:
+        ap.error("--repeats and --threads take whole numbers >= 1")
     print(report(args.threads, args.quick, args.repeats))
 
 

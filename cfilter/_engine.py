@@ -420,15 +420,15 @@ def run_ignoring_nan(planes, kernel, plan, mode, cval, nthreads, out):
         (top, _), _ = plan.pads
         (sy, _), (dy, _) = plan.stride, plan.dilation
         kh = kernel.shape[0]
-        source_row = mapped_indices(
-            -top, (plan.out_shape[0] - 1) * sy + (kh - 1) * dy + 1, H, mode)
-        starts = np.searchsorted(where, np.arange(len(planes) * H + 1) * W)
+        source_row = np.ascontiguousarray(mapped_indices(
+            -top, (plan.out_shape[0] - 1) * sy + (kh - 1) * dy + 1, H, mode),
+            dtype=np.intp)
+        starts = np.searchsorted(
+            where, np.arange(len(planes) * H + 1) * W).astype(np.intp)
         for w, acc in zip(kernels, sums):
-            wcol, wrow = (np.abs(f) for f in plan.factors) if w is not kernel \
-                else plan.factors
+            wcol, wrow = (plan if w is kernel else _abs_plan(plan)).factors
             _nan.column_flag_sums(
-                where, starts.astype(np.intp), H, W,
-                np.ascontiguousarray(source_row, dtype=np.intp),
+                where, starts, H, W, source_row,
                 np.ascontiguousarray(wcol, dtype=out.dtype), sy, dy, cols,
                 _nan_threads(nthreads, cols.size))
             _run(cols, np.asarray(wrow)[None, :],
