@@ -93,12 +93,12 @@ def _open_record(outdir, recipe, create):
 class _Pool:
     """Where the jobs run: threads here, or a Dask distributed cluster."""
 
-    def __init__(self, executor, workers, slots, close, where, writers=0):
+    def __init__(self, executor, workers, slots, close, where, writer=None):
         self.executor, self.workers, self.slots = executor, workers, slots
         self._close, self.where = close, where
-        #: background writer threads (local runs: the workers' memory and
-        #: the files they write are this process's)
-        self.writers = writers
+        #: the background writer threads (local runs: the workers' memory
+        #: and the files they write are this process's)
+        self.writer = writer
 
     def close(self, cancel):
         """Stop the pool (once): ``cancel`` drops the jobs not started."""
@@ -110,10 +110,18 @@ class _Pool:
 def _local_pool(jobs):
     from concurrent.futures import ThreadPoolExecutor
     pool = ThreadPoolExecutor(max_workers=jobs)
-    return _Pool(pool, 1 if jobs > 1 else None, jobs,
-                 lambda cancel: pool.shutdown(wait=True,
-                                              cancel_futures=cancel),
-                 f"{jobs} job(s)", writers=jobs)
+    writer = ThreadPoolExecutor(max_workers=jobs,
+                                thread_name_prefix="cfilter-write")
+
+    def close(cancel):
+        # the writes under way or queued finish either way: an output is
+        # whole or absent, and its record entry stays pending until it is
+        # reported
+        pool.shutdown(wait=True, cancel_futures=cancel)
+        writer.shutdown(wait=True)
+
+    return _Pool(pool, 1 if jobs > 1 else None, jobs, close,
+                 f"{jobs} job(s)", writer=writer)
 
 
 def _cluster_size(text):
@@ -262,7 +270,7 @@ def _apply(args, jobs, problems, record, stats, pool):
     settings = Settings(args.filters, mode=args.mode, stride=args.stride,
                         dtype=args.dtype, absolute=args.abs,
                         rescale=args.rescale, max_pixels=args.max_pixels,
-                        workers=pool.workers, writers=pool.writers)
+                        workers=pool.workers)
     progress = Progress(len(todo), args.quiet)
 
     def on_result(job, result):
@@ -276,7 +284,8 @@ def _apply(args, jobs, problems, record, stats, pool):
     try:
         run_jobs(pool.executor, todo, settings, on_result,
                  window=4 * pool.slots,
-                 absolute=bool(args.scheduler or args.cluster))
+                 absolute=bool(args.scheduler or args.cluster),
+                 writer=pool.writer)
     except KeyboardInterrupt:
         pool.close(True)
         progress.close()

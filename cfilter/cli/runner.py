@@ -8,7 +8,7 @@ another's filtering and encoding), or on Dask workers: everything it needs
 travels in a picklable :class:`Settings`.
 
 In a local run the last step, making the output durable (write a temporary
-file, ``fsync``, rename), is handed to a few writer threads, so the worker
+file, ``fsync``, rename), is handed to the run's writer threads, so the worker
 moves on to its next file while the disk flushes (a JPEG's ``fsync`` costs
 about as much as its encoding); the job's result comes when its output has
 been renamed into place, never before.
@@ -37,14 +37,11 @@ class Settings:
 
     def __init__(self, specs, *, mode="reflect", stride=1, dtype="same",
                  absolute=False, rescale=False, max_pixels=_io.MAX_PIXELS,
-                 workers=None, writers=0):
+                 workers=None):
         self.specs = tuple(specs)
         self.mode, self.stride, self.dtype = mode, stride, dtype
         self.absolute, self.rescale = absolute, rescale
         self.max_pixels, self.workers = max_pixels, workers
-        #: threads that make outputs durable in the background (0: the
-        #: worker writes its own output, as on a Dask worker)
-        self.writers = writers
 
     def chain(self):
         """The filter steps, built once per process."""
@@ -64,22 +61,18 @@ class Result:
     ``"failed"``, ``reason`` says why it failed."""
 
     __slots__ = ("status", "reason", "times", "src_stat", "src_hash",
-                 "clipped", "writing")
+                 "clipped")
 
     def __init__(self, status, reason=None, times=(0.0, 0.0, 0.0, 0.0),
-                 src_stat=None, src_hash=None, clipped=False, writing=None):
+                 src_stat=None, src_hash=None, clipped=False):
         self.status, self.reason, self.times = status, reason, times
         self.src_stat, self.src_hash = src_stat, src_hash
         self.clipped = clipped
-        #: the future of the background write still under way (local runs
-        #: only); the result counts once it has finished
-        self.writing = writing
 
     def __getstate__(self):
-        return {k: getattr(self, k) for k in self.__slots__ if k != "writing"}
+        return {k: getattr(self, k) for k in self.__slots__}
 
     def __setstate__(self, state):
-        self.writing = None
         for key, value in state.items():
             setattr(self, key, value)
 
@@ -142,46 +135,38 @@ def reason(exc):
 
 
 _GATE = None
-_WRITERS = None
-_GLOBAL_LOCK = threading.Lock()
+_GATE_LOCK = threading.Lock()
 
 
 def _gate():
     global _GATE
-    with _GLOBAL_LOCK:
+    with _GATE_LOCK:
         if _GATE is None:
             _GATE = MemoryGate(memory_budget())
         return _GATE
 
 
-def _writer_pool(count):
-    """The process's writer threads (a new pool if more are wanted)."""
-    global _WRITERS
-    with _GLOBAL_LOCK:
-        if _WRITERS is None or _WRITERS[0] < count:
-            from concurrent.futures import ThreadPoolExecutor
-            old = _WRITERS
-            _WRITERS = (count, ThreadPoolExecutor(
-                max_workers=count, thread_name_prefix="cfilter-write"))
-            if old is not None:       # it finishes its writes, then ends
-                old[1].shutdown(wait=False)
-        return _WRITERS[1]
-
-
-def _write(dst, encoded, gate, held):
-    """Make one output durable (in a writer thread); the time it took."""
+def _write(dst, encoded, gate, held, result):
+    """Make one output durable; ``result`` with the time it took, or a
+    failed Result (a full disk fails that file only).  ``held`` bytes of
+    the memory budget are given back whatever happens."""
     t0 = time.perf_counter()
     try:
         _io.write_bytes(dst, encoded)
+    except Exception as exc:
+        return Result("failed", reason(exc))
     finally:
         if held:
             gate.release(held)
-    return time.perf_counter() - t0
+    result.times = result.times[:3] + (time.perf_counter() - t0,)
+    return result
 
 
-def process(job, settings, gate=None):
+def process(job, settings, gate=None, writer=None):
     """Filter one file; returns a :class:`Result` (never raises for a bad
-    file)."""
+    file).  With ``writer`` (an executor: the local run's writer threads)
+    the output is made durable there, and the return value is the future
+    of that write, which gives the Result once the output is in place."""
     gate = gate or _gate()
     held = 0
     t0 = time.perf_counter()
@@ -207,26 +192,24 @@ def process(job, settings, gate=None):
         del out
         job.dst.parent.mkdir(parents=True, exist_ok=True)
         t3 = time.perf_counter()
-        writing = None
-        if settings.writers:
-            # only the encoded bytes stay in flight: the rest of this
-            # image's share of the memory budget is given back now
-            keep = min(held, len(encoded))
-            gate.release(held - keep)
-            held = 0
-            writing = _writer_pool(settings.writers).submit(
-                _write, job.dst, encoded, gate, keep)
-            t4 = t3
-        else:
-            _io.write_bytes(job.dst, encoded)
-            t4 = time.perf_counter()
+        result = Result("done", None, (t1 - t0, t2 - t1, t3 - t2, 0.0),
+                        (st.st_size, st.st_mtime_ns), digest, clipped)
+        if writer is None:
+            return _write(job.dst, encoded, gate, 0, result)
+        # only the encoded bytes stay in flight: the rest of this image's
+        # share of the memory budget is given back now, the bytes by the
+        # write
+        keep = min(held, len(encoded))
+        gate.release(held - keep)
+        held = keep
+        writing = writer.submit(_write, job.dst, encoded, gate, keep, result)
+        held = 0
+        return writing
     except Exception as exc:      # one bad file never stops the rest
         return Result("failed", reason(exc))
     finally:
         if held:
             gate.release(held)
-    return Result("done", None, (t1 - t0, t2 - t1, t3 - t2, t4 - t3),
-                  (st.st_size, st.st_mtime_ns), digest, clipped, writing)
 
 
 class Stats:
@@ -307,23 +290,23 @@ class Progress:
 
 
 def run_jobs(executor, jobs, settings, on_result, *, window=None,
-             absolute=False):
+             absolute=False, writer=None):
     """Submit ``jobs`` to ``executor`` (a :class:`concurrent.futures.Executor`)
     and call ``on_result(job, result)`` in this thread as each finishes.
 
     At most ``window`` jobs are in flight at once (default: all), so the
-    futures of a huge batch are not all created up front; a job whose
-    output is still being written in the background
-    (:attr:`Result.writing`) counts as in flight, and is reported only when
-    that write has finished (or failed: a full disk fails that file).  ``absolute``
-    sends the workers absolute paths (they may run in another folder);
+    futures of a huge batch are not all created up front.  With ``writer``
+    (local runs) :func:`process` hands its output to those threads; the
+    job counts as in flight, and is reported, only when that write has
+    finished (or failed: a full disk fails that file).  ``absolute`` sends
+    the workers absolute paths (they may run in another folder);
     ``on_result`` still gets the job as given.
     """
-    from concurrent.futures import FIRST_COMPLETED, wait
+    from concurrent.futures import FIRST_COMPLETED, Future, wait
 
     pending = {}          # future of process() or of a write -> job
-    written = {}          # future of a write -> its job's Result
     queue = iter(jobs)
+    extra = () if writer is None else (None, writer)
     window = window or len(jobs) or 1
     here = os.path.join(os.getcwd(), "")
 
@@ -333,7 +316,7 @@ def run_jobs(executor, jobs, settings, on_result, *, window=None,
             if absolute:
                 sent = type(job)(job.src.absolute(), job.dst.absolute(),
                                  job.fmt, job.rel)
-            pending[executor.submit(process, sent, settings)] = job
+            pending[executor.submit(process, sent, settings, *extra)] = job
             if len(pending) >= window:
                 return
 
@@ -342,23 +325,13 @@ def run_jobs(executor, jobs, settings, on_result, *, window=None,
         finished, _ = wait(pending, return_when=FIRST_COMPLETED)
         for future in finished:
             job = pending.pop(future)
-            if future in written:
-                result = written.pop(future)
-                try:
-                    seconds = future.result()
-                except Exception as exc:   # the disk is full, ...
-                    result = Result("failed", reason(exc))
-                else:
-                    result.times = result.times[:3] + (seconds,)
-            else:
-                try:
-                    result = future.result()
-                except Exception as exc:      # the worker itself broke
-                    result = Result("failed", reason(exc))
-                if result.writing is not None:
-                    writing, result.writing = result.writing, None
-                    pending[writing], written[writing] = job, result
-                    continue
+            try:
+                result = future.result()
+            except Exception as exc:      # the worker itself broke
+                result = Result("failed", reason(exc))
+            if isinstance(result, Future):    # its output is being written
+                pending[result] = job
+                continue
             if absolute and result.reason:    # the paths as given
                 result.reason = result.reason.replace(here, "")
             on_result(job, result)
