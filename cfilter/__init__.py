@@ -40,7 +40,14 @@ def __getattr__(name):
         raise AttributeError(f"module {__name__!r} has no attribute "
                              f"{name!r}") from None
     import importlib
-    value = importlib.import_module(module, __name__)
+    try:
+        value = importlib.import_module(module, __name__)
+    except ImportError as exc:
+        # An optional dependency missing (dask for cfilter.dask): not an
+        # attribute then, so hasattr() and dir()-walking tools go on; the
+        # message still says what to install.
+        raise AttributeError(f"module {__name__!r} has no attribute "
+                             f"{name!r} ({exc})") from exc
     if attribute is not None:
         value = getattr(value, attribute)
     globals()[name] = value

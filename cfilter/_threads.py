@@ -90,6 +90,7 @@ _POOL = []
 # SCRATCH_BYTES in all, for the whole process.
 _SCRATCH = {}
 _SCRATCH_LOCK = []
+_SCRATCH_KEPT = [0]          # the bytes in _SCRATCH
 SCRATCH_BYTES = 64 << 20
 
 
@@ -100,6 +101,7 @@ def _after_fork_in_child():
     _POOL.clear()
     _SCRATCH_LOCK.clear()
     _SCRATCH.clear()
+    _SCRATCH_KEPT[0] = 0
 
 
 if hasattr(os, "register_at_fork"):
@@ -107,7 +109,8 @@ if hasattr(os, "register_at_fork"):
 
 
 class _Shared:
-    """An iterator several threads can share: each item goes to one."""
+    """An iterator several threads can share: each item goes to one, until
+    :meth:`close`."""
 
     def __init__(self, items):
         import threading
@@ -121,6 +124,11 @@ class _Shared:
         with self._lock:
             return next(self._items)
 
+    def close(self):
+        """Hand out nothing more."""
+        with self._lock:
+            self._items = iter(())
+
 
 def share_out(work, items, nthreads):
     """``work(share)`` on this thread and up to ``nthreads - 1`` helpers,
@@ -130,7 +138,10 @@ def share_out(work, items, nthreads):
     a helper that never got a core).  ``work`` must release the GIL for
     its heavy parts.  A helper that has not started when this thread runs
     out of items is not waited for: the pool may be busy with another call
-    or, after a fork, have no threads at all."""
+    or, after a fork, have no threads at all.  When this thread's ``work``
+    raises (an interrupt, say), the helpers get no further items and the
+    ones under way are waited for before the exception goes on: none is
+    left writing into the call's buffers, which the next call reuses."""
     items = list(items)
     nthreads = min(nthreads, len(items), cpu_count())
     if nthreads <= 1:
@@ -142,7 +153,14 @@ def share_out(work, items, nthreads):
                                         thread_name_prefix="cfilter"))
     shared = _Shared(items)
     helpers = [_POOL[0].submit(work, shared) for _ in range(nthreads - 1)]
-    work(shared)
+    try:
+        work(shared)
+    except BaseException:
+        shared.close()
+        for done in helpers:
+            if not done.cancel():
+                done.exception()      # waits; this thread's error goes on
+        raise
     for done in helpers:
         if not done.cancel():
             done.result()
@@ -170,12 +188,14 @@ def scratch(name, shape, dtype):
     key = (threading.get_ident(), name)
     with lock:
         buf = _SCRATCH.pop(key, None)
+        if buf is not None:
+            _SCRATCH_KEPT[0] -= buf.size
     if buf is None or buf.size < size:
         buf = np.empty(size, dtype=np.uint8)
     if buf.size <= SCRATCH_BYTES:
         with lock:
-            total = sum(b.size for b in _SCRATCH.values())
-            while _SCRATCH and total + buf.size > SCRATCH_BYTES:
-                total -= _SCRATCH.pop(next(iter(_SCRATCH))).size
+            while _SCRATCH and _SCRATCH_KEPT[0] + buf.size > SCRATCH_BYTES:
+                _SCRATCH_KEPT[0] -= _SCRATCH.pop(next(iter(_SCRATCH))).size
             _SCRATCH[key] = buf
+            _SCRATCH_KEPT[0] += buf.size
     return buf[:size].view(dtype).reshape(shape)

@@ -70,3 +70,17 @@ def test_help_runs_without_the_demo_module():
             "assert 'apply' in out.getvalue()\n"
             "print('cfilter.cli.demo' in sys.modules)\n")
     assert _python(code) == "False"
+
+
+def test_cfilter_dask_without_dask_is_a_missing_attribute():
+    # A process where Dask cannot be imported: ``cfilter.dask`` is then no
+    # attribute (hasattr and dir()-walking tools go on), and the message
+    # still says what to install.
+    code = ("import sys; sys.modules['dask'] = None\n"
+            "import cfilter\n"
+            "print(hasattr(cfilter, 'dask'))\n"
+            "try:\n"
+            "    cfilter.dask\n"
+            "except AttributeError as exc:\n"
+            "    print('pip install cfilter[dask]' in str(exc))\n")
+    assert _python(code).split() == ["False", "True"]

@@ -79,6 +79,39 @@ def test_share_out_raises_what_a_helper_raises():
         _threads.share_out(work, range(20), 2)
 
 
+def test_share_out_stops_its_helpers_when_the_caller_raises():
+    """An interrupt in the calling thread: the helpers take no further
+    items, and none is still running when the exception arrives (they
+    would otherwise go on writing into buffers the next call reuses)."""
+    if _threads.cpu_count() < 2:
+        pytest.skip("one CPU: share_out never uses the pool")
+    import time
+    caller = threading.get_ident()
+    taken, running = [], [0]
+    lock = threading.Lock()
+    started = threading.Event()
+
+    def work(share):
+        for item in share:
+            if threading.get_ident() == caller:
+                started.wait(5)          # a helper is under way first
+                raise KeyboardInterrupt
+            with lock:
+                taken.append(item)
+                running[0] += 1
+            started.set()
+            time.sleep(0.02)
+            with lock:
+                running[0] -= 1
+
+    with pytest.raises(KeyboardInterrupt):
+        _threads.share_out(work, range(1000), 2)
+    assert running[0] == 0
+    count = len(taken)
+    time.sleep(0.1)
+    assert len(taken) == count < 10
+
+
 def test_share_out_does_not_wait_for_a_busy_pool():
     """Every helper thread held by someone else: the caller does all the
     work and returns without waiting for them."""

@@ -1,11 +1,9 @@
 /* The register blocks of the engines' inner loops: 64 outputs, each a sum
  * of weighted taps.
  *
- * cf_column_block_{f,d}: dst[c] = sum_m w[m] * rows[m][c] for the 64
- * columns c0 <= c < c0 + 64 (the separable engine's column pass).
  * cf_taps_block_{f,d}: out[j0 + t] = sum_{m, l} w[m * kw + l] *
- * rows[m][j0 + t + l * dx] for t < 64 (``_block`` in _taps.pxd).
- * The column block is the taps block of a kh x 1 kernel.
+ * rows[m][j0 + t + l * dx] for t < 64 (``taps_block`` in _taps.pxd).
+ * With kw = 1 it is the separable engine's column block.
  *
  * Written with GCC/Clang vector types rather than as Cython loops: from a
  * loop over the taps around a loop over the block, gcc either vectorises
@@ -74,17 +72,5 @@ CF_TAPS_BLOCK(cf_taps_block_f, float)
 CF_TAPS_BLOCK(cf_taps_block_d, double)
 
 #endif
-
-static inline void cf_column_block_f(float* dst, const float* const* rows,
-                                     const float* w, ptrdiff_t kh,
-                                     ptrdiff_t c0) {
-    cf_taps_block_f(dst, rows, w, kh, 1, 0, c0);
-}
-
-static inline void cf_column_block_d(double* dst, const double* const* rows,
-                                     const double* w, ptrdiff_t kh,
-                                     ptrdiff_t c0) {
-    cf_taps_block_d(dst, rows, w, kh, 1, 0, c0);
-}
 
 #endif

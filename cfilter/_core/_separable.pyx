@@ -26,7 +26,7 @@ from ._samples cimport (Sample, Planes, RowCache, planes_of, is_native,
 
 cnp.import_array()
 from ._boundary cimport BoundaryMode, fill_pixel_margins, map_index, split_row
-from ._taps cimport (BLOCK, taps_unit_stride, taps_groups, phase_groups,
+from ._taps cimport (BLOCK, taps_block, taps_unit_stride, taps_groups, phase_groups,
                      phase_weights, phase_ngroups, phase_step)
 
 
@@ -35,70 +35,29 @@ cdef enum:
     GROUP = 4
 
 
-cdef extern from "_blocks.h" nogil:
-    void cf_column_block_f(float* dst, const float* const* rows,
-                           const float* w, Py_ssize_t kh, Py_ssize_t c0)
-    void cf_column_block_d(double* dst, const double* const* rows,
-                           const double* w, Py_ssize_t kh, Py_ssize_t c0)
-
-
-cdef inline void _column_block(real* dst, const real** rows,
-                               const real* wcol, Py_ssize_t kh,
-                               Py_ssize_t c0) noexcept nogil:
-    """dst[c] = sum_m wcol[m] * rows[m][c] for the BLOCK columns from c0
-    (see _blocks.h for why it is written in C)."""
-    if real is float:
-        cf_column_block_f(dst, rows, wcol, kh, c0)
-    else:
-        cf_column_block_d(dst, rows, wcol, kh, c0)
-
-
-cdef inline void _column_pass(real* dst, const real** rows, const real* wcol,
-                              Py_ssize_t kh, Py_ssize_t W) noexcept nogil:
-    """dst[c] = sum_m wcol[m] * rows[m][c] for c < W, in blocks (the last
-    overlapping its neighbour, as in taps_unit_stride)."""
-    cdef real acc[BLOCK]
-    cdef Py_ssize_t c0 = 0, m, t
-    cdef const real* src
-    if W >= BLOCK:
-        while c0 + BLOCK <= W:
-            _column_block(dst, rows, wcol, kh, c0)
-            c0 += BLOCK
-        if c0 < W:
-            _column_block(dst, rows, wcol, kh, W - BLOCK)
-        return
-    for t in range(W):
-        acc[t] = 0
-    for m in range(kh):
-        src = rows[m]
-        for t in range(W):
-            acc[t] += wcol[m] * src[t]
-    for t in range(W):
-        dst[t] = acc[t]
-
-
 cdef inline void _column_pass_group(real** dst, const real** rows,
                                     const real* wcol, Py_ssize_t kh,
                                     Py_ssize_t W) noexcept nogil:
     """GROUP consecutive output rows: dst[q][c] = sum_m wcol[m] *
-    rows[q + m][c] for q < GROUP, each as ``_column_pass`` computes it (so
-    a row's value does not depend on whether it was grouped).  The outputs
-    go a block of columns at a time, so the rows' segments one output
-    loads are in L1 for the next; a loop per output row over the whole
-    width would read the kh + GROUP - 1 rows from L2 GROUP times."""
+    rows[q + m][c] for q < GROUP, each as the ungrouped column pass
+    (``taps_unit_stride`` with a kh x 1 kernel) computes it, so a row's
+    value does not depend on whether it was grouped.  The outputs go a
+    block of columns at a time, so the rows' segments one output loads are
+    in L1 for the next; a loop per output row over the whole width would
+    read the kh + GROUP - 1 rows from L2 GROUP times."""
     cdef Py_ssize_t c0 = 0, q
     if W < BLOCK:
         for q in range(GROUP):
-            _column_pass(dst[q], rows + q, wcol, kh, W)
+            taps_unit_stride(dst[q], rows + q, wcol, kh, 1, 1, W)
         return
     while c0 + BLOCK <= W:
         for q in range(GROUP):
-            _column_block(dst[q], rows + q, wcol, kh, c0)
+            taps_block(dst[q], rows + q, wcol, kh, 1, 1, c0)
         c0 += BLOCK
     if c0 < W:
         # one full block overlapping the last, as taps_unit_stride does
         for q in range(GROUP):
-            _column_block(dst[q], rows + q, wcol, kh, W - BLOCK)
+            taps_block(dst[q], rows + q, wcol, kh, 1, 1, W - BLOCK)
 
 
 cdef struct RowGeometry:
@@ -270,8 +229,8 @@ def sep_correlate_planes(images, Sample src_kind, const real[::1] wcol,
                         want[k] = map_index(i * sy - top + k * dy, H, mode)
                     fetch_rows(rows, &src, conv, cbuf, cstride, p,
                                want, kh, cvrow)
-                    _column_pass(bufs + left * C, rows, &wcol[0], kh,
-                                 W * C)
+                    taps_unit_stride(bufs + left * C, rows, &wcol[0], kh, 1, 1,
+                                     W * C)
                     orow = out_row(&dst, p, i, obuf)
                     _row_pass(orow, bufs, &wrow[0], wg,
                               outside_col, phbuf, taps, &geo)

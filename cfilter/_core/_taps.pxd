@@ -21,11 +21,12 @@ cdef extern from "_blocks.h" nogil:
                          Py_ssize_t dx, Py_ssize_t j0)
 
 
-cdef inline void _block(real* out, const real** rows, const real* w,
+cdef inline void taps_block(real* out, const real** rows, const real* w,
                         Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t dx,
                         Py_ssize_t j0) noexcept nogil:
     """BLOCK outputs from j0 on, held in registers while every tap adds in
-    (in C: see _blocks.h for why)."""
+    (in C: see _blocks.h for why).  With kw = 1 it is the separable
+    engine's column block."""
     if real is float:
         cf_taps_block_f(out, rows, w, kh, kw, dx, j0)
     else:
@@ -41,12 +42,12 @@ cdef inline void taps_unit_stride(real* out, const real** rows, const real* w,
     cdef const real* src
     cdef Py_ssize_t j0 = 0, m, l, t
     while j0 + BLOCK <= n:
-        _block(out, rows, w, kh, kw, dx, j0)
+        taps_block(out, rows, w, kh, kw, dx, j0)
         j0 += BLOCK
     if j0 < n and n >= BLOCK:
         # Finish with one full block that overlaps the last: vector code
         # throughout, and the outputs computed twice get the same values.
-        _block(out, rows, w, kh, kw, dx, n - BLOCK)
+        taps_block(out, rows, w, kh, kw, dx, n - BLOCK)
     elif j0 < n:
         for t in range(n):
             acc[t] = 0

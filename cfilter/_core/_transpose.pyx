@@ -355,20 +355,15 @@ cdef void _gather_row(real* dst, Py_ssize_t er, Py_ssize_t n, const real* y,
 cdef inline void _fold_columns(real* brow, const Canvas* g) noexcept nogil:
     """Add the columns of the canvas row ``brow`` that lie beside the plane
     (``left`` before it, ``width - left - W`` after it) onto the row's
-    plane columns, where the mode read them from.  They do not overlap the
-    plane's columns, so the row is folded in place."""
-    cdef Py_ssize_t left = g.left, W = g.W, nright = g.width - left - W
-    cdef BoundaryMode mode = g.mode
-    cdef Py_ssize_t e, c
+    plane columns, where the mode read them from (``g.sidecol``, the same
+    on every row).  They do not overlap the plane's columns, so the row is
+    folded in place."""
+    cdef Py_ssize_t left = g.left, W = g.W, e, c
     cdef real* row = brow + left
-    for e in range(left):
-        c = map_index(e - left, W, mode)
+    for e in range(g.nside):
+        c = g.sidecol[e]
         if c >= 0:
-            row[c] += brow[e]
-    for e in range(nright):
-        c = map_index(W + e, W, mode)
-        if c >= 0:
-            row[c] += row[W + e]
+            row[c] += brow[e if e < left else W + e]
 
 
 cdef inline void _unit_row(real* dst, Py_ssize_t r, const real* y,
