@@ -21,8 +21,41 @@ import numpy as np
 
 import cfilter
 
-__all__ = ["interleaved", "table", "peers", "direct", "filters", "photos",
+__all__ = ["interleaved", "interleaved_times", "table", "peers", "direct", "filters", "photos",
            "small", "set_threads", "run"]
+
+
+def interleaved_times(candidates, repeats=15, warmup=2, seed=0):
+    """Every timed run's seconds of each callable, run round-robin.
+
+    Each round runs the candidates in a fresh random order, so none always
+    follows the same one (whose cache footprint or lingering threads would
+    otherwise tilt the comparison).  Parameters as :func:`interleaved`.
+
+    Returns
+    -------
+    dict
+        Name -> list of seconds, one per round.
+
+    Examples
+    --------
+    >>> from cfilter._bench import interleaved_times
+    >>> [len(v) for v in interleaved_times({"a": lambda: None}, 3, 0).values()]
+    [3]
+    """
+    for _ in range(warmup):
+        for fn in candidates.values():
+            fn()
+    times = {name: [] for name in candidates}
+    order = list(candidates.items())
+    rng = np.random.default_rng(seed)
+    for _ in range(repeats):
+        rng.shuffle(order)
+        for name, fn in order:
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return times
 
 
 def interleaved(candidates, repeats=15, warmup=2, seed=0):
@@ -54,18 +87,7 @@ def interleaved(candidates, repeats=15, warmup=2, seed=0):
     >>> sorted(interleaved({"a": lambda: None, "b": lambda: None}, 2, 0))
     ['a', 'b']
     """
-    for _ in range(warmup):
-        for fn in candidates.values():
-            fn()
-    times = {name: [] for name in candidates}
-    order = list(candidates.items())
-    rng = np.random.default_rng(seed)
-    for _ in range(repeats):
-        rng.shuffle(order)
-        for name, fn in order:
-            t0 = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t0)
+    times = interleaved_times(candidates, repeats, warmup, seed)
     return {name: float(np.median(ts)) for name, ts in times.items()}
 
 
@@ -120,6 +142,46 @@ def peers():
     import scipy.ndimage
     found["scipy"] = scipy.ndimage
     return found
+
+
+def machine_facts():
+    """What a recorded measurement needs beside its numbers: the date, the
+    CPU model and count, the load average, and the versions of cfilter and
+    its peers.
+
+    Returns
+    -------
+    dict
+
+    Examples
+    --------
+    >>> from cfilter._bench import machine_facts
+    >>> sorted(machine_facts())[:3]
+    ['cfilter', 'cpu', 'cpu_count']
+    """
+    import datetime
+    import os
+    import platform
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    facts = {"date": datetime.date.today().isoformat(), "cpu": cpu,
+             "cpu_count": os.cpu_count(), "cfilter": cfilter.__version__,
+             "load_average": (round(os.getloadavg()[0], 2)
+                              if hasattr(os, "getloadavg") else None),
+             "numpy": np.__version__}
+    for name, mod in peers().items():
+        facts[name] = getattr(mod, "__version__", None)
+    if "scipy" in facts:
+        import scipy
+        facts["scipy"] = scipy.__version__
+    return facts
 
 
 def _image(size, seed=0):
