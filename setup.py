@@ -13,15 +13,15 @@ Build switches (environment variables, read at build time):
     ``1`` builds with Cython bounds, wraparound and initialised checks on,
     ``-O0 -g`` and no ``-march``: slow, but an out-of-range index raises
     instead of reading past a buffer.  The test suite runs unchanged under it.
-``CFILTER_OPENMP``
-    ``0`` forces a serial build.  By default OpenMP is used when the compiler
-    accepts ``-fopenmp``; otherwise the build falls back to serial loops.
+
+Threads come from cfilter's own pool (``cfilter/_core/_pool.h``, pthreads
+or Win32 threads), so no compiler needs OpenMP and the wheel links no
+OpenMP runtime.
 """
 
 import os
 import sys
 import tempfile
-import textwrap
 
 import numpy as np
 from Cython.Build import cythonize
@@ -30,7 +30,6 @@ from setuptools.command.build_ext import build_ext
 
 DEBUG = os.environ.get("CFILTER_DEBUG", "0") not in ("", "0")
 ARCH = os.environ.get("CFILTER_ARCH", "native").strip()
-WANT_OPENMP = os.environ.get("CFILTER_OPENMP", "1") not in ("", "0")
 
 # The one place the Cython directives live.
 DIRECTIVES = {
@@ -43,7 +42,7 @@ DIRECTIVES = {
     "embedsignature": True,
 }
 
-MODULES = ["_boundary", "_samples", "_direct", "_separable", "_box", "_transpose",
+MODULES = ["_pool", "_boundary", "_samples", "_direct", "_separable", "_box", "_transpose",
            "_nan", "_ncc", "_spectra"]
 # Modules whose loops take square roots of arguments never negative and
 # choose between values by comparisons: built without errno and without
@@ -68,17 +67,6 @@ def _compiler_accepts(compiler, flags, source="int main(void){return 0;}\n"):
     return True
 
 
-OPENMP_PROBE = textwrap.dedent("""
-    #include <omp.h>
-    int main(void) {
-        int n = 0;
-        #pragma omp parallel reduction(+:n)
-        n += 1;
-        return omp_get_max_threads() > 0 ? 0 : 1;
-    }
-""")
-
-
 _NO_COMPILER = """
 cfilter: no working C compiler: {} cannot compile a trivial C file.
 cfilter's core is compiled from C when it is installed.  Install a C compiler
@@ -94,7 +82,7 @@ and Python's headers, then run pip again:
 
 
 class BuildExt(build_ext):
-    """Chooses optimisation, vector ISA and OpenMP flags the compiler accepts."""
+    """Chooses the optimisation and vector ISA flags the compiler accepts."""
 
     def build_extensions(self):
         cc = self.compiler
@@ -103,7 +91,7 @@ class BuildExt(build_ext):
             sys.exit(_NO_COMPILER.format(getattr(cc, "compiler", [None])[0]
                                          or cc.compiler_type))
         if cc.compiler_type == "msvc":
-            compile_args = ["/O2"] + ([] if not WANT_OPENMP else ["/openmp"])
+            compile_args = ["/O2"]
             link_args = []
         else:
             compile_args = ["-O0", "-g"] if DEBUG else ["-O3"]
@@ -115,12 +103,6 @@ class BuildExt(build_ext):
                 else:
                     print(f"cfilter: compiler rejects {march}; building portable",
                           file=sys.stderr)
-            if WANT_OPENMP and _compiler_accepts(cc, ["-fopenmp"], OPENMP_PROBE):
-                compile_args.append("-fopenmp")
-                link_args.append("-fopenmp")
-            elif WANT_OPENMP:
-                print("cfilter: no OpenMP support found; the core runs serially",
-                      file=sys.stderr)
         # Recorded in the core for cfilter.show_config().
         macros = [("CFILTER_BUILD_FLAGS", '"' + " ".join(compile_args) + '"'),
                   ("CFILTER_BUILD_DEBUG", "1" if DEBUG else "0")]
@@ -141,7 +123,7 @@ extensions = [
         [f"cfilter/_core/{name}.pyx"],
         # cfilter/_core: the C headers some modules include (_blocks.h)
         include_dirs=[np.get_include(), "cfilter/_core"],
-        depends=["cfilter/_core/_blocks.h"],
+        depends=["cfilter/_core/_blocks.h", "cfilter/_core/_pool.h"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
     )
     for name in MODULES

@@ -542,19 +542,16 @@ def window_scores(ext, num_rows, out, kh, kw, shift, flat_ratio, scale,
     (``scale``: a power of two near ``1 / spread`` of the data).
     ``num_rows(i0, i1)`` gives the numerator's rows ``i0:i1`` (their rows
     contiguous, of ``out``'s dtype; they may be ``out``'s own).  Threads
-    take blocks of rows from one queue, this thread too (not OpenMP: its
-    idle threads spin for a while after a loop and would take the cores
-    from the FFT threads this call and the next run around it)."""
+    take blocks of rows from the pool, this thread too."""
     nblocks = -(-out.shape[0] // _ncc.BLOCK_ROWS)
 
-    def blocks(share):
-        for b in share:
-            i0 = b * _ncc.BLOCK_ROWS
-            num = num_rows(i0, min(i0 + _ncc.BLOCK_ROWS, out.shape[0]))
-            _ncc.window_scores(ext, num, out, kh, kw, shift, flat_ratio,
-                               scale, b, i0)
+    def block(b):
+        i0 = b * _ncc.BLOCK_ROWS
+        num = num_rows(i0, min(i0 + _ncc.BLOCK_ROWS, out.shape[0]))
+        _ncc.window_scores(ext, num, out, kh, kw, shift, flat_ratio,
+                           scale, b, i0)
 
-    share_out(blocks, range(nblocks), nthreads)
+    share_out(block, range(nblocks), nthreads)
     return out
 
 

@@ -90,9 +90,5 @@ def correlate_fft(planes, kernel, plan, mode, cval, nthreads, out):
     jobs = [(plane, dest, s0) for plane, dest in zip(planes, out)
             for s0 in range(0, nstrips, batch)]
 
-    def batches(share):
-        for job in share:
-            run_batch(*job)
-
-    share_out(batches, jobs, nthreads)
+    share_out(lambda job: run_batch(*job), jobs, nthreads)
     return out

@@ -133,11 +133,10 @@ def row_spectra(rows_of, shape, n, dtype, workers):
     spectra = scratch("spectra", (N, r, n // 2 + 1), dtype)
     blocks = [(c, i0) for c in range(N) for i0 in range(0, r, ROW_BLOCK)]
 
-    def transform(share):
-        for c, i0 in share:
-            i1 = min(i0 + ROW_BLOCK, r)
-            spectra[c, i0:i1] = scipy.fft.rfft(rows_of(c, i0, i1), n=n,
-                                               axis=-1)
+    def transform(block):
+        c, i0 = block
+        i1 = min(i0 + ROW_BLOCK, r)
+        spectra[c, i0:i1] = scipy.fft.rfft(rows_of(c, i0, i1), n=n, axis=-1)
 
     share_out(transform, blocks, workers)
     return spectra
@@ -163,16 +162,14 @@ def filter_columns(rows, n0, apply, workers, out=None):
     step = max(8, COLUMN_BLOCK_BYTES // (n0 * rows.itemsize * N))
     starts = range(0, K, step)
 
-    def blocks(share):
-        for j0 in share:
-            j1 = min(j0 + step, K)
-            block = scratch("block", (N, n0, j1 - j0), rows.dtype)
-            block[:, :r] = rows[..., j0:j1]
-            block[:, r:] = 0
-            spectra = scipy.fft.fft(block, axis=-2, overwrite_x=True)
-            spectra = apply(spectra, j0, j1)
-            out[..., j0:j1] = scipy.fft.ifft(spectra, axis=-2,
-                                             overwrite_x=True)
+    def blocks(j0):
+        j1 = min(j0 + step, K)
+        block = scratch("block", (N, n0, j1 - j0), rows.dtype)
+        block[:, :r] = rows[..., j0:j1]
+        block[:, r:] = 0
+        spectra = scipy.fft.fft(block, axis=-2, overwrite_x=True)
+        spectra = apply(spectra, j0, j1)
+        out[..., j0:j1] = scipy.fft.ifft(spectra, axis=-2, overwrite_x=True)
 
     share_out(blocks, starts, workers)
     return out

@@ -1,10 +1,19 @@
-"""The package-wide default number of threads."""
+"""Threads: the package-wide default count, the process's one pool for
+the steps driven from Python (``share_out``, a client of the compiled pool
+in ``_core/_pool.h``), kept scratch memory, and fork() safety."""
 import os
+import sys
 import warnings
 
-from ._core._boundary import openmp_enabled
+from ._core import _pool
 
 _ENV = "CFILTER_NUM_THREADS"
+
+# Pause instructions a waiting thread spins before it sleeps (a few
+# microseconds): a helper that just finished an item is usually about to
+# be asked again, and a caller's last helper about to finish.  Longer
+# spins take the core from a process that needs it on a busy machine.
+SPIN = 4000
 
 
 def cpu_count():
@@ -40,8 +49,8 @@ def get_num_threads():
 
     Starts as ``CFILTER_NUM_THREADS`` from the environment, or the number of
     CPUs.  A call never runs more threads than the CPUs this process may
-    use, whatever this or ``workers`` says.  Builds without OpenMP run serially
-    whatever this says.
+    use, whatever this or ``workers`` says.  ``threadpoolctl``'s
+    ``threadpool_limits`` sets it too, for as long as its limit lasts.
 
     Examples
     --------
@@ -76,94 +85,126 @@ def set_num_threads(n):
 
 
 def threads_in_effect(requested):
-    """Threads the core can really use for ``requested``: no more than the
-    CPUs (libgomp aborts on absurd thread counts), 1 without OpenMP."""
-    return min(requested, cpu_count()) if openmp_enabled() else 1
+    """Threads a call can really use for ``requested``: no more than the
+    CPUs this process may run on."""
+    return max(1, min(requested, cpu_count()))
 
 
-# Helper threads for the loops run from Python (the column blocks of the
-# frequency transforms, template search's window scores): started on first
-# use and kept, since a new thread per call costs its start and, in glibc,
-# fresh memory for its allocations.
-_POOL = []
+def _configure_pool():
+    # At most one helper per CPU besides the caller's, for all callers.
+    _pool.configure(cpu_count() - 1, SPIN)
+
+
+_configure_pool()
+
 # Kept scratch, (thread, name) -> bytes, least recently used first; at most
 # SCRATCH_BYTES in all, for the whole process.
 _SCRATCH = {}
 _SCRATCH_LOCK = []
 _SCRATCH_KEPT = [0]          # the bytes in _SCRATCH
 SCRATCH_BYTES = 64 << 20
+# What else keeps pool or thread state: cleared in a forked child.
+_AFTER_FORK = []
+
+
+def after_fork(callback):
+    """Call ``callback()`` in every child forked from now on, before it
+    runs anything else of cfilter's: for the caches that hold thread
+    counts or pool state (a child may run on other CPUs, and has none of
+    its parent's threads).  Returns ``callback``."""
+    _AFTER_FORK.append(callback)
+    return callback
 
 
 def _after_fork_in_child():
-    """A forked child has none of its parent's helper threads, and may have
-    been forked while another thread held the scratch lock: it starts its
-    own pool and lock when it needs them."""
-    _POOL.clear()
+    """A forked child has none of its parent's helper threads (the compiled
+    pool resets itself, see _pool.h), may have been forked while another
+    thread held the scratch lock, and may run on fewer CPUs: it starts its
+    own lock, scratch and pool limit, and clears the caches that hold
+    thread state."""
     _SCRATCH_LOCK.clear()
     _SCRATCH.clear()
     _SCRATCH_KEPT[0] = 0
+    _configure_pool()
+    for callback in _AFTER_FORK:
+        callback()
 
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-class _Shared:
-    """An iterator several threads can share: each item goes to one, until
-    :meth:`close`."""
+def _register_controller(threadpoolctl):
+    """Make the pool visible to and limitable by ``threadpoolctl`` (its
+    custom-controller API): ``threadpool_limits(n)`` then sets cfilter's
+    default thread count for as long as its limit lasts, as it does for
+    BLAS and OpenMP libraries, and ``threadpool_info()`` lists cfilter."""
 
-    def __init__(self, items):
-        import threading
-        self._items = iter(items)
-        self._lock = threading.Lock()
+    class CfilterController(threadpoolctl.LibController):
+        user_api = "cfilter"
+        internal_api = "cfilter"
+        # the compiled pool's extension module, whatever its suffix
+        filename_prefixes = ("_pool.",)
 
-    def __iter__(self):
-        return self
+        def get_num_threads(self):
+            return get_num_threads()
 
-    def __next__(self):
-        with self._lock:
-            return next(self._items)
+        def set_num_threads(self, num_threads):
+            set_num_threads(max(1, int(num_threads)))
 
-    def close(self):
-        """Hand out nothing more."""
-        with self._lock:
-            self._items = iter(())
+        def get_version(self):
+            return getattr(sys.modules.get("cfilter"), "__version__", None)
+
+    threadpoolctl.register(CfilterController)
 
 
-def share_out(work, items, nthreads):
-    """``work(share)`` on this thread and up to ``nthreads - 1`` helpers,
-    ``share`` one iterator over ``items`` that they all draw from: each
-    takes the next item when it is free, so a thread the machine holds back
-    delays no one, and the calling thread works too (a loop never waits on
-    a helper that never got a core).  ``work`` must release the GIL for
-    its heavy parts.  A helper that has not started when this thread runs
-    out of items is not waited for: the pool may be busy with another call
-    or, after a fork, have no threads at all.  When this thread's ``work``
-    raises (an interrupt, say), the helpers get no further items and the
-    ones under way are waited for before the exception goes on: none is
-    left writing into the call's buffers, which the next call reuses."""
+class _RegisterOnImport:
+    """A finder that steps aside for ``threadpoolctl``'s own import and
+    registers cfilter's controller once that module has run, so that
+    ``import cfilter`` does not pay for importing threadpoolctl."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "threadpoolctl":
+            return None
+        import importlib.util
+        if self in sys.meta_path:
+            sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.loader is None:
+            return spec
+        run = spec.loader.exec_module
+
+        def exec_module(module):
+            run(module)
+            _register_controller(module)
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+if "threadpoolctl" in sys.modules:
+    _register_controller(sys.modules["threadpoolctl"])
+else:
+    sys.meta_path.insert(0, _RegisterOnImport())
+
+
+def share_out(fn, items, nthreads):
+    """``fn(item)`` for each of ``items`` on this thread and up to
+    ``nthreads - 1`` of the pool's helpers, each item once (the compiled
+    pool's ``share``): every thread claims the next item when it is free,
+    the calling thread included, so a helper the machine holds back delays
+    no one, and a helper that has not started when the items run out is
+    not waited for.  ``fn`` must release the GIL for its heavy parts.  When
+    an item raises, no further item starts, and the exception is raised
+    here once the items under way have finished: none is left writing into
+    the call's buffers, which the next call reuses."""
     items = list(items)
-    nthreads = min(nthreads, len(items), cpu_count())
+    nthreads = threads_in_effect(min(nthreads, len(items)))
     if nthreads <= 1:
-        work(iter(items))
+        for item in items:
+            fn(item)
         return
-    if not _POOL:
-        from concurrent.futures import ThreadPoolExecutor
-        _POOL.append(ThreadPoolExecutor(max(1, cpu_count() - 1),
-                                        thread_name_prefix="cfilter"))
-    shared = _Shared(items)
-    helpers = [_POOL[0].submit(work, shared) for _ in range(nthreads - 1)]
-    try:
-        work(shared)
-    except BaseException:
-        shared.close()
-        for done in helpers:
-            if not done.cancel():
-                done.exception()      # waits; this thread's error goes on
-        raise
-    for done in helpers:
-        if not done.cancel():
-            done.result()
+    _pool.share(lambda k: fn(items[k]), len(items), nthreads)
 
 
 def scratch(name, shape, dtype):

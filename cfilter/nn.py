@@ -81,8 +81,8 @@ def _extend(x, pads, mode):
     if not any(p for side in pads for p in side):
         return x
     # A copy with borders, on one thread: on its own it runs faster threaded,
-    # but OpenMP's threads then spin-wait for more work while BLAS starts its
-    # own for the product that follows, and the layer as a whole was slower.
+    # but the layer as a whole was slower, its threads then competing with
+    # BLAS's own for the product that follows.
     return correlate(x, np.ones((1, 1)), mode=mode, padding=pads, axes=(-2, -1),
                      method="direct", workers=1)
 

@@ -42,9 +42,11 @@ HELPERS = {"cfilter._threads", "cfilter._indexing", "cfilter._docstrings",
            "cfilter._limits", "cfilter._phases"}
 # _engine is the only caller of the compiled loops; the rest of the core is
 # off limits except _boundary's enum and build facts (BoundaryMode,
-# openmp_enabled, build_info), which validation, index maps and
-# show_config need.
-SHARED_CORE = {"cfilter._core", "cfilter._core._boundary"}
+# build_info), which validation, index maps and show_config need, and the
+# process's one thread pool (_pool), which _threads configures and whose
+# Python-side share it wraps for the steps driven from Python.
+SHARED_CORE = {"cfilter._core", "cfilter._core._boundary",
+               "cfilter._core._pool"}
 # Imports that cross the order on purpose, each with its reason.
 EXCEPTIONS = {
     # set_num_threads is a public function living beside the thread

@@ -60,20 +60,18 @@ def test_scratch_drops_the_least_recent_names_beyond_its_limit(monkeypatch):
 def test_share_out_gives_every_item_to_exactly_one_thread(nthreads):
     seen, lock = [], threading.Lock()
 
-    def work(share):
-        for item in share:
-            with lock:
-                seen.append(item)
+    def work(item):
+        with lock:
+            seen.append(item)
 
     _threads.share_out(work, range(100), nthreads)
     assert sorted(seen) == list(range(100))
 
 
 def test_share_out_raises_what_a_helper_raises():
-    def work(share):
-        for item in share:
-            if item == 7:
-                raise KeyError("item 7")
+    def work(item):
+        if item == 7:
+            raise KeyError("item 7")
 
     with pytest.raises(KeyError, match="item 7"):
         _threads.share_out(work, range(20), 2)
@@ -91,18 +89,17 @@ def test_share_out_stops_its_helpers_when_the_caller_raises():
     lock = threading.Lock()
     started = threading.Event()
 
-    def work(share):
-        for item in share:
-            if threading.get_ident() == caller:
-                started.wait(5)          # a helper is under way first
-                raise KeyboardInterrupt
-            with lock:
-                taken.append(item)
-                running[0] += 1
-            started.set()
-            time.sleep(0.02)
-            with lock:
-                running[0] -= 1
+    def work(item):
+        if threading.get_ident() == caller:
+            started.wait(5)          # a helper is under way first
+            raise KeyboardInterrupt
+        with lock:
+            taken.append(item)
+            running[0] += 1
+        started.set()
+        time.sleep(0.02)
+        with lock:
+            running[0] -= 1
 
     with pytest.raises(KeyboardInterrupt):
         _threads.share_out(work, range(1000), 2)
@@ -113,27 +110,39 @@ def test_share_out_stops_its_helpers_when_the_caller_raises():
 
 
 def test_share_out_does_not_wait_for_a_busy_pool():
-    """Every helper thread held by someone else: the caller does all the
-    work and returns without waiting for them."""
+    """Every helper thread held by another caller's item: this caller does
+    all the work and returns without waiting for them."""
     if _threads.cpu_count() < 2:
         pytest.skip("one CPU: share_out never uses the pool")
-    _threads.share_out(lambda share: list(share), range(4), 2)   # the pool
-    pool = _threads._POOL[0]
-    release = threading.Event()
-    blockers = [pool.submit(release.wait, 30) for _ in range(pool._max_workers)]
+    import time
+    release, held = threading.Event(), threading.Event()
+    holder_id = []
+
+    def hold(item):
+        if threading.get_ident() == holder_id[0]:
+            time.sleep(0.001)        # leaves items for the helpers
+        else:
+            held.set()
+            release.wait(30)
+
+    def holder_call():
+        holder_id.append(threading.get_ident())
+        _threads.share_out(hold, range(2000), _threads.cpu_count())
+
+    holder = threading.Thread(target=holder_call)
+    holder.start()
     try:
+        assert held.wait(10)
         done = []
         finished = threading.Event()
         caller = threading.Thread(target=lambda: (
-            _threads.share_out(lambda share: done.extend(share), range(50), 2),
-            finished.set()))
+            _threads.share_out(done.append, range(50), 2), finished.set()))
         caller.start()
         assert finished.wait(10), "share_out waited for a busy pool"
         assert sorted(done) == list(range(50))
     finally:
         release.set()
-        for b in blockers:
-            b.result()
+        holder.join()
         caller.join()
 
 

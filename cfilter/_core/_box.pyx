@@ -5,17 +5,19 @@ out[i, j] = scale * sum_{m < kh, l < kw} x~[i*sy + m - top, j*sx + l - left]
 Column sums of the current window of rows are kept in a float64 row and
 moved by adding the rows that enter and subtracting those that leave; each
 output row then takes a running sum along that row.  Both sums run in
-float64 and start afresh every RESTART steps, so rounding error does not grow
-with the image's size.
+float64 and start afresh every RESTART steps along a row and at the start of
+every band of BAND output rows, so rounding error does not grow with the
+image's size.  The bands are the work items of the pool: each starts afresh,
+so its rows are the same whichever thread computes them.
 """
 import numpy as np
 cimport numpy as cnp
 from libc.math cimport fabs
-from cython.parallel cimport prange
 
 from ._types cimport real
 from ._boundary cimport BoundaryMode, CONSTANT, fill_margins, map_index
 from ._scratch cimport per_thread
+from ._pool cimport run_items, rows_per_item
 from ._samples cimport Sample, U8, F64, Planes, planes_of, row_address, store_row
 
 cnp.import_array()
@@ -23,6 +25,10 @@ cnp.import_array()
 
 cdef enum:
     RESTART = 256
+    # Output rows per band: the column sums start afresh at each band's
+    # first row (kh row additions instead of two), and the pool's threads
+    # claim bands one at a time.
+    BAND = 128
 
 
 cdef inline void _add_row(double* acc, const real* image, Py_ssize_t H,
@@ -172,6 +178,78 @@ cdef inline void _advance(double* dst, const double* prev, const real* image,
         _add_row(dst, image, H, W, r_new + m, 1.0, mode, cval)
 
 
+cdef struct BoxCall:
+    const void* images      # (N, H, W) planes of real
+    void* out               # (N, oh, ow) planes of real
+    Py_ssize_t H, W, oh, ow, kh, kw, top, left, sy, sx, wext, blen, nbands
+    BoundaryMode mode
+    double cval, scale, outside_col
+    double* bufs            # per thread: 4 * blen doubles, ``stride`` apart
+    Py_ssize_t stride
+
+
+cdef void _box_band(const BoxCall* g, Py_ssize_t item, int c,
+                    real* dummy) noexcept nogil:
+    """Band ``item`` (BAND output rows of one plane) with thread slot c's
+    buffers."""
+    cdef Py_ssize_t H = g.H, W = g.W, oh = g.oh, ow = g.ow, kh = g.kh
+    cdef Py_ssize_t kw = g.kw, top = g.top, left = g.left, sy = g.sy
+    cdef Py_ssize_t sx = g.sx, wext = g.wext, blen = g.blen
+    cdef Py_ssize_t p = item // g.nbands
+    cdef Py_ssize_t i = (item - p * g.nbands) * BAND
+    cdef Py_ssize_t i1 = min(i + BAND, oh)
+    cdef Py_ssize_t q, n, r0, slot = 0
+    cdef BoundaryMode mode = g.mode
+    cdef double* buf = g.bufs + c * g.stride
+    cdef double* prev = NULL
+    cdef double* cur
+    cdef double* ext[4]
+    cdef real* orows[4]
+    cdef const real* src = <const real*> g.images + p * H * W
+    cdef real* dst = <real*> g.out + p * oh * ow
+    while i < i1:
+        # Column sums for up to four output rows, then their row sums.
+        n = i1 - i
+        if n > 4 or sx != 1:
+            n = 4 if sx == 1 else 1
+        if sx == 1 and kw <= DIRECT_FLOAT_WIDTH:
+            # no running sum to interleave: each row is summed
+            # across while its column sums are in L1
+            n = 1
+        for q in range(n):
+            cur = buf + slot * blen + left
+            r0 = (i + q) * sy - top
+            # Restarts fall on the same rows whatever the thread count:
+            # the band's first row, and every row when the windows of
+            # consecutive rows do not overlap.
+            if prev == NULL or sy >= kh:
+                _window_sum(cur, src, H, W, r0, kh, mode, g.cval)
+            else:
+                _advance(cur, prev, src, H, W, r0 - sy, r0 - sy + kh,
+                         sy, mode, g.cval)
+            fill_margins(cur - left, W, left, wext, mode, g.outside_col)
+            ext[q] = cur - left
+            orows[q] = dst + (i + q) * ow
+            prev = cur
+            slot = (slot + 1) % 4
+        if sx == 1 and kw <= DIRECT_FLOAT_WIDTH:
+            _row_taps(orows[0], ext[0], kw, ow, g.scale)
+        elif n == 4:
+            _row_box4(orows, ext, kw, ow, g.scale)
+        else:
+            for q in range(n):
+                _row_box(orows[q], ext[q], kw, sx, ow, g.scale)
+        i = i + n
+
+
+cdef void _box_item_f(void* ctx, Py_ssize_t item, int slot) noexcept nogil:
+    _box_band(<const BoxCall*> ctx, item, slot, <float*> NULL)
+
+
+cdef void _box_item_d(void* ctx, Py_ssize_t item, int slot) noexcept nogil:
+    _box_band(<const BoxCall*> ctx, item, slot, <double*> NULL)
+
+
 def box_correlate_planes(const real[:, :, ::1] images, real[:, :, ::1] out,
                          Py_ssize_t kh, Py_ssize_t kw,
                          Py_ssize_t top, Py_ssize_t left,
@@ -179,100 +257,42 @@ def box_correlate_planes(const real[:, :, ::1] images, real[:, :, ::1] out,
                          BoundaryMode mode, double cval, double scale,
                          int nthreads):
     """``scale`` times the kh x kw window sums of each of the planes
-    ``images`` into the planes ``out``.  The threads share out the rows of
-    all the planes together; a share that starts inside a plane catches up
-    from the restart before it."""
-    cdef Py_ssize_t N = images.shape[0], H = images.shape[1], W = images.shape[2]
-    cdef Py_ssize_t oh = out.shape[1], ow = out.shape[2]
-    cdef Py_ssize_t total = N * oh
-    cdef Py_ssize_t wext = (ow - 1) * sx + kw
+    ``images`` into the planes ``out``.  The work items are bands of BAND
+    output rows of all the planes together."""
+    cdef BoxCall g
+    cdef Py_ssize_t N = images.shape[0], nitems
+    cdef double[:, ::1] bufs
+    g.H, g.W = images.shape[1], images.shape[2]
+    g.oh, g.ow = out.shape[1], out.shape[2]
+    if N == 0 or g.oh == 0 or g.ow == 0:
+        return
+    g.kh, g.kw, g.top, g.left, g.sy, g.sx = kh, kw, top, left, sy, sx
+    g.wext = (g.ow - 1) * sx + kw
     # Each buffer holds one row's column sums at [left, left + W) with the
     # mode's extension around them.
-    cdef Py_ssize_t blen = wext if wext > left + W else left + W
-    cdef Py_ssize_t nchunks, c, i, i0, i1, r0, q, n, r, rend, p, slot = 0
-    cdef double outside_col = cval * kh
-    cdef double[:, ::1] bufs
-    cdef size_t[:, ::1] ptrs
-    cdef double* prev
-    cdef double* cur
-    cdef double** ext
-    cdef real** orows
-    cdef const real* src
-
-    if N == 0 or oh == 0 or ow == 0:
-        return
+    g.blen = g.wext if g.wext > left + g.W else left + g.W
+    g.nbands = (g.oh + BAND - 1) // BAND
+    g.mode, g.cval, g.scale, g.outside_col = mode, cval, scale, cval * kh
+    nitems = N * g.nbands
     if nthreads < 1:
         nthreads = 1
-    nchunks = nthreads if nthreads < total else total
-    bufs = per_thread(nchunks, 4 * blen, np.float64)
-    ptrs = per_thread(nchunks, 8, np.uintp)
-
-    for c in prange(nchunks, nogil=True, schedule="static", num_threads=nthreads):
-        ext = <double**> &ptrs[c, 0]
-        orows = <real**> &ptrs[c, 4]
-        r = c * total // nchunks
-        rend = (c + 1) * total // nchunks
-        while r < rend:
-            # this share's rows [i0, i1) of plane p
-            p = r // oh
-            i0 = r - p * oh
-            i1 = i0 + (rend - r)
-            if i1 > oh:
-                i1 = oh
-            r = r + (i1 - i0)
-            src = &images[p, 0, 0]
-            i = i0
-            slot = 0
-            prev = &bufs[c, 3 * blen + left]
-            if sy < kh and i0 % RESTART != 0:
-                # Reach row i0 from the restart row before it, as a single
-                # band would: every row then gets the same float64
-                # operations, so the result does not depend on the number of
-                # threads.
-                r0 = (i0 // RESTART) * RESTART
-                _window_sum(prev, src, H, W, r0 * sy - top, kh, mode, cval)
-                for q in range(r0 + 1, i0):
-                    cur = &bufs[c, (2 + q % 2) * blen + left]
-                    _advance(cur, prev, src, H, W, q * sy - top - sy,
-                             q * sy - top - sy + kh, sy, mode, cval)
-                    prev = cur
-            while i < i1:
-                # Column sums for up to four output rows, then their row sums.
-                n = i1 - i
-                if n > 4 or sx != 1:
-                    n = 4 if sx == 1 else 1
-                if sx == 1 and kw <= DIRECT_FLOAT_WIDTH:
-                    # no running sum to interleave: each row is summed
-                    # across while its column sums are in L1
-                    n = 1
-                for q in range(n):
-                    cur = &bufs[c, slot * blen + left]
-                    r0 = (i + q) * sy - top
-                    # Restarts fall on the same rows whatever the thread
-                    # count.
-                    if (i + q) % RESTART == 0 or sy >= kh:
-                        _window_sum(cur, src, H, W, r0, kh, mode, cval)
-                    else:
-                        _advance(cur, prev, src, H, W, r0 - sy, r0 - sy + kh,
-                                 sy, mode, cval)
-                    fill_margins(cur - left, W, left, wext, mode, outside_col)
-                    ext[q] = cur - left
-                    orows[q] = &out[p, i + q, 0]
-                    prev = cur
-                    slot = (slot + 1) % 4
-                if sx == 1 and kw <= DIRECT_FLOAT_WIDTH:
-                    _row_taps(orows[0], ext[0], kw, ow, scale)
-                elif n == 4:
-                    _row_box4(orows, ext, kw, ow, scale)
-                else:
-                    for q in range(n):
-                        _row_box(orows[q], ext[q], kw, sx, ow, scale)
-                i = i + n
+    if nthreads > nitems:
+        nthreads = <int> nitems
+    bufs = per_thread(nthreads, 4 * g.blen, np.float64)
+    g.bufs, g.stride = &bufs[0, 0], bufs.shape[1]
+    g.images, g.out = &images[0, 0, 0], &out[0, 0, 0]
+    with nogil:
+        if real is float:
+            run_items(_box_item_f, &g, nitems, nthreads)
+        else:
+            run_items(_box_item_d, &g, nitems, nthreads)
 
 
 # Integer samples: window sums are exact in 32-bit integers, so they need no
 # restarts and any order of the additions gives the same result.
 ctypedef unsigned char uchar
+ctypedef signed char schar
+ctypedef unsigned short ushort
 
 ctypedef fused small_int:
     unsigned char
@@ -330,23 +350,54 @@ cdef inline void _int_pixel(int* e, const int* acc, Py_ssize_t q,
         e[q * C + ch] = outside if rr < 0 else acc[rr * C + ch]
 
 
-cdef inline void _int_add_row(int* acc, const small_int[:, :, ::1] images,
-                              Py_ssize_t p, Py_ssize_t rr, Py_ssize_t n,
+cdef inline void _int_add_row(int* acc, const small_int* plane,
+                              Py_ssize_t rr, Py_ssize_t n,
                               int sign, int cval) noexcept nogil:
-    """acc += sign * row rr of plane p (rr < 0: a row of cval)."""
+    """acc += sign * row rr of the plane (rows of n samples; rr < 0: a row
+    of cval)."""
     cdef Py_ssize_t c
     cdef const small_int* row
     if rr < 0:
         for c in range(n):
             acc[c] = acc[c] + sign * cval
     elif sign > 0:
-        row = &images[p, rr, 0]
+        row = plane + rr * n
         for c in range(n):
             acc[c] = acc[c] + row[c]
     else:
-        row = &images[p, rr, 0]
+        row = plane + rr * n
         for c in range(n):
             acc[c] = acc[c] - row[c]
+
+
+cdef struct IntBoxCall:
+    # box_sum_int_planes and its uint8 path: integer planes (N, H, n) of
+    # W pixels of C samples in, planes of ``dst`` out; per-thread buffers
+    # buf[k] + slot * stride[k].
+    const void* images
+    Planes dst
+    Py_ssize_t H, n, W, C, oh, ow, kh, kw, top, left, sy, wext, blen
+    Py_ssize_t nrows, per_plane        # output rows per item, items per plane
+    BoundaryMode mode
+    int cval
+    bint narrow
+    double scale
+    float fscale
+    unsigned short M, area, outside
+    int sh
+    const unsigned char* cvals
+    char* buf[6]
+    Py_ssize_t stride[6]
+
+
+cdef inline Py_ssize_t _item_rows(const IntBoxCall* g, Py_ssize_t item,
+                                  Py_ssize_t* p, Py_ssize_t* i1) noexcept nogil:
+    """Item ``item``'s plane and output rows [i0, i1); returns i0."""
+    cdef Py_ssize_t i0
+    p[0] = item // g.per_plane
+    i0 = (item - p[0] * g.per_plane) * g.nrows
+    i1[0] = min(i0 + g.nrows, g.oh)
+    return i0
 
 
 # uint8 in and out, the common photograph: window sums of at most 256
@@ -496,87 +547,162 @@ cdef inline void _u8_means(unsigned char* out, unsigned short* t,
             out[o] = _u8_mean(t[o], N, M, sh)
 
 
-cdef void _u8_box(const unsigned char[:, :, ::1] images, unsigned char* dst,
-                  Py_ssize_t dst_plane, Py_ssize_t dst_row, Py_ssize_t C,
-                  Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t top,
-                  Py_ssize_t left, Py_ssize_t sy, BoundaryMode mode,
-                  int cval, Py_ssize_t oh, Py_ssize_t ow,
-                  unsigned short M, int sh, int nthreads):
-    """The uint8 path of box_sum_int_planes (see there; 0 <= cval <= 255
-    and kh * kw <= 256 checked by the caller)."""
-    cdef Py_ssize_t N = images.shape[0], H = images.shape[1]
-    cdef Py_ssize_t n = images.shape[2], W = n // C
-    cdef Py_ssize_t total = N * oh, wext = ow - 1 + kw
-    cdef Py_ssize_t blen = (wext if wext > left + W else left + W) * C
-    cdef Py_ssize_t nchunks, c, r, i, p, q, k, m, b, rr, rprev, cur, plane
-    cdef unsigned short area = <unsigned short>(kh * kw)
-    cdef unsigned short outside = <unsigned short>(cval * kh)
-    cdef unsigned short[:, ::1] ebuf, tbuf
-    cdef unsigned char[::1] cvrow
-    cdef const unsigned char* cvals
-    cdef unsigned short* e
-    cdef unsigned short* acc
+cdef void _u8_item(void* ctx, Py_ssize_t item, int c) noexcept nogil:
+    """Output rows of one item of the uint8 path, thread slot c."""
+    cdef const IntBoxCall* g = <const IntBoxCall*> ctx
+    cdef Py_ssize_t H = g.H, n = g.n, W = g.W, C = g.C, kh = g.kh
+    cdef Py_ssize_t kw = g.kw, left = g.left, wext = g.wext, ow = g.ow
+    cdef Py_ssize_t p, i, i1, q, k, m, b, rr, rprev = 0, cur
+    cdef BoundaryMode mode = g.mode
+    cdef unsigned short* e = <unsigned short*> (g.buf[0] + c * g.stride[0])
+    cdef unsigned short* t = <unsigned short*> (g.buf[1] + c * g.stride[1])
+    cdef unsigned short* acc = e + left * C
+    cdef const unsigned char* cvals = g.cvals
     cdef const unsigned char* base
     cdef const unsigned char* new_row
     cdef const unsigned char* old_row
     cdef unsigned char* orow
-
-    if nthreads < 1:
-        nthreads = 1
-    nchunks = nthreads if nthreads < total else total
-    ebuf = per_thread(nchunks, blen, np.uint16)
-    tbuf = per_thread(nchunks, U8_BLOCK, np.uint16)
-    if mode != CONSTANT:
-        cval = 0    # read by no row; any value outside uint8 then harmless
-    cvrow = np.full(n, cval, dtype=np.uint8)
-    cvals = &cvrow[0]
-
-    for c in prange(nchunks, nogil=True, schedule="static",
-                    num_threads=nthreads):
-        e = &ebuf[c, 0]
-        acc = e + left * C
-        plane = -1
-        rprev = 0
-        for r in range(c * total // nchunks, (c + 1) * total // nchunks):
-            p = r // oh
-            i = r - p * oh
-            cur = i * sy - top
-            base = &images[p, 0, 0]
-            if plane != p or cur - rprev >= kh:
-                rr = map_index(cur, H, mode)
+    cdef bint fresh = True
+    i = _item_rows(g, item, &p, &i1)
+    base = <const unsigned char*> g.images + p * H * n
+    while i < i1:
+        cur = i * g.sy - g.top
+        if fresh or cur - rprev >= kh:
+            rr = map_index(cur, H, mode)
+            new_row = cvals if rr < 0 else base + rr * n
+            for k in range(n):
+                acc[k] = new_row[k]
+            for m in range(cur + 1, cur + kh):
+                rr = map_index(m, H, mode)
+                _u8_add(acc, cvals if rr < 0 else base + rr * n, n)
+            fresh = False
+        else:
+            for m in range(rprev, cur):
+                rr = map_index(m, H, mode)
+                old_row = cvals if rr < 0 else base + rr * n
+                rr = map_index(m + kh, H, mode)
                 new_row = cvals if rr < 0 else base + rr * n
-                for k in range(n):
-                    acc[k] = new_row[k]
-                for m in range(cur + 1, cur + kh):
-                    rr = map_index(m, H, mode)
-                    _u8_add(acc, cvals if rr < 0 else base + rr * n, n)
-                plane = p
+                _u8_slide(acc, new_row, old_row, n)
+        rprev = cur
+        # the column sums' extension by the mode, pixel by pixel
+        for q in range(left if left < wext else wext):
+            rr = map_index(q - left, W, mode)
+            for k in range(C):
+                e[q * C + k] = g.outside if rr < 0 else acc[rr * C + k]
+        for q in range(left + W, wext):
+            rr = map_index(q - left, W, mode)
+            for k in range(C):
+                e[q * C + k] = g.outside if rr < 0 else acc[rr * C + k]
+        orow = <unsigned char*> row_address(&g.dst, p, i)
+        b = 0
+        while b < ow * C:
+            m = ow * C - b
+            if m > U8_BLOCK:
+                m = U8_BLOCK
+            _u8_means(orow + b, t, e + b, kw, C, m, g.area, g.M, g.sh)
+            b = b + m
+        i = i + 1
+
+
+cdef void _u8_box(IntBoxCall* g, Py_ssize_t N, unsigned short M, int sh,
+                  int nthreads):
+    """The uint8 path of box_sum_int_planes (see there; 0 <= cval <= 255
+    and kh * kw <= 256 checked by the caller)."""
+    cdef unsigned short[:, ::1] ebuf, tbuf
+    cdef unsigned char[::1] cvrow
+    cdef Py_ssize_t nitems = N * g.per_plane
+    if nthreads > nitems:
+        nthreads = <int> nitems
+    ebuf = per_thread(nthreads, g.blen, np.uint16)
+    tbuf = per_thread(nthreads, U8_BLOCK, np.uint16)
+    if g.mode != CONSTANT:
+        g.cval = 0    # read by no row; any value outside uint8 then harmless
+    cvrow = np.full(g.n, g.cval, dtype=np.uint8)
+    g.cvals = &cvrow[0]
+    g.M, g.sh = M, sh
+    g.area = <unsigned short>(g.kh * g.kw)
+    g.outside = <unsigned short>(g.cval * g.kh)
+    g.buf[0], g.stride[0] = <char*> &ebuf[0, 0], ebuf.shape[1] * 2
+    g.buf[1], g.stride[1] = <char*> &tbuf[0, 0], tbuf.shape[1] * 2
+    with nogil:
+        run_items(_u8_item, g, nitems, nthreads)
+
+
+cdef void _int_rows(const IntBoxCall* g, Py_ssize_t item, int c,
+                    small_int* dummy) noexcept nogil:
+    """Output rows of one item of the general integer path, thread slot
+    c."""
+    cdef Py_ssize_t H = g.H, n = g.n, W = g.W, C = g.C, kh = g.kh
+    cdef Py_ssize_t kw = g.kw, left = g.left, wext = g.wext, ow = g.ow
+    cdef Py_ssize_t p, i, i1, q, k, m, q0, q1, rprev = 0, cur
+    cdef BoundaryMode mode = g.mode
+    cdef int cval = g.cval
+    cdef int* acc = <int*> (g.buf[0] + c * g.stride[0])
+    cdef int* e = <int*> (g.buf[1] + c * g.stride[1])
+    cdef double* obuf = <double*> (g.buf[2] + c * g.stride[2])
+    cdef float* fbuf = <float*> (g.buf[3] + c * g.stride[3])
+    cdef int* tbuf = <int*> (g.buf[4] + c * g.stride[4])
+    cdef const small_int* plane
+    cdef bint fresh = True
+    i = _item_rows(g, item, &p, &i1)
+    plane = <const small_int*> g.images + p * H * n
+    while i < i1:
+        cur = i * g.sy - g.top
+        if fresh or cur - rprev >= kh:
+            for k in range(n):
+                acc[k] = 0
+            for m in range(kh):
+                _int_add_row(acc, plane, map_index(cur + m, H, mode), n, 1,
+                             cval)
+            fresh = False
+        else:
+            # slide the window from rows [rprev, rprev + kh)
+            for m in range(rprev, cur):
+                _int_add_row(acc, plane, map_index(m, H, mode), n, -1, cval)
+                _int_add_row(acc, plane, map_index(m + kh, H, mode), n, 1,
+                             cval)
+        rprev = cur
+        # the window's column sums, extended pixel-wise by the mode:
+        # pixels [q0, q1) are inside the row, a plain copy
+        q0 = left if left < wext else wext
+        q1 = left + W if left + W < wext else wext
+        for q in range(q0):
+            _int_pixel(e, acc, q, map_index(q - left, W, mode), C, cval * kh)
+        for k in range((q1 - q0) * C):
+            e[q0 * C + k] = acc[k]
+        for q in range(q1, wext):
+            _int_pixel(e, acc, q, map_index(q - left, W, mode), C, cval * kh)
+        if kw <= DIRECT_BOX_WIDTH:
+            if g.narrow:
+                _int_row_sums(fbuf, tbuf, e, kw, C, ow * C, g.fscale)
             else:
-                for m in range(rprev, cur):
-                    rr = map_index(m, H, mode)
-                    old_row = cvals if rr < 0 else base + rr * n
-                    rr = map_index(m + kh, H, mode)
-                    new_row = cvals if rr < 0 else base + rr * n
-                    _u8_slide(acc, new_row, old_row, n)
-            rprev = cur
-            # the column sums' extension by the mode, pixel by pixel
-            for q in range(left if left < wext else wext):
-                rr = map_index(q - left, W, mode)
-                for k in range(C):
-                    e[q * C + k] = outside if rr < 0 else acc[rr * C + k]
-            for q in range(left + W, wext):
-                rr = map_index(q - left, W, mode)
-                for k in range(C):
-                    e[q * C + k] = outside if rr < 0 else acc[rr * C + k]
-            orow = dst + p * dst_plane + i * dst_row
-            b = 0
-            while b < ow * C:
-                m = ow * C - b
-                if m > U8_BLOCK:
-                    m = U8_BLOCK
-                _u8_means(orow + b, &tbuf[c, 0], e + b, kw, C, m, area, M,
-                          sh)
-                b = b + m
+                _int_row_sums(obuf, tbuf, e, kw, C, ow * C, g.scale)
+        else:
+            if g.narrow:
+                _running(fbuf, e, kw, C, ow * C, g.fscale)
+            else:
+                _running(obuf, e, kw, C, ow * C, g.scale)
+        if g.narrow:
+            store_row(row_address(&g.dst, p, i), fbuf, g.dst.kind, ow * C)
+        else:
+            store_row(row_address(&g.dst, p, i), obuf, g.dst.kind, ow * C)
+        i = i + 1
+
+
+cdef void _int_item_u8(void* ctx, Py_ssize_t item, int c) noexcept nogil:
+    _int_rows(<const IntBoxCall*> ctx, item, c, <unsigned char*> NULL)
+
+
+cdef void _int_item_i8(void* ctx, Py_ssize_t item, int c) noexcept nogil:
+    _int_rows(<const IntBoxCall*> ctx, item, c, <signed char*> NULL)
+
+
+cdef void _int_item_u16(void* ctx, Py_ssize_t item, int c) noexcept nogil:
+    _int_rows(<const IntBoxCall*> ctx, item, c, <unsigned short*> NULL)
+
+
+cdef void _int_item_i16(void* ctx, Py_ssize_t item, int c) noexcept nogil:
+    _int_rows(<const IntBoxCall*> ctx, item, c, <short*> NULL)
 
 
 def box_sum_int_planes(const small_int[:, :, ::1] images, out,
@@ -588,29 +714,38 @@ def box_sum_int_planes(const small_int[:, :, ::1] images, out,
     W * C) of C interleaved channels, at column stride 1, into the planes
     ``out`` (N, oh, ow * C) of type ``dst_kind`` (rounded and saturated
     for integers).  The caller checks that kh * kw * max|sample| (and
-    |cval|) fit in an int."""
-    cdef Planes dst = planes_of(out, dst_kind)
-    cdef Py_ssize_t N = images.shape[0], H = images.shape[1]
-    cdef Py_ssize_t n = images.shape[2], W = n // C
-    cdef Py_ssize_t oh = out.shape[1], ow = out.shape[2] // C
-    cdef Py_ssize_t total = N * oh, wext = ow - 1 + kw
-    cdef Py_ssize_t nchunks, c, r, i, p, q, k, m, rr, rprev, cur, q0, q1
+    |cval|) fit in an int.  The work items are blocks of output rows of
+    one plane; each starts its window sums afresh, and integer sums are
+    exact, so the result does not depend on the thread count."""
+    cdef IntBoxCall g
+    cdef Py_ssize_t N = images.shape[0], nitems
     cdef int[:, ::1] sums, ext, tbuf
     cdef double[:, ::1] obuf
     cdef float[:, ::1] fbuf
+    g.dst = planes_of(out, dst_kind)
+    g.H, g.n = images.shape[1], images.shape[2]
+    g.C, g.W = C, images.shape[2] // C
+    g.oh, g.ow = g.dst.H, g.dst.n // C
+    if N == 0 or g.oh == 0 or g.ow == 0:
+        return
+    g.kh, g.kw, g.top, g.left, g.sy = kh, kw, top, left, sy
+    g.wext = g.ow - 1 + kw
+    g.blen = (g.wext if g.wext > left + g.W else left + g.W) * C
+    g.mode, g.cval, g.scale, g.fscale = mode, cval, scale, <float>scale
+    g.images = &images[0, 0, 0]
+    # About ITEM_WORK sample operations an item, at least 4 * kh rows so
+    # that the fresh window sum at its start costs little.
+    g.nrows = max(rows_per_item(4 * g.n), 4 * kh)
+    g.per_plane = (g.oh + g.nrows - 1) // g.nrows
+    nitems = N * g.per_plane
+    if nthreads < 1:
+        nthreads = 1
     # Window sums below 2^24 are exact in float32, whose rounding and
     # conversion run twice as wide as float64's.  A float64 result keeps
     # float64's scaling: a float32 1/N would cost it eight digits.
-    cdef bint narrow = dst_kind != F64 and kh * kw * (
+    g.narrow = dst_kind != F64 and kh * kw * (
         256 if sizeof(small_int) == 1 else 65536) + (abs(cval) * kh * kw) \
         < (1 << 24)
-    cdef float fscale = <float>scale
-    cdef int* acc
-    cdef int* e
-    cdef Py_ssize_t[:, ::1] state
-
-    if N == 0 or oh == 0 or ow == 0:
-        return
     if (small_int is uchar and dst_kind == U8 and kw <= U8_MAX_WIDTH
             and (mode != CONSTANT or 0 <= cval <= 255)
             and fabs(scale * (kh * kw) - 1) <= 1e-6):
@@ -620,72 +755,26 @@ def box_sum_int_planes(const small_int[:, :, ::1] images, out,
         # exact half, where it rounds the exact mean's half to even.
         divisor = _u8_divisor(kh * kw)
         if divisor is not None:
-            _u8_box(images, <unsigned char*> dst.data, dst.plane_bytes,
-                    dst.row_bytes, C, kh, kw, top, left, sy, mode, cval, oh,
-                    ow, divisor[0], divisor[1], nthreads)
+            _u8_box(&g, N, divisor[0], divisor[1], nthreads)
             return
-    if nthreads < 1:
-        nthreads = 1
-    nchunks = nthreads if nthreads < total else total
-    sums = per_thread(nchunks, n, np.intc)
-    ext = per_thread(nchunks, wext * C, np.intc)
-    obuf = per_thread(nchunks, 1 if narrow else ow * C, np.float64)
-    fbuf = per_thread(nchunks, ow * C if narrow else 1, np.float32)
-    tbuf = per_thread(nchunks, ow * C, np.intc)
-    state = per_thread(nchunks, 1, np.intp)
-
-    for c in prange(nchunks, nogil=True, schedule="static", num_threads=nthreads):
-        acc = &sums[c, 0]
-        e = &ext[c, 0]
-        # state[c, 0]: the plane whose row window acc holds (-1: none)
-        state[c, 0] = -1
-        rprev = 0
-        for r in range(c * total // nchunks, (c + 1) * total // nchunks):
-            p = r // oh
-            i = r - p * oh
-            cur = i * sy - top
-            if state[c, 0] != p or cur - rprev >= kh:
-                for k in range(n):
-                    acc[k] = 0
-                for m in range(kh):
-                    _int_add_row(acc, images, p, map_index(cur + m, H, mode),
-                                 n, 1, cval)
-                state[c, 0] = p
-            else:
-                # slide the window from rows [rprev, rprev + kh)
-                for m in range(rprev, cur):
-                    _int_add_row(acc, images, p, map_index(m, H, mode), n,
-                                 -1, cval)
-                    _int_add_row(acc, images, p, map_index(m + kh, H, mode),
-                                 n, 1, cval)
-            rprev = cur
-            # the window's column sums, extended pixel-wise by the mode:
-            # pixels [q0, q1) are inside the row, a plain copy
-            q0 = left if left < wext else wext
-            q1 = left + W if left + W < wext else wext
-            for q in range(q0):
-                _int_pixel(e, acc, q, map_index(q - left, W, mode), C,
-                           cval * kh)
-            for k in range((q1 - q0) * C):
-                e[q0 * C + k] = acc[k]
-            for q in range(q1, wext):
-                _int_pixel(e, acc, q, map_index(q - left, W, mode), C,
-                           cval * kh)
-            if kw <= DIRECT_BOX_WIDTH:
-                if narrow:
-                    _int_row_sums(&fbuf[c, 0], &tbuf[c, 0], e, kw, C, ow * C,
-                                  fscale)
-                else:
-                    _int_row_sums(&obuf[c, 0], &tbuf[c, 0], e, kw, C, ow * C,
-                                  scale)
-            else:
-                if narrow:
-                    _running(&fbuf[c, 0], e, kw, C, ow * C, fscale)
-                else:
-                    _running(&obuf[c, 0], e, kw, C, ow * C, scale)
-            if narrow:
-                store_row(row_address(&dst, p, i), &fbuf[c, 0], dst_kind,
-                          ow * C)
-            else:
-                store_row(row_address(&dst, p, i), &obuf[c, 0], dst_kind,
-                          ow * C)
+    if nthreads > nitems:
+        nthreads = <int> nitems
+    sums = per_thread(nthreads, g.n, np.intc)
+    ext = per_thread(nthreads, g.wext * C, np.intc)
+    obuf = per_thread(nthreads, 1 if g.narrow else g.ow * C, np.float64)
+    fbuf = per_thread(nthreads, g.ow * C if g.narrow else 1, np.float32)
+    tbuf = per_thread(nthreads, g.ow * C, np.intc)
+    g.buf[0], g.stride[0] = <char*> &sums[0, 0], sums.shape[1] * sizeof(int)
+    g.buf[1], g.stride[1] = <char*> &ext[0, 0], ext.shape[1] * sizeof(int)
+    g.buf[2], g.stride[2] = <char*> &obuf[0, 0], obuf.shape[1] * sizeof(double)
+    g.buf[3], g.stride[3] = <char*> &fbuf[0, 0], fbuf.shape[1] * sizeof(float)
+    g.buf[4], g.stride[4] = <char*> &tbuf[0, 0], tbuf.shape[1] * sizeof(int)
+    with nogil:
+        if small_int is uchar:
+            run_items(_int_item_u8, &g, nitems, nthreads)
+        elif small_int is schar:
+            run_items(_int_item_i8, &g, nitems, nthreads)
+        elif small_int is ushort:
+            run_items(_int_item_u16, &g, nitems, nthreads)
+        else:
+            run_items(_int_item_i16, &g, nitems, nthreads)

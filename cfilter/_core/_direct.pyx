@@ -18,7 +18,6 @@ row, so with row stride sy < kh a row is split about once, not kh/sy times.
 """
 import numpy as np
 cimport numpy as cnp
-from cython.parallel cimport prange
 
 from ._types cimport real
 from ._scratch cimport LINE, STACK_ARENA, Block, arena
@@ -29,6 +28,7 @@ cnp.import_array()
 from ._boundary cimport BoundaryMode, map_index, extend_pixels, extend_phases
 from ._taps cimport (BLOCK, taps_unit_stride, taps_groups, phase_groups,
                      phase_weights, phase_ngroups, phase_step)
+from ._pool cimport run_items, rows_per_item
 
 
 cdef inline void _row_span(real* out, const real** rows, const real* w,
@@ -36,6 +36,146 @@ cdef inline void _row_span(real* out, const real** rows, const real* w,
                            Py_ssize_t n) noexcept nogil:
     if n > 0:
         taps_unit_stride(out, rows, w, kh, kw, dx, n)
+
+
+cdef struct DirectCall:
+    # What every output row needs, fixed per call; the kernel, weights and
+    # row of cval are of the compute type (real).
+    Planes src
+    Planes dst
+    Py_ssize_t H, W, C, kh, kw, oh, ow, total, nrows
+    Py_ssize_t top, left, sy, sx, dy, dx
+    Py_ssize_t jlo, jhi, lw, rw, rstart, plen, psize, nph, step, ng, cstride
+    BoundaryMode mode
+    double cval
+    const void* w
+    const void* cvrow
+    const void* wg
+    const Py_ssize_t* cnt
+    Block blk[7]        # per-thread scratch, row ``slot`` for each thread
+
+
+cdef void _rows(const DirectCall* g, Py_ssize_t r0, Py_ssize_t r1, int c,
+                real* dummy) noexcept nogil:
+    """Output rows [r0, r1) of the stack (row r: row r % oh of plane
+    r // oh), with the scratch of thread slot c."""
+    cdef Py_ssize_t kh = g.kh, kw = g.kw, H = g.H, W = g.W, C = g.C
+    cdef Py_ssize_t oh = g.oh, ow = g.ow, top = g.top, left = g.left
+    cdef Py_ssize_t sy = g.sy, sx = g.sx, dy = g.dy, dx = g.dx
+    cdef Py_ssize_t jlo = g.jlo, jhi = g.jhi, lw = g.lw, rw = g.rw
+    cdef Py_ssize_t psize = g.psize, plen = g.plen, nph = g.nph
+    cdef Py_ssize_t i, m, s, y, r, p, plane
+    cdef BoundaryMode mode = g.mode
+    cdef real cv = <real> g.cval
+    cdef const real* w = <const real*> g.w
+    cdef const real* cvrow = <const real*> g.cvrow
+    cdef const real* srow
+    cdef real* orow
+    cdef real* lbuf = <real*> (g.blk[0].base + c * g.blk[0].stride)
+    cdef real* rbuf = <real*> (g.blk[1].base + c * g.blk[1].stride)
+    cdef real* phbuf = <real*> (g.blk[2].base + c * g.blk[2].stride)
+    cdef real* cbuf = <real*> (g.blk[3].base + c * g.blk[3].stride)
+    cdef real* obuf = <real*> (g.blk[4].base + c * g.blk[4].stride)
+    cdef const real** rows = <const real**> (g.blk[5].base + c * g.blk[5].stride)
+    cdef const real** lrows = rows + kh
+    cdef const real** rrows = rows + 2 * kh
+    cdef const real** srcs = rows + 3 * kh
+    cdef const real** taps = rows + 4 * kh
+    # Slot s of phbuf holds the split of row coordinate tags[s]; no row
+    # coordinate is below -top.
+    cdef Py_ssize_t* tags = <Py_ssize_t*> (g.blk[6].base + c * g.blk[6].stride)
+    cdef Py_ssize_t* used = tags + kh
+    cdef Py_ssize_t* slot = tags + 2 * kh
+    cdef Py_ssize_t* want = tags + 3 * kh
+    cdef RowCache* conv = <RowCache*> (tags + 6 * kh)
+    conv.tags = tags + 4 * kh
+    conv.used = tags + 5 * kh
+    conv.nslots = kh
+    conv.plane = -1
+    # output row i of plane p, stepped along without a division per row
+    p = r0 // oh
+    i = r0 - p * oh - 1
+    plane = -1
+    for r in range(r0, r1):
+        i = i + 1
+        if i == oh:
+            i = 0
+            p = p + 1
+        if p != plane:
+            plane = p
+            for s in range(kh):
+                tags[s] = -top - 1
+        orow = out_row(&g.dst, p, i, obuf)
+        if sx > 1:
+            # Reuse the rows split for earlier outputs; split the others
+            # into slots no row of this output holds.
+            for s in range(kh):
+                used[s] = 0
+            for m in range(kh):
+                y = i * sy + m * dy - top
+                slot[m] = -1
+                for s in range(kh):
+                    if tags[s] == y:
+                        slot[m] = s
+                        used[s] = 1
+                        break
+            for m in range(kh):
+                if slot[m] < 0:
+                    s = 0
+                    while used[s]:
+                        s = s + 1
+                    y = i * sy + m * dy - top
+                    want[0] = map_index(y, H, mode)
+                    fetch_rows(srcs, &g.src, conv, cbuf, g.cstride,
+                               p, want, 1, cvrow)
+                    extend_phases(srcs[0], W, phbuf + s * psize, -left,
+                                  sx, plen, dx, nph, mode, cv)
+                    tags[s] = y
+                    used[s] = 1
+                    slot[m] = s
+                rows[m] = phbuf + slot[m] * psize
+            phase_groups(taps, rows, kh, kw, dx, sx, plen)
+            taps_groups(orow, taps, g.cnt, <const real*> g.wg, g.ng,
+                        g.step, ow)
+            flush_row(&g.dst, p, i, orow)
+            continue
+        for m in range(kh):
+            want[m] = map_index(i * sy + m * dy - top, H, mode)
+        # A row outside under 'constant' reads the row of cval,
+        # positioned so that its column 0 is image column 0.
+        fetch_rows(srcs, &g.src, conv, cbuf, g.cstride, p, want, kh,
+                   cvrow + left * C)
+        for m in range(kh):
+            srow = srcs[m]
+            rows[m] = srow + (jlo * sx - left) * C
+            if lw > 0:
+                extend_pixels(srow, W, C, lbuf + m * lw * C, -left, lw,
+                              mode, cv)
+                lrows[m] = lbuf + m * lw * C
+            if rw > 0:
+                extend_pixels(srow, W, C, rbuf + m * rw * C, g.rstart,
+                              rw, mode, cv)
+                rrows[m] = rbuf + m * rw * C
+        _row_span(orow, lrows, w, kh, kw, dx * C, jlo * C)
+        if jhi > jlo:
+            _row_span(orow + jlo * C, rows, w, kh, kw, dx * C,
+                      (jhi - jlo) * C)
+        if jhi < ow:
+            _row_span(orow + jhi * C, rrows, w, kh, kw, dx * C,
+                      (ow - jhi) * C)
+        flush_row(&g.dst, p, i, orow)
+
+
+cdef void _item_f(void* ctx, Py_ssize_t item, int slot) noexcept nogil:
+    cdef const DirectCall* g = <const DirectCall*> ctx
+    cdef Py_ssize_t r0 = item * g.nrows
+    _rows(g, r0, min(r0 + g.nrows, g.total), slot, <float*> NULL)
+
+
+cdef void _item_d(void* ctx, Py_ssize_t item, int slot) noexcept nogil:
+    cdef const DirectCall* g = <const DirectCall*> ctx
+    cdef Py_ssize_t r0 = item * g.nrows
+    _rows(g, r0, min(r0 + g.nrows, g.total), slot, <double*> NULL)
 
 
 def correlate_planes(images, Sample src_kind, const real[:, ::1] kernel,
@@ -51,17 +191,18 @@ def correlate_planes(images, Sample src_kind, const real[:, ::1] kernel,
     filtered in place: a row is W * C samples, taps dx * C apart, and the
     border is extended pixel by pixel.
 
-    The threads share out the rows of all the planes together, so a stack of
-    small images is as parallel as one large one, and the scratch and the
-    parallel region are set up once for the stack, not once a plane."""
-    cdef Planes src = planes_of(images, src_kind)
-    cdef Planes dst = planes_of(out, dst_kind)
+    The work items are blocks of output rows of all the planes together
+    (fixed by the shapes), so a stack of small images is as parallel as
+    one large one, and the scratch is set up once for the stack."""
+    cdef DirectCall g
+    g.src = planes_of(images, src_kind)
+    g.dst = planes_of(out, dst_kind)
     # Lengths from the array structs: reading ``.shape`` of an untyped
     # object costs a Python attribute lookup and a tuple per read.
-    cdef Py_ssize_t N = cnp.PyArray_DIM(<cnp.ndarray> images, 0), H = src.H
-    cdef Py_ssize_t W = src.n // C
+    cdef Py_ssize_t N = cnp.PyArray_DIM(<cnp.ndarray> images, 0)
+    cdef Py_ssize_t H = g.src.H, W = g.src.n // C
     cdef Py_ssize_t kh = kernel.shape[0], kw = kernel.shape[1]
-    cdef Py_ssize_t oh = dst.H, ow = dst.n // C
+    cdef Py_ssize_t oh = g.dst.H, ow = g.dst.n // C
     cdef Py_ssize_t total = N * oh
     cdef Py_ssize_t reach = (kw - 1) * dx
     # Outputs [jlo, jhi) have every tap inside the row.
@@ -72,35 +213,16 @@ def correlate_planes(images, Sample src_kind, const real[:, ::1] kernel,
     cdef Py_ssize_t plen = ow + reach // sx, psize = sx * plen
     cdef Py_ssize_t nph = phase_ngroups(kw, dx, sx), step = phase_step(dx, sx)
     cdef Py_ssize_t ng = kh * nph
-    cdef Py_ssize_t nchunks, c, i, m, rr, k, s, y, r, p, plane
-    cdef Py_ssize_t* tags
-    cdef Py_ssize_t* used
-    cdef Py_ssize_t* slot
-    cdef Py_ssize_t* want
-    cdef RowCache* conv
-    cdef real cv = <real>cval
-    cdef const real* w = &kernel[0, 0]
-    cdef const real* srow
-    cdef real* orow
-    cdef const real** rows
-    cdef const real** lrows
-    cdef const real** rrows
-    cdef const real** taps
-    cdef const real** srcs
+    cdef Py_ssize_t k, nitems
     cdef Block blk[10]
     cdef char stack[STACK_ARENA]
     cdef Py_ssize_t nbytes[10]
     cdef Py_ssize_t nrows[10]
-    cdef real* lbuf
-    cdef real* rbuf
-    cdef real* phbuf
-    cdef real* cbuf
-    cdef real* obuf
     cdef real* wg
     cdef real* cvrow
     cdef Py_ssize_t* cnt
-    cdef Py_ssize_t* cache
     cdef Py_ssize_t cstride, ncv, isz = sizeof(real)
+    cdef real cv = <real>cval
 
     if N == 0 or oh == 0 or ow == 0:
         return
@@ -125,126 +247,47 @@ def correlate_planes(images, Sample src_kind, const real[:, ::1] kernel,
         psize = 0
     if nthreads < 1:
         nthreads = 1
-    nchunks = nthreads if nthreads < total else total
+    g.nrows = rows_per_item(ow * C * kh * kw)
+    nitems = (total + g.nrows - 1) // g.nrows
+    if nthreads > nitems:
+        nthreads = <int> nitems
     # Scratch is allocated here, so running out of memory is a MemoryError
     # rather than a crash inside the parallel loop: edge segments, phase
     # rows, converted input rows (for sample types other than the compute
     # type), an output row (likewise), row pointers and cache tags (per
     # thread); the row of cval, the weights in phase-group order and their
     # counts (shared).
-    cstride = 0 if is_native(src_kind, <real*>NULL) else src.n + LINE
+    cstride = 0 if is_native(src_kind, <real*>NULL) else g.src.n + LINE
     ncv = (W + left + ow * sx + reach + 1) * C
     nbytes[0] = (kh * lw * C + 1) * isz
     nbytes[1] = (kh * rw * C + 1) * isz
     nbytes[2] = (kh * psize + 1) * isz
     nbytes[3] = (kh * cstride + 1) * isz
-    nbytes[4] = (1 if is_native(dst_kind, <real*>NULL) else dst.n) * isz
+    nbytes[4] = (1 if is_native(dst_kind, <real*>NULL) else g.dst.n) * isz
     nbytes[5] = kh * (kw + 4) * sizeof(void*)
     nbytes[6] = (6 * kh + 4) * sizeof(Py_ssize_t)
     nbytes[7] = ncv * isz
     nbytes[8] = kh * kw * isz
     nbytes[9] = ng * sizeof(Py_ssize_t)
     for k in range(10):
-        nrows[k] = nchunks if k < 7 else 1
+        nrows[k] = nthreads if k < 7 else 1
     keep = arena(nbytes, nrows, 10, blk, stack)
     cvrow = <real*> blk[7].base
     for k in range(ncv):
         cvrow[k] = cv
     wg = <real*> blk[8].base
     cnt = <Py_ssize_t*> blk[9].base
-    phase_weights(wg, cnt, w, kh, kw, dx, sx)
-
-    for c in prange(nchunks, nogil=True, schedule="static", num_threads=nthreads):
-        lbuf = <real*> (blk[0].base + c * blk[0].stride)
-        rbuf = <real*> (blk[1].base + c * blk[1].stride)
-        phbuf = <real*> (blk[2].base + c * blk[2].stride)
-        cbuf = <real*> (blk[3].base + c * blk[3].stride)
-        obuf = <real*> (blk[4].base + c * blk[4].stride)
-        rows = <const real**> (blk[5].base + c * blk[5].stride)
-        lrows = rows + kh
-        rrows = rows + 2 * kh
-        srcs = rows + 3 * kh
-        taps = rows + 4 * kh
-        # Slot s of phbuf[c] holds the split of row coordinate tags[s]; no
-        # row coordinate is below -top.
-        tags = <Py_ssize_t*> (blk[6].base + c * blk[6].stride)
-        used = tags + kh
-        slot = tags + 2 * kh
-        want = tags + 3 * kh
-        conv = <RowCache*> (tags + 6 * kh)
-        conv.tags = tags + 4 * kh
-        conv.used = tags + 5 * kh
-        conv.nslots = kh
-        conv.plane = -1
-        # output row i of plane p, stepped along without a division per row
-        r = c * total // nchunks
-        p = r // oh
-        i = r - p * oh - 1
-        plane = -1
-        for r in range(c * total // nchunks, (c + 1) * total // nchunks):
-            i = i + 1
-            if i == oh:
-                i = 0
-                p = p + 1
-            if p != plane:
-                plane = p
-                for s in range(kh):
-                    tags[s] = -top - 1
-            orow = out_row(&dst, p, i, obuf)
-            if sx > 1:
-                # Reuse the rows split for earlier outputs; split the others
-                # into slots no row of this output holds.
-                for s in range(kh):
-                    used[s] = 0
-                for m in range(kh):
-                    y = i * sy + m * dy - top
-                    slot[m] = -1
-                    for s in range(kh):
-                        if tags[s] == y:
-                            slot[m] = s
-                            used[s] = 1
-                            break
-                for m in range(kh):
-                    if slot[m] < 0:
-                        s = 0
-                        while used[s]:
-                            s = s + 1
-                        y = i * sy + m * dy - top
-                        want[0] = map_index(y, H, mode)
-                        fetch_rows(srcs, &src, conv, cbuf, cstride,
-                                   p, want, 1, cvrow)
-                        extend_phases(srcs[0], W, phbuf + s * psize, -left,
-                                      sx, plen, dx, nph, mode, cv)
-                        tags[s] = y
-                        used[s] = 1
-                        slot[m] = s
-                    rows[m] = phbuf + slot[m] * psize
-                phase_groups(taps, rows, kh, kw, dx, sx, plen)
-                taps_groups(orow, taps, cnt, wg, ng, step, ow)
-                flush_row(&dst, p, i, orow)
-                continue
-            for m in range(kh):
-                want[m] = map_index(i * sy + m * dy - top, H, mode)
-            # A row outside under 'constant' reads the row of cval,
-            # positioned so that its column 0 is image column 0.
-            fetch_rows(srcs, &src, conv, cbuf, cstride, p, want, kh,
-                       cvrow + left * C)
-            for m in range(kh):
-                srow = srcs[m]
-                rows[m] = srow + (jlo * sx - left) * C
-                if lw > 0:
-                    extend_pixels(srow, W, C, lbuf + m * lw * C, -left, lw,
-                                  mode, cv)
-                    lrows[m] = lbuf + m * lw * C
-                if rw > 0:
-                    extend_pixels(srow, W, C, rbuf + m * rw * C, rstart,
-                                  rw, mode, cv)
-                    rrows[m] = rbuf + m * rw * C
-            _row_span(orow, lrows, w, kh, kw, dx * C, jlo * C)
-            if jhi > jlo:
-                _row_span(orow + jlo * C, rows, w, kh, kw, dx * C,
-                          (jhi - jlo) * C)
-            if jhi < ow:
-                _row_span(orow + jhi * C, rrows, w, kh, kw, dx * C,
-                          (ow - jhi) * C)
-            flush_row(&dst, p, i, orow)
+    phase_weights(wg, cnt, &kernel[0, 0], kh, kw, dx, sx)
+    for k in range(7):
+        g.blk[k] = blk[k]
+    g.H, g.W, g.C, g.kh, g.kw, g.oh, g.ow, g.total = H, W, C, kh, kw, oh, ow, total
+    g.top, g.left, g.sy, g.sx, g.dy, g.dx = top, left, sy, sx, dy, dx
+    g.jlo, g.jhi, g.lw, g.rw, g.rstart = jlo, jhi, lw, rw, rstart
+    g.plen, g.psize, g.nph, g.step, g.ng, g.cstride = plen, psize, nph, step, ng, cstride
+    g.mode, g.cval = mode, cval
+    g.w, g.cvrow, g.wg, g.cnt = &kernel[0, 0], cvrow, wg, cnt
+    with nogil:
+        if real is float:
+            run_items(_item_f, &g, nitems, nthreads)
+        else:
+            run_items(_item_d, &g, nitems, nthreads)

@@ -9,7 +9,6 @@ gives the same bits.  For an image with few NaNs, ``flag_positions`` lists
 them and ``scatter_nan_weights`` makes the filtered NaN plane from them
 alone.
 """
-from cython.parallel cimport prange
 from libc.math cimport NAN
 from libc.string cimport memcpy
 
@@ -18,6 +17,7 @@ import numpy as np
 from libc.stdint cimport uint8_t, uint64_t
 
 from ._types cimport real
+from ._pool cimport run_items
 
 
 cdef enum:
@@ -166,16 +166,63 @@ ctypedef fused flag_t:
     double
 
 
+cdef struct SplitCall:
+    const void* x
+    void* y
+    void* flag
+    Py_ssize_t n
+    Py_ssize_t* found       # per chunk
+    double shift
+    int flip
+
+
+cdef void _split_rows(const SplitCall* g, Py_ssize_t c, real* r,
+                      flag_t* f) noexcept nogil:
+    cdef Py_ssize_t start = c * CHUNK
+    cdef Py_ssize_t stop = min(start + CHUNK, g.n)
+    cdef const real* x = <const real*> g.x + start
+    cdef real* y = <real*> g.y + start
+    cdef flag_t* flag = <flag_t*> g.flag + start
+    if flag_t is uint8_t:
+        if real is float:
+            g.found[c] = cfilter_split_fu8(x, y, flag, stop - start,
+                                           <float>g.shift, g.flip)
+        else:
+            g.found[c] = cfilter_split_du8(x, y, flag, stop - start,
+                                           g.shift, g.flip)
+    elif real is float and flag_t is float:
+        g.found[c] = cfilter_split_f(x, y, flag, stop - start,
+                                     <float>g.shift, g.flip)
+    elif real is double and flag_t is double:
+        g.found[c] = cfilter_split_d(x, y, flag, stop - start, g.shift,
+                                     g.flip)
+
+
+cdef void _split_fu8(void* g, Py_ssize_t c, int slot) noexcept nogil:
+    _split_rows(<const SplitCall*> g, c, <float*> NULL, <uint8_t*> NULL)
+
+
+cdef void _split_du8(void* g, Py_ssize_t c, int slot) noexcept nogil:
+    _split_rows(<const SplitCall*> g, c, <double*> NULL, <uint8_t*> NULL)
+
+
+cdef void _split_ff(void* g, Py_ssize_t c, int slot) noexcept nogil:
+    _split_rows(<const SplitCall*> g, c, <float*> NULL, <float*> NULL)
+
+
+cdef void _split_dd(void* g, Py_ssize_t c, int slot) noexcept nogil:
+    _split_rows(<const SplitCall*> g, c, <double*> NULL, <double*> NULL)
+
+
 def split_nan(const real[::1] x, real[::1] y, flag_t[::1] flag,
               double shift, bint nan_cval, int nthreads):
     """``y = x - shift`` with NaN set to 0; ``flag`` = 1 at NaN and 0
     elsewhere (the other way round with ``nan_cval``), of the compute type
     or uint8 (a quarter of the traffic, for the engines that read uint8).
     Returns the number of NaNs found."""
+    cdef SplitCall g
     cdef Py_ssize_t n = x.shape[0]
     cdef Py_ssize_t nchunks = (n + CHUNK - 1) // CHUNK
-    cdef Py_ssize_t c, start, stop, found = 0
-    cdef int flip = 1 if nan_cval else 0
     if y.shape[0] != n or flag.shape[0] != n:
         raise ValueError("split_nan: x, y and flag differ in length")
     if (flag_t is float and real is double) or (
@@ -183,24 +230,112 @@ def split_nan(const real[::1] x, real[::1] y, flag_t[::1] flag,
         raise TypeError("split_nan: flag is uint8 or of x's type")
     if n == 0:
         return 0
-    for c in prange(nchunks, nogil=True, schedule="static",
-                    num_threads=max(1, nthreads)):
-        start = c * CHUNK
-        stop = min(start + CHUNK, n)
+    found = np.zeros(nchunks, dtype=np.intp)
+    cdef Py_ssize_t[::1] counts = found
+    g.x, g.y, g.flag, g.n = &x[0], &y[0], &flag[0], n
+    g.found, g.shift, g.flip = &counts[0], shift, 1 if nan_cval else 0
+    with nogil:
         if flag_t is uint8_t:
             if real is float:
-                found += cfilter_split_fu8(&x[start], &y[start], &flag[start],
-                                           stop - start, <float>shift, flip)
+                run_items(_split_fu8, &g, nchunks, nthreads)
             else:
-                found += cfilter_split_du8(&x[start], &y[start], &flag[start],
-                                           stop - start, shift, flip)
-        elif real is float and flag_t is float:
-            found += cfilter_split_f(&x[start], &y[start], &flag[start],
-                                     stop - start, <float>shift, flip)
-        elif real is double and flag_t is double:
-            found += cfilter_split_d(&x[start], &y[start], &flag[start],
-                                     stop - start, shift, flip)
-    return found
+                run_items(_split_du8, &g, nchunks, nthreads)
+        elif real is float:
+            run_items(_split_ff, &g, nchunks, nthreads)
+        else:
+            run_items(_split_dd, &g, nchunks, nthreads)
+    return int(found.sum())
+
+
+cdef struct ScatterCall:
+    const Py_ssize_t* where
+    const Py_ssize_t* plane_start
+    const Py_ssize_t* row_ptr
+    const Py_ssize_t* row_ext
+    const Py_ssize_t* col_ptr
+    const Py_ssize_t* col_ext
+    const void* w           # (kh, kw) weights
+    const void* wf          # the same, each row reversed
+    void* acc               # (N, oh, ow)
+    Py_ssize_t H, W, oh, ow, kh, kw, sy, sx, dy, dx, nbands
+
+
+cdef void _scatter_band(const ScatterCall* g, Py_ssize_t task,
+                        real* dummy) noexcept nogil:
+    """Band ``task % nbands`` of the output rows of plane ``task //
+    nbands``: every NaN of the plane adds its weights that land there."""
+    cdef Py_ssize_t H = g.H, W = g.W, oh = g.oh, ow = g.ow
+    cdef Py_ssize_t kh = g.kh, kw = g.kw, sy = g.sy, sx = g.sx
+    cdef Py_ssize_t dy = g.dy, dx = g.dx
+    cdef Py_ssize_t p = task // g.nbands, b = task % g.nbands
+    cdef Py_ssize_t i0 = b * oh // g.nbands, i1 = (b + 1) * oh // g.nbands
+    cdef Py_ssize_t k, idx, r, col, a, e, ky, ky0, ky1, t, bq, q, kx, u
+    cdef Py_ssize_t m0, m1
+    cdef bint unit = sx == 1 and dx == 1
+    cdef const real* w = <const real*> g.w
+    cdef const real* wf = <const real*> g.wf
+    cdef real* acc = <real*> g.acc + p * oh * ow
+    for k in range(g.plane_start[p], g.plane_start[p + 1]):
+        idx = g.where[k] - p * H * W
+        r = idx // W
+        col = idx - r * W
+        for a in range(g.row_ptr[r], g.row_ptr[r + 1]):
+            e = g.row_ext[a]
+            if sy == 1 and dy == 1:
+                # output i = e - ky: no division on this common path
+                ky0 = e - i1 + 1
+                if ky0 < 0:
+                    ky0 = 0
+                ky1 = e - i0 + 1
+                if ky1 > kh:
+                    ky1 = kh
+            else:
+                ky0 = 0
+                ky1 = kh
+            for ky in range(ky0, ky1):
+                t = e - ky * dy
+                if t < 0:
+                    break
+                if sy != 1:
+                    if t % sy != 0:
+                        continue
+                    t = t // sy
+                if t < i0 or t >= i1:
+                    continue
+                for bq in range(g.col_ptr[col], g.col_ptr[col + 1]):
+                    q = g.col_ext[bq]
+                    if unit:
+                        # outputs j = q - kx, kx in [0, kw), within [0, ow)
+                        m0 = kw - 1 - q
+                        if m0 < 0:
+                            m0 = 0
+                        m1 = ow + kw - 1 - q
+                        if m1 > kw:
+                            m1 = kw
+                        if m1 > m0:
+                            if real is float:
+                                cfilter_add_row_f(
+                                    acc + t * ow + q - kw + 1 + m0,
+                                    wf + ky * kw + m0, m1 - m0)
+                            else:
+                                cfilter_add_row_d(
+                                    acc + t * ow + q - kw + 1 + m0,
+                                    wf + ky * kw + m0, m1 - m0)
+                        continue
+                    for kx in range(kw):
+                        u = q - kx * dx
+                        if u < 0:
+                            break
+                        if u % sx == 0 and u // sx < ow:
+                            acc[t * ow + u // sx] += w[ky * kw + kx]
+
+
+cdef void _scatter_f(void* g, Py_ssize_t task, int slot) noexcept nogil:
+    _scatter_band(<const ScatterCall*> g, task, <float*> NULL)
+
+
+cdef void _scatter_d(void* g, Py_ssize_t task, int slot) noexcept nogil:
+    _scatter_band(<const ScatterCall*> g, task, <double*> NULL)
 
 
 def scatter_nan_weights(const Py_ssize_t[::1] where,
@@ -220,15 +355,12 @@ def scatter_nan_weights(const Py_ssize_t[::1] where,
     rows ``e`` (output ``i``, tap ``ky`` reads ``e = i*sy + ky*dy``) that
     hold a copy of source row ``r`` are ``row_ext[row_ptr[r]:row_ptr[r +
     1]]`` (the boundary mode's inverse; none for the constant), columns
-    likewise.  The threads take bands of output rows and each adds the
-    NaNs in the same order, so every pixel's sum is the same in every bit
-    whatever the number of threads."""
+    likewise.  The work items are bands of output rows (fixed by the
+    shape), and each adds the NaNs in the same order, so every pixel's sum
+    is the same in every bit whatever the number of threads."""
     cdef Py_ssize_t N = acc.shape[0], oh = acc.shape[1], ow = acc.shape[2]
     cdef Py_ssize_t kh = w.shape[0], kw = w.shape[1]
-    cdef Py_ssize_t nbands, ntasks, task, p, b, i0, i1, k, idx, r, col
-    cdef Py_ssize_t a, e, ky, ky0, ky1, t, bq, q, kx, u, m0, m1
-    cdef bint unit = sx == 1 and dx == 1
-    cdef real* flipped
+    cdef Py_ssize_t ky, kx
     if where.shape[0] == 0 or N == 0 or oh == 0 or ow == 0:
         return
     if plane_start.shape[0] != N + 1 or row_ptr.shape[0] != H + 1 \
@@ -242,67 +374,94 @@ def scatter_nan_weights(const Py_ssize_t[::1] where,
     for ky in range(kh):
         for kx in range(kw):
             wf[ky, kx] = w[ky, kw - 1 - kx]
-    nbands = max(1, min(nthreads, oh // 16))
-    ntasks = N * nbands
-    for task in prange(ntasks, nogil=True, schedule="static",
-                       num_threads=max(1, min(nthreads, ntasks))):
-        p = task // nbands
-        b = task % nbands
-        i0 = b * oh // nbands
-        i1 = (b + 1) * oh // nbands
-        for k in range(plane_start[p], plane_start[p + 1]):
-            idx = where[k] - p * H * W
-            r = idx // W
-            col = idx - r * W
-            for a in range(row_ptr[r], row_ptr[r + 1]):
-                e = row_ext[a]
-                if sy == 1 and dy == 1:
-                    # output i = e - ky: no division on this common path
-                    ky0 = e - i1 + 1
-                    if ky0 < 0:
-                        ky0 = 0
-                    ky1 = e - i0 + 1
-                    if ky1 > kh:
-                        ky1 = kh
-                else:
-                    ky0 = 0
-                    ky1 = kh
-                for ky in range(ky0, ky1):
-                    t = e - ky * dy
-                    if t < 0:
-                        break
-                    if sy != 1:
-                        if t % sy != 0:
-                            continue
-                        t = t // sy
-                    if t < i0 or t >= i1:
-                        continue
-                    for bq in range(col_ptr[col], col_ptr[col + 1]):
-                        q = col_ext[bq]
-                        if unit:
-                            # outputs j = q - kx, kx in [0, kw), within [0, ow)
-                            m0 = kw - 1 - q
-                            if m0 < 0:
-                                m0 = 0
-                            m1 = ow + kw - 1 - q
-                            if m1 > kw:
-                                m1 = kw
-                            if m1 > m0:
-                                if real is float:
-                                    cfilter_add_row_f(
-                                        &acc[p, t, q - kw + 1 + m0],
-                                        &wf[ky, m0], m1 - m0)
-                                else:
-                                    cfilter_add_row_d(
-                                        &acc[p, t, q - kw + 1 + m0],
-                                        &wf[ky, m0], m1 - m0)
-                            continue
-                        for kx in range(kw):
-                            u = q - kx * dx
-                            if u < 0:
-                                break
-                            if u % sx == 0 and u // sx < ow:
-                                acc[p, t, u // sx] += w[ky, kx]
+    cdef ScatterCall g
+    # Bands fixed by the shape: every pixel's NaNs are added in the same
+    # order whatever the number of threads.
+    g.nbands = max(1, min(16, oh // 32))
+    g.where, g.plane_start = &where[0], &plane_start[0]
+    g.row_ptr, g.row_ext = &row_ptr[0], (&row_ext[0] if row_ext.shape[0] else NULL)
+    g.col_ptr, g.col_ext = &col_ptr[0], (&col_ext[0] if col_ext.shape[0] else NULL)
+    g.w, g.wf, g.acc = &w[0, 0], &wf[0, 0], &acc[0, 0, 0]
+    g.H, g.W, g.oh, g.ow, g.kh, g.kw = H, W, oh, ow, kh, kw
+    g.sy, g.sx, g.dy, g.dx = sy, sx, dy, dx
+    with nogil:
+        if real is float:
+            run_items(_scatter_f, &g, N * g.nbands, nthreads)
+        else:
+            run_items(_scatter_d, &g, N * g.nbands, nthreads)
+
+
+cdef struct CombineCall:
+    void* y
+    const void* f
+    const void* fa
+    void* o
+    Py_ssize_t n
+    double t, small, full, s
+    bint nan_cval, signed, in_place
+
+
+cdef void _combine_chunk(const CombineCall* g, Py_ssize_t c,
+                         real* dummy) noexcept nogil:
+    cdef Py_ssize_t start = c * CHUNK
+    cdef Py_ssize_t stop = min(start + CHUNK, g.n), i
+    cdef real* y = <real*> g.y
+    cdef const real* f = <const real*> g.f
+    cdef const real* fa = <const real*> g.fa
+    cdef real* o = <real*> g.o
+    cdef real t = <real> g.t, small = <real> g.small, s = <real> g.s
+    cdef real full = <real> g.full
+    cdef real fv, fav, valid, scale, mag
+    cdef real nan = <real>NAN
+    cdef bint empty, partial
+    cdef bint nan_cval = g.nan_cval
+    if not g.signed and g.in_place:
+        if real is float:
+            cfilter_combine_f(&y[start], &f[start], stop - start, t,
+                              small, full, s, nan_cval)
+        else:
+            cfilter_combine_d(&y[start], &f[start], stop - start, t,
+                              small, full, s, nan_cval)
+        return
+    for i in range(start, stop):
+        fv = f[i]
+        fav = fa[i]
+        if nan_cval:
+            valid = fv
+            empty = fav <= small
+        else:
+            valid = t - fv
+            empty = fav >= full
+        if empty:
+            o[i] = nan
+            continue
+        if g.signed:
+            if nan_cval:
+                partial = fav < full
+            else:
+                partial = fav > small
+            scale = 1
+            if t != 0:
+                mag = valid if valid >= 0 else -valid
+                if partial and mag > small:
+                    scale = t / valid
+            elif partial:
+                scale = 0
+        else:
+            # Exactly 1 where every weight is valid (f == 0).
+            scale = t / valid
+        if s != 0:
+            o[i] = (y[i] + valid * s) * scale
+        else:
+            o[i] = y[i] * scale
+
+
+cdef void _combine_f(void* g, Py_ssize_t c, int slot) noexcept nogil:
+    _combine_chunk(<const CombineCall*> g, c, <float*> NULL)
+
+
+cdef void _combine_d(void* g, Py_ssize_t c, int slot) noexcept nogil:
+    _combine_chunk(<const CombineCall*> g, c, <double*> NULL)
 
 
 def combine_nan(real[::1] y, const real[::1] f, const real[::1] fa,
@@ -316,62 +475,22 @@ def combine_nan(real[::1] y, const real[::1] f, const real[::1] fa,
     valid * shift) * total / valid``, where for a signed kernel the
     rescaling is skipped (factor 1) where the valid weights cancel, and a
     zero-sum kernel gives 0 wherever some weight is invalid."""
+    cdef CombineCall g
     cdef Py_ssize_t n = y.shape[0]
     cdef Py_ssize_t nchunks = (n + CHUNK - 1) // CHUNK
-    cdef Py_ssize_t c, i, start, stop
-    cdef real t = <real>total, ta = <real>total_abs, small = <real>tiny
-    cdef real s = <real>shift, full = ta - small
-    cdef real fv, fav, valid, scale, mag
-    cdef real nan = <real>NAN
-    cdef bint empty, partial, in_place
+    cdef real ta = <real>total_abs, small = <real>tiny
     if f.shape[0] != n or fa.shape[0] != n or o.shape[0] != n:
         raise ValueError("combine_nan: the planes differ in length")
     if n == 0:
         return
-    in_place = &o[0] == &y[0]
-    for c in prange(nchunks, nogil=True, schedule="static",
-                    num_threads=max(1, nthreads)):
-        start = c * CHUNK
-        stop = min(start + CHUNK, n)
-        if not signed and in_place:
-            if real is float:
-                cfilter_combine_f(&y[start], &f[start], stop - start, t,
-                                  small, full, s, nan_cval)
-            else:
-                cfilter_combine_d(&y[start], &f[start], stop - start, t,
-                                  small, full, s, nan_cval)
-            continue
-        for i in range(start, stop):
-            fv = f[i]
-            fav = fa[i]
-            if nan_cval:
-                valid = fv
-                empty = fav <= small
-            else:
-                valid = t - fv
-                empty = fav >= full
-            if empty:
-                o[i] = nan
-                continue
-            if signed:
-                if nan_cval:
-                    partial = fav < full
-                else:
-                    partial = fav > small
-                scale = 1
-                if t != 0:
-                    mag = valid if valid >= 0 else -valid
-                    if partial and mag > small:
-                        scale = t / valid
-                elif partial:
-                    scale = 0
-            else:
-                # Exactly 1 where every weight is valid (f == 0).
-                scale = t / valid
-            if s != 0:
-                o[i] = (y[i] + valid * s) * scale
-            else:
-                o[i] = y[i] * scale
+    g.y, g.f, g.fa, g.o, g.n = &y[0], &f[0], &fa[0], &o[0], n
+    g.t, g.small, g.full, g.s = <real>total, small, ta - small, <real>shift
+    g.nan_cval, g.signed, g.in_place = nan_cval, signed, &o[0] == &y[0]
+    with nogil:
+        if real is float:
+            run_items(_combine_f, &g, nchunks, nthreads)
+        else:
+            run_items(_combine_d, &g, nchunks, nthreads)
 
 
 cdef inline Py_ssize_t _count_flags(const uint8_t* f,
@@ -410,12 +529,37 @@ cdef inline Py_ssize_t _list_flags(const uint8_t* f, Py_ssize_t n,
     return k
 
 
+cdef struct FlagCall:
+    const uint8_t* flags
+    Py_ssize_t n
+    Py_ssize_t* offsets     # nchunks + 1
+    Py_ssize_t* pos
+
+
+cdef void _count_item(void* ctx, Py_ssize_t c, int slot) noexcept nogil:
+    cdef const FlagCall* g = <const FlagCall*> ctx
+    cdef Py_ssize_t start = c * CHUNK
+    cdef Py_ssize_t stop = min(start + CHUNK, g.n)
+    g.offsets[c + 1] = _count_flags(g.flags + start, stop - start)
+
+
+cdef void _list_item(void* ctx, Py_ssize_t c, int slot) noexcept nogil:
+    cdef const FlagCall* g = <const FlagCall*> ctx
+    cdef Py_ssize_t start = c * CHUNK
+    cdef Py_ssize_t stop = min(start + CHUNK, g.n)
+    # (a chunk without flags has no place in pos, not even its first)
+    if g.offsets[c + 1] > g.offsets[c]:
+        _list_flags(g.flags + start, stop - start, start,
+                    g.pos + g.offsets[c], g.offsets[c + 1] - g.offsets[c])
+
+
 def flag_positions(const uint8_t[::1] flags, Py_ssize_t count,
                    int nthreads=1):
     """The ``count`` indices where ``flags`` is nonzero, ascending.  With
     several threads each chunk's flags are counted first, then listed
     from their offsets, in parallel."""
-    cdef Py_ssize_t n = flags.shape[0], nchunks, c, start, stop, total
+    cdef FlagCall g
+    cdef Py_ssize_t n = flags.shape[0], nchunks, total
     result = np.empty(count, dtype=np.intp)
     cdef Py_ssize_t[::1] pos = result
     cdef Py_ssize_t[::1] offsets
@@ -433,25 +577,59 @@ def flag_positions(const uint8_t[::1] flags, Py_ssize_t count,
     nchunks = (n + CHUNK - 1) // CHUNK
     offsets_arr = np.zeros(nchunks + 1, dtype=np.intp)
     offsets = offsets_arr
-    for c in prange(nchunks, nogil=True, schedule="static",
-                    num_threads=nthreads):
-        start = c * CHUNK
-        stop = min(start + CHUNK, n)
-        offsets[c + 1] = _count_flags(&flags[start], stop - start)
+    g.flags, g.n, g.offsets = &flags[0], n, &offsets[0]
+    g.pos = &pos[0] if count else NULL
+    with nogil:
+        run_items(_count_item, &g, nchunks, nthreads)
     np.cumsum(offsets_arr, out=offsets_arr)
     if offsets[nchunks] != count:
         raise ValueError("flag_positions: count differs from the flags")
     if count == 0:
         return result
-    for c in prange(nchunks, nogil=True, schedule="static",
-                    num_threads=nthreads):
-        start = c * CHUNK
-        stop = min(start + CHUNK, n)
-        # (a chunk without flags has no place in pos, not even its first)
-        if offsets[c + 1] > offsets[c]:
-            _list_flags(&flags[start], stop - start, start,
-                        &pos[offsets[c]], offsets[c + 1] - offsets[c])
+    with nogil:
+        run_items(_list_item, &g, nchunks, nthreads)
     return result
+
+
+cdef struct ColumnCall:
+    const Py_ssize_t* where
+    const Py_ssize_t* starts
+    const Py_ssize_t* source_row
+    const void* wcol
+    void* out
+    Py_ssize_t H, W, oh, kh, sy, dy, nrows, total
+
+
+cdef void _column_rows(const ColumnCall* g, Py_ssize_t item,
+                       real* dummy) noexcept nogil:
+    cdef Py_ssize_t task, p, t, ky, e, r, k, c, base
+    cdef Py_ssize_t H = g.H, W = g.W
+    cdef const real* wcol = <const real*> g.wcol
+    cdef real* row
+    cdef real wv
+    for task in range(item * g.nrows, min((item + 1) * g.nrows, g.total)):
+        p = task // g.oh
+        t = task - p * g.oh
+        row = <real*> g.out + task * W
+        for c in range(W):
+            row[c] = 0
+        base = p * H * W
+        for ky in range(g.kh):
+            e = t * g.sy + ky * g.dy
+            r = g.source_row[e]
+            if r < 0:
+                continue
+            wv = wcol[ky]
+            for k in range(g.starts[p * H + r], g.starts[p * H + r + 1]):
+                row[g.where[k] - base - r * W] += wv
+
+
+cdef void _column_f(void* g, Py_ssize_t item, int slot) noexcept nogil:
+    _column_rows(<const ColumnCall*> g, item, <float*> NULL)
+
+
+cdef void _column_d(void* g, Py_ssize_t item, int slot) noexcept nogil:
+    _column_rows(<const ColumnCall*> g, item, <double*> NULL)
 
 
 def column_flag_sums(const Py_ssize_t[::1] where, const Py_ssize_t[::1] starts,
@@ -470,28 +648,24 @@ def column_flag_sums(const Py_ssize_t[::1] where, const Py_ssize_t[::1] starts,
     Output row by output row, so each row's additions stay in cache and
     are made in the same order whatever the number of threads."""
     cdef Py_ssize_t N = out.shape[0], oh = out.shape[1], kh = wcol.shape[0]
-    cdef Py_ssize_t task, p, t, ky, e, r, k, c, base
-    cdef real* row
-    cdef real wv
+    cdef ColumnCall g
     if N == 0 or oh == 0 or W == 0:
         return
     if (out.shape[2] != W or starts.shape[0] != N * H + 1
             or source_row.shape[0] < (oh - 1) * sy + (kh - 1) * dy + 1
             or starts[N * H] > where.shape[0]):
         raise ValueError("column_flag_sums: inconsistent geometry")
-    for task in prange(N * oh, nogil=True, schedule="static",
-                       num_threads=max(1, nthreads)):
-        p = task // oh
-        t = task - p * oh
-        row = &out[p, t, 0]
-        for c in range(W):
-            row[c] = 0
-        base = p * H * W
-        for ky in range(kh):
-            e = t * sy + ky * dy
-            r = source_row[e]
-            if r < 0:
-                continue
-            wv = wcol[ky]
-            for k in range(starts[p * H + r], starts[p * H + r + 1]):
-                row[where[k] - base - r * W] += wv
+    g.where = &where[0] if where.shape[0] else NULL
+    g.starts, g.source_row = &starts[0], &source_row[0]
+    g.wcol, g.out = &wcol[0], &out[0, 0, 0]
+    g.H, g.W, g.oh, g.kh, g.sy, g.dy = H, W, oh, kh, sy, dy
+    # Output rows per item: a few thousand additions at least.
+    g.nrows = max(1, 16384 // W)
+    g.total = N * oh
+    with nogil:
+        if real is float:
+            run_items(_column_f, &g, (g.total + g.nrows - 1) // g.nrows,
+                      nthreads)
+        else:
+            run_items(_column_d, &g, (g.total + g.nrows - 1) // g.nrows,
+                      nthreads)

@@ -17,7 +17,6 @@ read contiguously as at stride 1 (see ``phase_groups`` in _taps.pxd).
 """
 import numpy as np
 cimport numpy as cnp
-from cython.parallel cimport prange
 
 from ._types cimport real
 from ._scratch cimport LINE, STACK_ARENA, Block, arena
@@ -28,6 +27,7 @@ cnp.import_array()
 from ._boundary cimport BoundaryMode, fill_pixel_margins, map_index, split_row
 from ._taps cimport (BLOCK, taps_block, taps_unit_stride, taps_groups, phase_groups,
                      phase_weights, phase_ngroups, phase_step)
+from ._pool cimport run_items, rows_per_item
 
 
 cdef enum:
@@ -91,6 +91,103 @@ cdef inline void _row_pass(real* out, real* buf, const real* wrow,
     taps_groups(out, taps, g.cnt, wg, g.ng, g.step, g.ow)
 
 
+cdef struct SepCall:
+    # What every band needs, fixed per call; the weights and the row of
+    # cval are of the compute type (real).
+    Planes src
+    Planes dst
+    Py_ssize_t H, W, C, kh, oh, top, sy, dy, blen, nrows, nslots, cstride
+    Py_ssize_t ngroups, total, bands     # bands: per work item
+    bint grouped
+    BoundaryMode mode
+    double outside_col
+    const void* wcol
+    const void* wrow
+    const void* wg
+    const void* cvrow
+    RowGeometry geo
+    Block blk[6]        # per-thread scratch, row ``slot`` for each thread
+
+
+cdef void _bands(const SepCall* g, Py_ssize_t b0, Py_ssize_t b1, int c,
+                 real* dummy) noexcept nogil:
+    """Bands [b0, b1) of GROUP output rows of the stack (band b: rows
+    starting at (b % ngroups) * GROUP of plane b // ngroups), with the
+    scratch of thread slot c."""
+    cdef Py_ssize_t kh = g.kh, H = g.H, W = g.W, C = g.C, oh = g.oh
+    cdef Py_ssize_t top = g.top, sy = g.sy, dy = g.dy, blen = g.blen
+    cdef Py_ssize_t nrows = g.nrows, nslots = g.nslots, left = g.geo.left
+    cdef Py_ssize_t b, p, i, i1, k, q
+    cdef BoundaryMode mode = g.mode
+    cdef const real* wcol = <const real*> g.wcol
+    cdef const real* wrow = <const real*> g.wrow
+    cdef const real* wg = <const real*> g.wg
+    cdef const real* cvrow = <const real*> g.cvrow
+    cdef real outside_col = <real> g.outside_col
+    cdef real* bufs = <real*> (g.blk[0].base + c * g.blk[0].stride)
+    cdef real* phbuf = <real*> (g.blk[1].base + c * g.blk[1].stride)
+    cdef real* cbuf = <real*> (g.blk[2].base + c * g.blk[2].stride)
+    cdef real* obuf = <real*> (g.blk[3].base + c * g.blk[3].stride)
+    cdef const real** rows = <const real**> (g.blk[4].base + c * g.blk[4].stride)
+    cdef real** dst_rows = <real**> (rows + nrows)
+    cdef const real** taps = <const real**> (rows + nrows + GROUP)
+    cdef Py_ssize_t* want = <Py_ssize_t*> (g.blk[5].base + c * g.blk[5].stride)
+    cdef RowCache* conv = <RowCache*> (want + nrows + 2 * nslots)
+    cdef real* orow
+    conv.tags = want + nrows
+    conv.used = want + nrows + nslots
+    conv.nslots = nslots
+    conv.plane = -1
+    for b in range(b0, b1):
+        # band b: output rows [i, i1) of plane p
+        p = b // g.ngroups
+        i = (b - p * g.ngroups) * GROUP
+        i1 = i + GROUP
+        if i1 > oh:
+            i1 = oh
+        while i < i1:
+            if g.grouped and i + GROUP <= i1:
+                # Rows i - top + t for t < kh + GROUP - 1 feed GROUP
+                # outputs.
+                for k in range(kh + GROUP - 1):
+                    want[k] = map_index(i - top + k, H, mode)
+                fetch_rows(rows, &g.src, conv, cbuf, g.cstride, p,
+                           want, kh + GROUP - 1, cvrow)
+                for q in range(GROUP):
+                    dst_rows[q] = bufs + q * blen + left * C
+                _column_pass_group(dst_rows, rows, wcol, kh, W * C)
+                for q in range(GROUP):
+                    orow = out_row(&g.dst, p, i + q, obuf)
+                    _row_pass(orow, bufs + q * blen, wrow, wg, outside_col,
+                              phbuf, taps, &g.geo)
+                    flush_row(&g.dst, p, i + q, orow)
+                i = i + GROUP
+            else:
+                for k in range(kh):
+                    want[k] = map_index(i * sy - top + k * dy, H, mode)
+                fetch_rows(rows, &g.src, conv, cbuf, g.cstride, p,
+                           want, kh, cvrow)
+                taps_unit_stride(bufs + left * C, rows, wcol, kh, 1, 1,
+                                 W * C)
+                orow = out_row(&g.dst, p, i, obuf)
+                _row_pass(orow, bufs, wrow, wg, outside_col, phbuf, taps,
+                          &g.geo)
+                flush_row(&g.dst, p, i, orow)
+                i = i + 1
+
+
+cdef void _item_f(void* ctx, Py_ssize_t item, int slot) noexcept nogil:
+    cdef const SepCall* g = <const SepCall*> ctx
+    cdef Py_ssize_t b0 = item * g.bands
+    _bands(g, b0, min(b0 + g.bands, g.total), slot, <float*> NULL)
+
+
+cdef void _item_d(void* ctx, Py_ssize_t item, int slot) noexcept nogil:
+    cdef const SepCall* g = <const SepCall*> ctx
+    cdef Py_ssize_t b0 = item * g.bands
+    _bands(g, b0, min(b0 + g.bands, g.total), slot, <double*> NULL)
+
+
 def sep_correlate_planes(images, Sample src_kind, const real[::1] wcol,
                          const real[::1] wrow, out, Sample dst_kind,
                          Py_ssize_t C, Py_ssize_t top, Py_ssize_t left,
@@ -101,46 +198,35 @@ def sep_correlate_planes(images, Sample src_kind, const real[::1] wcol,
     of sample type ``src_kind``, with ``outer(wcol, wrow)`` into the planes
     ``out`` (N, oh, ow * C) of type ``dst_kind``, computing in the weights'
     type (all validated; C > 1 interleaved channels at column stride 1
-    only).  The threads share out the bands of all the planes together, as
-    in ``_direct.pyx``."""
-    cdef Planes src = planes_of(images, src_kind)
-    cdef Planes dst = planes_of(out, dst_kind)
+    only).  The work items are blocks of bands of all the planes together,
+    as in ``_direct.pyx``."""
+    cdef SepCall g
+    g.src = planes_of(images, src_kind)
+    g.dst = planes_of(out, dst_kind)
     # Lengths from the array structs: reading ``.shape`` of an untyped
     # object costs a Python attribute lookup and a tuple per read.
-    cdef Py_ssize_t N = cnp.PyArray_DIM(<cnp.ndarray> images, 0), H = src.H
-    cdef Py_ssize_t W = src.n // C
+    cdef Py_ssize_t N = cnp.PyArray_DIM(<cnp.ndarray> images, 0), H = g.src.H
+    cdef Py_ssize_t W = g.src.n // C
     cdef Py_ssize_t kh = wcol.shape[0], kw = wrow.shape[0]
-    cdef Py_ssize_t oh = dst.H, ow = dst.n // C
+    cdef Py_ssize_t oh = g.dst.H, ow = g.dst.n // C
     cdef Py_ssize_t wext = (ow - 1) * sx + (kw - 1) * dx + 1
     # A row buffer holds a column-pass row at pixels [left, left + W) and
     # its extension around it.
     cdef Py_ssize_t blen = (wext if wext > left + W else left + W) * C
     # With column stride sx > 1, the extended row split into sx phase rows.
     cdef Py_ssize_t plen = ow + (kw - 1) * dx // sx
-    cdef Py_ssize_t nchunks, ngroups, total, c, i, i1, k, q, nrows, b, p
+    cdef Py_ssize_t ngroups, total, k, nrows, nitems
     cdef Py_ssize_t cstride, nslots = kh + GROUP - 1
-    cdef bint grouped = sy == 1 and dy == 1 and kh >= 3
     cdef real cv = <real>cval
     cdef real outside_col = 0
     cdef Block blk[9]
     cdef char stack[STACK_ARENA]
     cdef Py_ssize_t nbytes[9]
     cdef Py_ssize_t nbrows[9]
-    cdef real* bufs
-    cdef real* phbuf
-    cdef real* cbuf
-    cdef real* obuf
     cdef real* wg
     cdef real* cvrow
     cdef Py_ssize_t* cnt
     cdef Py_ssize_t isz = sizeof(real)
-    cdef const real** rows
-    cdef real** dst_rows
-    cdef const real** taps
-    cdef Py_ssize_t* want
-    cdef RowCache* conv
-    cdef real* orow
-    cdef RowGeometry geo
 
     if N == 0 or oh == 0 or ow == 0:
         return
@@ -154,24 +240,29 @@ def sep_correlate_planes(images, Sample src_kind, const real[::1] wcol,
     # in the last bit.
     ngroups = (oh + GROUP - 1) // GROUP
     total = N * ngroups
-    nchunks = nthreads if nthreads < total else total
+    g.bands = rows_per_item(GROUP * (W * kh + ow * kw) * C) // GROUP
+    if g.bands < 1:
+        g.bands = 1
+    nitems = (total + g.bands - 1) // g.bands
+    if nthreads > nitems:
+        nthreads = <int> nitems
     # All scratch in one allocation: row buffers, phase rows, converted
     # input rows and an output row (for sample types other than the compute
     # type), row pointers, cache tags (per thread); the weights in
     # phase-group order, their counts and the row of cval (shared).
-    cstride = 0 if is_native(src_kind, <real*>NULL) else src.n + LINE
+    cstride = 0 if is_native(src_kind, <real*>NULL) else g.src.n + LINE
     nrows = (kh - 1) * dy + GROUP
     nbytes[0] = GROUP * blen * isz
     nbytes[1] = ((sx * plen if sx > 1 else 0) + 1) * isz
     nbytes[2] = (nslots * cstride + 1) * isz
-    nbytes[3] = (1 if is_native(dst_kind, <real*>NULL) else dst.n) * isz
+    nbytes[3] = (1 if is_native(dst_kind, <real*>NULL) else g.dst.n) * isz
     nbytes[4] = (nrows + GROUP + kw) * sizeof(void*)
     nbytes[5] = (nrows + 2 * nslots + 4) * sizeof(Py_ssize_t)
     nbytes[6] = kw * isz
     nbytes[7] = kw * sizeof(Py_ssize_t)
     nbytes[8] = W * C * isz
     for k in range(9):
-        nbrows[k] = nchunks if k < 6 else 1
+        nbrows[k] = nthreads if k < 6 else 1
     keep = arena(nbytes, nbrows, 9, blk, stack)
     wg = <real*> blk[6].base
     cnt = <Py_ssize_t*> blk[7].base
@@ -179,60 +270,21 @@ def sep_correlate_planes(images, Sample src_kind, const real[::1] wcol,
     for k in range(W * C):
         cvrow[k] = cv
     phase_weights(wg, cnt, &wrow[0], 1, kw, dx, sx)
-    geo.kw, geo.W, geo.C, geo.left, geo.wext = kw, W, C, left, wext
-    geo.sx, geo.dx, geo.ow, geo.plen = sx, dx, ow, plen
-    geo.ng, geo.step = phase_ngroups(kw, dx, sx), phase_step(dx, sx)
-    geo.mode = mode
-    geo.cnt = cnt
-
-    for c in prange(nchunks, nogil=True, schedule="static", num_threads=nthreads):
-        bufs = <real*> (blk[0].base + c * blk[0].stride)
-        phbuf = <real*> (blk[1].base + c * blk[1].stride)
-        cbuf = <real*> (blk[2].base + c * blk[2].stride)
-        obuf = <real*> (blk[3].base + c * blk[3].stride)
-        rows = <const real**> (blk[4].base + c * blk[4].stride)
-        dst_rows = <real**> (rows + nrows)
-        taps = <const real**> (rows + nrows + GROUP)
-        want = <Py_ssize_t*> (blk[5].base + c * blk[5].stride)
-        conv = <RowCache*> (want + nrows + 2 * nslots)
-        conv.tags = want + nrows
-        conv.used = want + nrows + nslots
-        conv.nslots = nslots
-        conv.plane = -1
-        for b in range(c * total // nchunks, (c + 1) * total // nchunks):
-            # band b: output rows [i, i1) of plane p
-            p = b // ngroups
-            i = (b - p * ngroups) * GROUP
-            i1 = i + GROUP
-            if i1 > oh:
-                i1 = oh
-            while i < i1:
-                if grouped and i + GROUP <= i1:
-                    # Rows i - top + t for t < kh + GROUP - 1 feed GROUP
-                    # outputs.
-                    for k in range(kh + GROUP - 1):
-                        want[k] = map_index(i - top + k, H, mode)
-                    fetch_rows(rows, &src, conv, cbuf, cstride, p,
-                               want, kh + GROUP - 1, cvrow)
-                    for q in range(GROUP):
-                        dst_rows[q] = bufs + q * blen + left * C
-                    _column_pass_group(dst_rows, rows, &wcol[0], kh, W * C)
-                    for q in range(GROUP):
-                        orow = out_row(&dst, p, i + q, obuf)
-                        _row_pass(orow, bufs + q * blen, &wrow[0],
-                                  wg, outside_col, phbuf, taps,
-                                  &geo)
-                        flush_row(&dst, p, i + q, orow)
-                    i = i + GROUP
-                else:
-                    for k in range(kh):
-                        want[k] = map_index(i * sy - top + k * dy, H, mode)
-                    fetch_rows(rows, &src, conv, cbuf, cstride, p,
-                               want, kh, cvrow)
-                    taps_unit_stride(bufs + left * C, rows, &wcol[0], kh, 1, 1,
-                                     W * C)
-                    orow = out_row(&dst, p, i, obuf)
-                    _row_pass(orow, bufs, &wrow[0], wg,
-                              outside_col, phbuf, taps, &geo)
-                    flush_row(&dst, p, i, orow)
-                    i = i + 1
+    g.geo.kw, g.geo.W, g.geo.C, g.geo.left, g.geo.wext = kw, W, C, left, wext
+    g.geo.sx, g.geo.dx, g.geo.ow, g.geo.plen = sx, dx, ow, plen
+    g.geo.ng, g.geo.step = phase_ngroups(kw, dx, sx), phase_step(dx, sx)
+    g.geo.mode = mode
+    g.geo.cnt = cnt
+    for k in range(6):
+        g.blk[k] = blk[k]
+    g.H, g.W, g.C, g.kh, g.oh, g.top, g.sy, g.dy = H, W, C, kh, oh, top, sy, dy
+    g.blen, g.nrows, g.nslots, g.cstride = blen, nrows, nslots, cstride
+    g.ngroups, g.total = ngroups, total
+    g.grouped = sy == 1 and dy == 1 and kh >= 3
+    g.mode, g.outside_col = mode, outside_col
+    g.wcol, g.wrow, g.wg, g.cvrow = &wcol[0], &wrow[0], wg, cvrow
+    with nogil:
+        if real is float:
+            run_items(_item_f, &g, nitems, nthreads)
+        else:
+            run_items(_item_d, &g, nitems, nthreads)

@@ -36,17 +36,17 @@ Canvas rows outside the plane are gathered first into a buffer (their
 columns folded).  Then each plane row is computed and, while it is in cache,
 receives its own canvas columns beside the plane (a few taps each, listed
 once for all rows) and the buffered rows that fold onto it.  Every output
-row is written by one thread, in one parallel region, so the result does not
+row is written by one thread, from one work item, so the result does not
 depend on the number of threads.
 """
 import numpy as np
 cimport numpy as cnp
-from cython.parallel cimport prange
 
 from ._types cimport real
 from ._boundary cimport BoundaryMode, CONSTANT, map_index, extend_row
 from ._taps cimport BLOCK, gcd, taps_unit_stride
 from ._scratch cimport Block, arena
+from ._pool cimport run_items, rows_per_item
 
 cnp.import_array()
 
@@ -557,6 +557,70 @@ cdef object _tables(Canvas* g, const real[:, ::1] kernel):
     return wf, wtab, brows, target, cstart, ctap, ccol, sidecol
 
 
+cdef struct TransposeCall:
+    const Canvas* g
+    Scratch* scr
+    const void* ys          # (N, oh, ow)
+    void* out               # (N, H, W)
+    void* border            # (N, nborder + 1, width)
+    Py_ssize_t nrows, total
+
+
+cdef void _border_rows(const TransposeCall* t, Py_ssize_t item, int c,
+                       real* dummy) noexcept nogil:
+    """Canvas rows outside the planes, whole, with their columns folded."""
+    cdef const Canvas* g = t.g
+    cdef Py_ssize_t r, p, b
+    cdef real* brow
+    for r in range(item * t.nrows, min((item + 1) * t.nrows, t.total)):
+        p = r // g.nborder
+        b = r - p * g.nborder
+        brow = <real*> t.border + (p * (g.nborder + 1) + b) * g.width
+        _gather_row(brow, g.brows[b], g.width,
+                    <const real*> t.ys + p * g.oh * g.ow, g.ph_border, g,
+                    &t.scr[c])
+        _fold_columns(brow, g)
+
+
+cdef void _plane_rows(const TransposeCall* t, Py_ssize_t item, int c,
+                      real* dummy) noexcept nogil:
+    """Plane rows, each followed at once (while it is in cache) by what
+    folds onto it."""
+    cdef const Canvas* g = t.g
+    cdef Py_ssize_t r, p, i
+    cdef const real* yp
+    cdef real* orow
+    for r in range(item * t.nrows, min((item + 1) * t.nrows, t.total)):
+        p = r // g.H
+        i = r - p * g.H
+        yp = <const real*> t.ys + p * g.oh * g.ow
+        orow = <real*> t.out + r * g.W
+        if g.unit:
+            _unit_row(orow, i, yp, g, &t.scr[c])
+        else:
+            _gather_row(orow, i + g.top, g.W, yp, g.ph_plane, g, &t.scr[c])
+        if g.nside > 0 or g.nborder > 0:
+            _add_outside(orow, i, yp,
+                         <const real*> t.border + p * (g.nborder + 1) * g.width,
+                         g, &t.scr[c])
+
+
+cdef void _border_f(void* t, Py_ssize_t item, int c) noexcept nogil:
+    _border_rows(<const TransposeCall*> t, item, c, <float*> NULL)
+
+
+cdef void _border_d(void* t, Py_ssize_t item, int c) noexcept nogil:
+    _border_rows(<const TransposeCall*> t, item, c, <double*> NULL)
+
+
+cdef void _plane_f(void* t, Py_ssize_t item, int c) noexcept nogil:
+    _plane_rows(<const TransposeCall*> t, item, c, <float*> NULL)
+
+
+cdef void _plane_d(void* t, Py_ssize_t item, int c) noexcept nogil:
+    _plane_rows(<const TransposeCall*> t, item, c, <double*> NULL)
+
+
 def conv_transpose_planes(const real[:, :, ::1] ys, const real[:, ::1] kernel,
                           real[:, :, ::1] out,
                           Py_ssize_t top, Py_ssize_t left,
@@ -576,15 +640,13 @@ def conv_transpose_planes(const real[:, :, ::1] ys, const real[:, ::1] kernel,
     threads share out the rows of all the planes together, as the forward
     engines do."""
     cdef Py_ssize_t N = out.shape[0], H = out.shape[1], W = out.shape[2]
-    cdef Py_ssize_t total = N * H, nbtotal, nchunks, c, r, b, p, i
+    cdef Py_ssize_t total = N * H, nbtotal, c, b
     cdef Py_ssize_t isz = sizeof(real)
     cdef Canvas g
     cdef Scratch* scr
     cdef Block blk[6]
     cdef Py_ssize_t nbytes[6]
     cdef Py_ssize_t nbrows[6]
-    cdef const real* yp
-    cdef real* brow
     cdef real[:, :, ::1] border
 
     if N == 0 or H == 0 or W == 0:
@@ -624,43 +686,34 @@ def conv_transpose_planes(const real[:, :, ::1] ys, const real[:, ::1] kernel,
         scr[c].ebuf = blk[4].base + c * blk[4].stride
     border = np.empty((N, g.nborder + 1, g.width), dtype=np.asarray(out).dtype)
 
+    cdef TransposeCall tc
+    tc.g, tc.scr, tc.ys, tc.out = &g, scr, &ys[0, 0, 0], &out[0, 0, 0]
+    tc.border = &border[0, 0, 0]
     # Canvas rows outside the planes first, whole rows with their columns
-    # folded; in parallel only when there are many of them, since a parallel
-    # region costs more than a few short rows.
+    # folded; in parallel only when there are many of them, since handing
+    # out work costs more than a few short rows.
     nbtotal = N * g.nborder
     if nbtotal > 0:
-        nchunks = nthreads if nthreads < nbtotal else nbtotal
-        if nbtotal * g.width < MIN_PARALLEL_BORDER:
-            nchunks = 1
-        for c in prange(nchunks, nogil=True, schedule="static",
-                        num_threads=nchunks):
-            for r in range(c * nbtotal // nchunks, (c + 1) * nbtotal // nchunks):
-                p = r // g.nborder
-                b = r - p * g.nborder
-                brow = &border[p, b, 0]
-                _gather_row(brow, g.brows[b], g.width, &ys[p, 0, 0],
-                            g.ph_border, &g, &scr[c])
-                _fold_columns(brow, &g)
+        tc.total = nbtotal
+        tc.nrows = rows_per_item(g.width * g.kh * g.kw)
+        with nogil:
+            if real is float:
+                run_items(_border_f, &tc, (nbtotal + tc.nrows - 1) // tc.nrows,
+                          1 if nbtotal * g.width < MIN_PARALLEL_BORDER
+                          else nthreads)
+            else:
+                run_items(_border_d, &tc, (nbtotal + tc.nrows - 1) // tc.nrows,
+                          1 if nbtotal * g.width < MIN_PARALLEL_BORDER
+                          else nthreads)
 
     # Then the plane rows, each followed at once (while it is in cache) by
     # what folds onto it, so every output row is written by one thread.
-    nchunks = nthreads if nthreads < total else total
-    for c in prange(nchunks, nogil=True, schedule="static", num_threads=nchunks):
-        # row i of plane p, stepped along without a division per row
-        r = c * total // nchunks
-        p = r // H
-        i = r - p * H - 1
-        for r in range(c * total // nchunks, (c + 1) * total // nchunks):
-            i = i + 1
-            if i == H:
-                i = 0
-                p = p + 1
-            yp = &ys[p, 0, 0]
-            if g.unit:
-                _unit_row(&out[p, i, 0], i, yp, &g, &scr[c])
-            else:
-                _gather_row(&out[p, i, 0], i + top, W, yp, g.ph_plane, &g,
-                            &scr[c])
-            if g.nside > 0 or g.nborder > 0:
-                _add_outside(&out[p, i, 0], i, yp, &border[p, 0, 0], &g,
-                             &scr[c])
+    tc.total = total
+    tc.nrows = rows_per_item(W * g.kh * g.kw)
+    with nogil:
+        if real is float:
+            run_items(_plane_f, &tc, (total + tc.nrows - 1) // tc.nrows,
+                      nthreads)
+        else:
+            run_items(_plane_d, &tc, (total + tc.nrows - 1) // tc.nrows,
+                      nthreads)
