@@ -42,8 +42,9 @@ DIRECTIVES = {
     "embedsignature": True,
 }
 
-MODULES = ["_pool", "_boundary", "_samples", "_direct", "_separable", "_box", "_transpose",
-           "_nan", "_ncc", "_spectra"]
+MODULES = ["_pool", "_boundary", "_samples", "_direct", "_separable", "_box",
+           "_transpose",
+           "_nan", "_ncc", "_spectra", "_fftconv"]
 # Modules whose loops take square roots of arguments never negative and
 # choose between values by comparisons: built without errno and without
 # trapping math (no code here reads the floating-point exception flags),
@@ -123,7 +124,8 @@ extensions = [
         [f"cfilter/_core/{name}.pyx"],
         # cfilter/_core: the C headers some modules include (_blocks.h)
         include_dirs=[np.get_include(), "cfilter/_core"],
-        depends=["cfilter/_core/_blocks.h", "cfilter/_core/_pool.h"],
+        depends=["cfilter/_core/_blocks.h", "cfilter/_core/_pool.h",
+                 "cfilter/_core/_tiles.hpp"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
     )
     for name in MODULES

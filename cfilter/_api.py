@@ -212,7 +212,8 @@ class FilterPlan(NamedTuple):
     Attributes
     ----------
     method : str
-        The engine the call runs: 'direct', 'separable', 'box' or 'fft'.
+        The engine the call runs: 'direct', 'separable', 'lowrank', 'box' or
+        'fft'.
     reason : str
         Why that engine.
     costs : dict
@@ -227,6 +228,9 @@ class FilterPlan(NamedTuple):
     fft_tiles : tuple or None
         ``((nh, th), (nw, tw))``: FFT length and outputs per tile per axis,
         for the FFT engine.
+    rank : int or None
+        For ``method='lowrank'``, the number of separable terms the kernel
+        runs as (its numerical rank).
 
     Examples
     --------
@@ -245,6 +249,7 @@ class FilterPlan(NamedTuple):
     stride: tuple
     dilation: tuple
     fft_tiles: Optional[tuple]
+    rank: Optional[int] = None
 
 
 @docfiller
@@ -307,7 +312,8 @@ def plan(image, kernel, *, convolve=False, mode="reflect", cval=0.0,
     shape = list(req.image.shape)
     shape[req.axes[0]], shape[req.axes[1]] = p.out_shape
     return FilterPlan(p.method, p.reason, dict(p.costs), tuple(shape), p.pads,
-                      p.stride, p.dilation, p.tiles)
+                      p.stride, p.dilation,
+                      p.tiles if p.method == "fft" else None, p.rank)
 
 
 @docfiller

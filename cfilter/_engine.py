@@ -12,7 +12,7 @@ every combination works, and the delivery step can ask which ones are fast.
 """
 import numpy as np
 
-from ._core import _box, _direct, _nan, _ncc, _separable, _spectra
+from ._core import _box, _direct, _fftconv, _nan, _ncc, _separable, _spectra
 from ._core._boundary import BoundaryMode
 from ._core._samples import Sample
 from ._core._transpose import conv_transpose_planes
@@ -31,9 +31,9 @@ _ALL = frozenset(_SAMPLE)
 SAMPLE_DTYPES = _ALL
 # methods whose engines read and write every type of _SAMPLE; the others
 # read and write their compute type only
-_CONVERTING = frozenset(("direct", "separable"))
+_CONVERTING = frozenset(("direct", "separable", "lowrank"))
 # methods that filter interleaved channels in place (at column stride 1)
-_INTERLEAVED = frozenset(("direct", "separable"))
+_INTERLEAVED = frozenset(("direct", "separable", "lowrank"))
 
 
 # Multiply-adds that make a second thread worth starting (about 50 us of
@@ -121,18 +121,21 @@ def useful_threads(nthreads, plan, kernel_shape, nplanes=1):
     if plan.method == "fft":   # its strips bound the threads it uses
         return nthreads
     work = (plan.out_shape[0] * plan.out_shape[1] * nplanes
-            * _engine_taps(plan.method, kernel_shape))
+            * _engine_taps(plan.method, kernel_shape, plan.rank or 1))
     return max(1, min(nthreads, work // MIN_WORK_PER_THREAD))
 
 
-def _engine_taps(method, kernel_shape):
+def _engine_taps(method, kernel_shape, terms=1):
     """What one output pixel of ``method``'s engine costs, in
-    multiply-adds (for the transform, a nominal figure)."""
+    multiply-adds (for the transform, a nominal figure); ``terms`` of a
+    lowrank plan."""
     kh, kw = kernel_shape
     if method == "direct":
         return kh * kw
     if method == "separable":
         return kh + kw
+    if method == "lowrank":
+        return terms * (kh + kw)
     if method == "box":
         return BOX_TAPS
     return FFT_TAPS
@@ -247,16 +250,18 @@ _FUSED = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
 
 
 def _bind_loops(kernel, plan, mode, cval, nthreads, compute, C, src, dst):
-    """``call(planes, out)``: the direct or separable loops for this plan,
+    """``call(planes, out)``: the direct or separable loops (one or, for
+    ``lowrank``, several separable terms) for this plan,
     planes of dtype ``src`` and output planes of ``dst`` (both read or
     written natively), with their weights and arguments made once."""
     (top, _), (left, _) = plan.pads
     sy, sx = plan.stride
     dy, dx = plan.dilation
     s_src, s_dst = _SAMPLE[src], _SAMPLE[dst]
-    if plan.method == "separable":
+    if plan.method in ("separable", "lowrank"):
+        # (r, kh) and (r, kw) terms; a separable kernel is one term
         loops = _separable.sep_correlate_planes[_FUSED[compute]]
-        col, row = (np.ascontiguousarray(f, dtype=compute)
+        col, row = (np.ascontiguousarray(np.atleast_2d(f), dtype=compute)
                     for f in plan.factors)
 
         def call(planes, out):
@@ -294,6 +299,21 @@ def bind(kernel, plan, mode, cval, nthreads, compute, channels, src, dst,
                        compute, channels, src, dst)
 
 
+def _correlate_fft(planes, kernel, plan, mode, cval, nthreads, out):
+    """The FFT engine (``_core/_fftconv.pyx``): overlap-save over the
+    planned tiles, with the kernel dilated into a dense one (its gaps
+    zero)."""
+    dy, dx = plan.dilation
+    kh, kw = kernel.shape
+    dilated = np.zeros((dy * (kh - 1) + 1, dx * (kw - 1) + 1), planes.dtype)
+    dilated[::dy, ::dx] = kernel
+    (top, _), (left, _) = plan.pads
+    (nh, th), (nw, tw) = plan.tiles
+    _fftconv.correlate_tiles(planes, dilated, out, top, left, *plan.stride,
+                             mode, cval, nh, th, nw, tw, nthreads)
+    return out
+
+
 def _run(planes, kernel, plan, mode, cval, nthreads, out, dtype, C):
     nthreads = useful_threads(nthreads, plan, kernel.shape, len(planes) * C)
     (top, _), (left, _) = plan.pads
@@ -306,10 +326,7 @@ def _run(planes, kernel, plan, mode, cval, nthreads, out, dtype, C):
         _box.box_correlate_planes(planes, out, kh, kw, top, left, sy, sx, mode,
                                   cval, plan.box_value, nthreads)
     elif plan.method == "fft":
-        # imported on first use: scipy.fft is slow to import, and most
-        # calls never run a transform
-        from ._fft import correlate_fft
-        correlate_fft(planes, kernel, plan, mode, cval, nthreads, out)
+        _correlate_fft(planes, kernel, plan, mode, cval, nthreads, out)
     else:  # pragma: no cover - the planner only emits the methods above
         raise AssertionError(f"no engine for method {plan.method!r}")
     return out
@@ -330,7 +347,13 @@ _NAN_MIN_PER_THREAD = 1 << 18
 
 
 def _abs_plan(plan):
-    """The plan for the kernel's absolute weights (same geometry)."""
+    """The plan for the kernel's absolute weights (same geometry).  The
+    absolute value of a sum of terms is no sum of their absolute values:
+    a lowrank plan's absolute weights run on the transform when it was
+    planned, else directly."""
+    if plan.method == "lowrank":
+        return plan._replace(method="fft" if plan.tiles else "direct",
+                             factors=None, rank=None)
     factors = plan.factors
     if factors is not None:
         factors = tuple(np.abs(f) for f in factors)
@@ -478,8 +501,8 @@ def _flag_route(nnan, kernel_shape, plan, nplanes):
         return "engine"            # the inverse maps would be huge
     kh, kw = kernel_shape
     oh, ow = plan.out_shape
-    costs = {"engine": oh * ow * nplanes * _engine_taps(plan.method,
-                                                        kernel_shape),
+    costs = {"engine": oh * ow * nplanes * _engine_taps(
+                 plan.method, kernel_shape, plan.rank or 1),
              "scatter": SCATTER_COST * nnan * kh * kw}
     if plan.method == "separable" and plan.factors is not None:
         # Output row by output row, a NaN's column weight lands in cache

@@ -20,8 +20,9 @@ class Plan(NamedTuple):
     pads: Tuple[Tuple[int, int], ...]   # (before, after) per axis
     stride: Tuple[int, ...]
     dilation: Tuple[int, ...]
-    method: str                         # "direct", "separable", "box", "fft"
-    factors: Optional[Tuple[np.ndarray, np.ndarray]]  # (col, row) for separable
+    method: str                 # "direct", "separable", "lowrank", "box", "fft"
+    # (col, row) for separable; ((r, kh), (r, kw)) terms for lowrank
+    factors: Optional[Tuple[np.ndarray, np.ndarray]]
     box_value: Optional[float] = None   # the one weight of a box kernel
     tiles: Optional[tuple] = None       # ((nh, th), (nw, tw)) for fft
     costs: Optional[dict] = None        # the modelled cost of each method
@@ -29,6 +30,28 @@ class Plan(NamedTuple):
     # ((gathered per axis), pads, stride, dilation) the engines run with
     # when an axis's geometry is extreme (see _limits); None otherwise.
     engine_geometry: Optional[tuple] = None
+    rank: Optional[int] = None          # terms of a lowrank plan
+
+
+def lowrank_factors(kernel, eps=None, rtol=None):
+    """``(cols, rows)``, arrays ``(r, kh)`` and ``(r, kw)`` with
+    ``sum_k outer(cols[k], rows[k])`` equal to ``kernel`` to within the
+    rank-1 rule's tolerance: the kernel's singular value decomposition with
+    the singular values below ``rtol`` times the largest dropped (by
+    default 16 * max(kh, kw) roundings of ``eps``, the rounding unit of the
+    dtype the kernel was given in; see :func:`separable_factors`).  Each
+    term carries the square root of its singular value on both factors.
+    A zero kernel gives one zero term."""
+    kernel = np.asarray(kernel, dtype=np.float64)
+    if eps is None:
+        eps = np.finfo(np.float64).eps
+    if rtol is None:
+        rtol = 16 * max(kernel.shape) * eps
+    u, sv, vt = np.linalg.svd(kernel, full_matrices=False)
+    r = max(1, int(np.count_nonzero(sv > rtol * sv[0])))
+    root = np.sqrt(sv[:r])
+    return (np.ascontiguousarray((u[:, :r] * root).T),
+            np.ascontiguousarray(vt[:r] * root[:, None]))
 
 
 def kernel_eps(kernel):
@@ -129,12 +152,27 @@ def plan_filter(shape, kernel, padding, stride, dilation, method, convolve,
             raise ValueError(
                 "method='separable' needs a kernel of rank 1 (an outer product "
                 "of a column and a row); this kernel is not: use method='direct' "
-                "or 'auto'")
+                "or 'auto' (or 'lowrank' for a sum of separable terms)")
+    if method == "lowrank" and not finite_kernel:
+        raise ValueError(
+            "method='lowrank' cannot use a kernel holding NaN or Inf: its "
+            "factorisation would turn every output into NaN; use "
+            "method='direct' (or 'auto', which avoids it)")
     # A non-finite weight rules the transform out (see above).
     tiles = fft_tiles(out, kernel.shape, estride, edil, nthreads) \
         if method == "fft" or (method == "auto" and finite_kernel) else None
     costs = method_costs(out, kernel.shape, estride, edil, factors,
                          box_value, tiles)
+    terms = None
+    if method == "lowrank" or (
+            method == "auto" and factors is None and finite_kernel
+            and min(kernel.shape) > 1
+            and SVD_COST * kernel.size * min(kernel.shape)
+            < 0.05 * min(costs.values())):
+        # A kernel of low rank r runs as r separable terms: its SVD is
+        # worth its cost only for calls large enough to repay it.
+        terms = lowrank_factors(kernel, eps=kernel_eps)
+        costs["lowrank"] = lowrank_cost(out, kernel.shape, len(terms[0]))
     if method == "auto":
         method = min(costs, key=costs.get)
         reason = f"auto: {method} has the lowest modelled cost"
@@ -147,11 +185,14 @@ def plan_filter(shape, kernel, padding, stride, dilation, method, convolve,
             reason += f"{method} is the cheapest of the rest"
     else:
         reason = f"method={method!r} was asked for"
+    if method == "lowrank":
+        factors = terms
     return Plan(out, tuple(pads), stride, dilation, method,
-                factors if method == "separable" else None,
+                factors if method in ("separable", "lowrank") else None,
                 box_value if method == "box" else None,
-                tiles[0] if method == "fft" else None, costs, reason,
-                (gathered, epads, estride, edil) if any(gathered) else None)
+                tiles[0] if tiles is not None else None, costs, reason,
+                (gathered, epads, estride, edil) if any(gathered) else None,
+                len(terms[0]) if method == "lowrank" else None)
 
 
 def _box_value(kernel, dilation):
@@ -162,9 +203,10 @@ def _box_value(kernel, dilation):
     return float(first) if np.all(kernel == first) else None
 
 
-# FFT lengths tried for tiles: powers of two and a few 5-smooth lengths
-# between them, all fast for pocketfft.
-_TILE_SIZES = (64, 128, 256, 320, 384, 512, 640, 768, 1024, 2048, 4096)
+# FFT lengths tried for tiles: 5-smooth lengths (pocketfft's real
+# transforms factor 2, 3, 4 and 5) from 128 to 1024.
+_TILE_SIZES = (128, 160, 192, 240, 256, 288, 320, 384, 400, 480, 512, 576,
+               640, 720, 768, 800, 960, 1024)
 
 
 def next_fast_len_real(n):
@@ -200,10 +242,12 @@ def _tile_choices(span, reach):
     return choices
 
 
-# Relative cost per unit of n*log2(n) of transform lengths that pocketfft
-# runs less efficiently than the rest (measured with scipy 1.17, float32,
-# batches of tiles; lengths from 384 up all cost about the same).
-_TILE_SLOWDOWN = {64: 1.9, 128: 1.9, 256: 1.2, 320: 1.5}
+# The compiled engine's time per tile pixel grows with log2(nh * nw) (the
+# transforms) plus a fixed part (filling the tile, the product, the copy
+# out), in units of log2 steps; lengths above 1024 spill out of the cache
+# and count double (measured on 2048 x 2048 float32, one thread, by
+# benchmarks/calibrate.py --tiles).
+TILE_FIXED = 2.0
 
 
 @functools.lru_cache(maxsize=256)
@@ -212,9 +256,9 @@ def fft_tiles(out_shape, kernel_shape, stride, dilation, nthreads=1):
     its work, the cheapest over the candidate FFT lengths (one tile for the
     whole image included).
 
-    Work is ``tiles * nh*nw*log2(nh*nw)``, weighted by how efficiently
-    pocketfft runs each length.  Lengths above 1024 count double: their
-    transforms spill out of the cache (measured on 2048x2048).  The tiling
+    Work is ``tiles * nh*nw*(log2(nh*nw) + TILE_FIXED)``.  Lengths above
+    1024 count double: their transforms spill out of the cache (measured
+    on 2048x2048).  The tiling
     never depends on ``nthreads`` (kept for the callers), so neither does
     the result, bit for bit."""
     spans = [(o - 1) * s + 1 for o, s in zip(out_shape, stride)]
@@ -224,8 +268,7 @@ def fft_tiles(out_shape, kernel_shape, stride, dilation, nthreads=1):
         strips = -(-spans[0] // th)
         for nw, tw in _tile_choices(spans[1], reach[1]):
             tiles = strips * -(-spans[1] // tw)
-            work = tiles * nh * nw * np.log2(nh * nw)
-            work *= max(_TILE_SLOWDOWN.get(nh, 1.0), _TILE_SLOWDOWN.get(nw, 1.0))
+            work = tiles * nh * nw * (np.log2(nh * nw) + TILE_FIXED)
             if max(nh, nw) > 1024:
                 work *= 2
             if best is None or work < best[1]:
@@ -245,7 +288,20 @@ COSTS = {
     "separable": (38.7, 0.97),
     "box": (51.0, 0.0),
     "fft": (62.6, 17.0),
+    # per output pixel: fixed + per term (its column and row passes' set-up
+    # and the sum into the output) + per tap of every term
+    "lowrank": (38.7, 12.0, 0.97),
 }
+# What an SVD costs per kh * kw * min(kh, kw), in the same units: 'auto'
+# factorises a kernel only when that is under 5% of the call's cost.
+SVD_COST = 20.0
+
+
+def lowrank_cost(out_shape, kernel_shape, terms):
+    """The modelled cost of ``terms`` separable passes summed."""
+    fixed, per_term, per_tap = COSTS["lowrank"]
+    return out_shape[0] * out_shape[1] * (
+        fixed + terms * (per_term + per_tap * sum(kernel_shape)))
 
 
 def method_costs(out_shape, kernel_shape, stride, dilation, factors,

@@ -36,7 +36,7 @@ _MODE_ALIASES = {
     "zeros": "constant",
     "grid-constant": "constant",
 }
-METHODS = ("auto", "direct", "separable", "box", "fft")
+METHODS = ("auto", "direct", "separable", "lowrank", "box", "fft")
 PADDING_NAMES = ("same", "valid", "full")
 
 

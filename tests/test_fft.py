@@ -13,7 +13,7 @@ import scipy.fft
 import scipy.ndimage as ndi
 
 import cfilter
-from cfilter import _fft, _plan
+from cfilter import _plan
 from conftest import (MODES, NDI_MODE, assert_matches, random_image,
                       random_kernel, ref_correlate2d, tol_with_cval)
 
@@ -78,21 +78,6 @@ def test_fft_channels_and_stack_match_per_plane_scipy(rng):
     for c in range(3):
         expected = ndi.correlate(x[..., c].astype(np.float64), w, mode="nearest")
         assert_matches(got[..., c], expected, fft_tol(np.float32, w, x, x.shape[:2]))
-
-
-def test_kernel_spectrum_is_computed_once_for_all_planes(rng, monkeypatch):
-    calls = []
-    real_rfft2 = scipy.fft.rfft2
-
-    def counting(a, *args, **kwargs):
-        calls.append(np.ndim(a))
-        return real_rfft2(a, *args, **kwargs)
-
-    monkeypatch.setattr(_fft.scipy.fft, "rfft2", counting)
-    x = random_image(rng, (5, 60, 50))
-    cfilter.correlate(x, random_kernel(rng, (9, 9)), axes=(1, 2), method="fft")
-    # one 2-D transform (the kernel); every image transform is a batch of tiles
-    assert calls.count(2) == 1
 
 
 @pytest.mark.parametrize("value", [np.nan, np.inf])

@@ -12,7 +12,7 @@ import pytest
 NOT_AT_IMPORT = ("scipy.fft", "scipy.sparse", "scipy.ndimage", "dask",
                  "importlib.metadata", "cfilter.nn", "cfilter.dask",
                  "cfilter._template", "cfilter._frequency", "cfilter._matrix",
-                 "cfilter._transpose", "cfilter._fft", "cfilter.cli.demo")
+                 "cfilter._transpose", "cfilter.cli.demo")
 
 
 def _python(code):

@@ -1,7 +1,7 @@
 """The house's layering, read from the source with ``ast``.
 
 DESIGN §1 and docs/contributing.rst: data flows one way (public functions
--> _validate -> _plan/_padding -> _engine -> _fft -> _core, with _output at
+-> _validate -> _plan/_padding -> _engine -> _core, with _output at
 the end), no module imports from a layer above it, and no module reaches
 into another module's ``_private`` names.  This test parses every module of
 the package (imports inside functions included) and fails on either.
@@ -30,7 +30,6 @@ LAYERS = {
     "cfilter._validate": VALIDATE,
     "cfilter._plan": PLAN, "cfilter._padding": PLAN,
     "cfilter._engine": ENGINE,
-    "cfilter._fft": FFT,
     "cfilter._core": CORE,
     "cfilter._output": OUTPUT,
 }

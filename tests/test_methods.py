@@ -327,9 +327,10 @@ def test_box_method_on_non_box_request_raises(rng, kernel, dilation):
     (kernels.gaussian(3.0).array, None, "separable"),
     (kernels.gaussian(3.0).array, kernels.gaussian(3.0).factors, "separable"),
     (kernels.gaussian((2.0, 5.0)).array, None, "separable"),
-    (kernels.log(2.0).array, None, "direct"),
+    (kernels.log(2.0).array, None, "lowrank"),
+    (np.random.default_rng(0).random((5, 5)), None, "direct"),
 ], ids=["box15", "box51", "box9x21_unnormalised", "gaussian3_svd",
-        "gaussian3_factors", "gaussian_2x5", "log_not_separable"])
+        "gaussian3_factors", "gaussian_2x5", "log_rank2", "random_5x5"])
 def test_auto_method_choice(kernel, factors, expected):
     plan = plan_filter((256, 256), np.asarray(kernel), "same", (1, 1), (1, 1),
                        "auto", convolve=False, factors=factors)

@@ -1,8 +1,12 @@
 """Separable 2-D correlation of a stack of planes: a column pass, then a row
-pass.
+pass; or a sum of r such pairs (a kernel of rank r, ``method="lowrank"``).
 
-out[i, j] = sum_l wrow[l] * t~[i, j*sx + l*dx - left],
-t[i, c]   = sum_m wcol[m] * x~[i*sy + m*dy - top, c]
+out[i, j] = sum_k sum_l wrow_k[l] * t_k~[i, j*sx + l*dx - left],
+t_k[i, c] = sum_m wcol_k[m] * x~[i*sy + m*dy - top, c]
+
+The terms are summed in order k = 0, 1, ... into each output row while it is
+in cache (no plane per term is kept), so the result does not depend on the
+number of threads.
 
 Both passes run for one output row at a time in a per-band row buffer, so the
 intermediate never leaves cache.  Only the rows the stride keeps are computed.
@@ -96,17 +100,25 @@ cdef struct SepCall:
     # cval are of the compute type (real).
     Planes src
     Planes dst
-    Py_ssize_t H, W, C, kh, oh, top, sy, dy, blen, nrows, nslots, cstride
+    Py_ssize_t H, W, C, kh, kw, oh, top, sy, dy, blen, nrows, nslots, cstride
     Py_ssize_t ngroups, total, bands     # bands: per work item
+    Py_ssize_t terms, orow_len           # rank; samples per output row
     bint grouped
     BoundaryMode mode
-    double outside_col
-    const void* wcol
-    const void* wrow
-    const void* wg
+    const double* outside_col            # per term
+    const void* wcol                     # (terms, kh)
+    const void* wrow                     # (terms, kw)
+    const void* wg                       # (terms, kw), phase-group order
     const void* cvrow
     RowGeometry geo
-    Block blk[6]        # per-thread scratch, row ``slot`` for each thread
+    Block blk[7]        # per-thread scratch, row ``slot`` for each thread
+
+
+cdef inline void _add_into(real* dst, const real* src,
+                           Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t j
+    for j in range(n):
+        dst[j] = dst[j] + src[j]
 
 
 cdef void _bands(const SepCall* g, Py_ssize_t b0, Py_ssize_t b1, int c,
@@ -114,16 +126,16 @@ cdef void _bands(const SepCall* g, Py_ssize_t b0, Py_ssize_t b1, int c,
     """Bands [b0, b1) of GROUP output rows of the stack (band b: rows
     starting at (b % ngroups) * GROUP of plane b // ngroups), with the
     scratch of thread slot c."""
-    cdef Py_ssize_t kh = g.kh, H = g.H, W = g.W, C = g.C, oh = g.oh
-    cdef Py_ssize_t top = g.top, sy = g.sy, dy = g.dy, blen = g.blen
-    cdef Py_ssize_t nrows = g.nrows, nslots = g.nslots, left = g.geo.left
-    cdef Py_ssize_t b, p, i, i1, k, q
+    cdef Py_ssize_t kh = g.kh, kw = g.kw, H = g.H, W = g.W, C = g.C
+    cdef Py_ssize_t oh = g.oh, top = g.top, sy = g.sy, dy = g.dy
+    cdef Py_ssize_t blen = g.blen, nrows = g.nrows, nslots = g.nslots
+    cdef Py_ssize_t left = g.geo.left, n = g.orow_len, terms = g.terms
+    cdef Py_ssize_t b, p, i, i1, k, q, t
     cdef BoundaryMode mode = g.mode
     cdef const real* wcol = <const real*> g.wcol
     cdef const real* wrow = <const real*> g.wrow
     cdef const real* wg = <const real*> g.wg
     cdef const real* cvrow = <const real*> g.cvrow
-    cdef real outside_col = <real> g.outside_col
     cdef real* bufs = <real*> (g.blk[0].base + c * g.blk[0].stride)
     cdef real* phbuf = <real*> (g.blk[1].base + c * g.blk[1].stride)
     cdef real* cbuf = <real*> (g.blk[2].base + c * g.blk[2].stride)
@@ -131,9 +143,12 @@ cdef void _bands(const SepCall* g, Py_ssize_t b0, Py_ssize_t b1, int c,
     cdef const real** rows = <const real**> (g.blk[4].base + c * g.blk[4].stride)
     cdef real** dst_rows = <real**> (rows + nrows)
     cdef const real** taps = <const real**> (rows + nrows + GROUP)
+    cdef real** orows = <real**> (taps + kw)
     cdef Py_ssize_t* want = <Py_ssize_t*> (g.blk[5].base + c * g.blk[5].stride)
     cdef RowCache* conv = <RowCache*> (want + nrows + 2 * nslots)
+    cdef real* tbuf = <real*> (g.blk[6].base + c * g.blk[6].stride)
     cdef real* orow
+    cdef real outside
     conv.tags = want + nrows
     conv.used = want + nrows + nslots
     conv.nslots = nslots
@@ -155,24 +170,35 @@ cdef void _bands(const SepCall* g, Py_ssize_t b0, Py_ssize_t b1, int c,
                            want, kh + GROUP - 1, cvrow)
                 for q in range(GROUP):
                     dst_rows[q] = bufs + q * blen + left * C
-                _column_pass_group(dst_rows, rows, wcol, kh, W * C)
+                    orows[q] = out_row(&g.dst, p, i + q, obuf + q * n)
+                for t in range(terms):
+                    _column_pass_group(dst_rows, rows, wcol + t * kh, kh,
+                                       W * C)
+                    outside = <real> g.outside_col[t]
+                    for q in range(GROUP):
+                        orow = orows[q] if t == 0 else tbuf
+                        _row_pass(orow, bufs + q * blen, wrow + t * kw,
+                                  wg + t * kw, outside, phbuf, taps, &g.geo)
+                        if t > 0:
+                            _add_into(orows[q], tbuf, n)
                 for q in range(GROUP):
-                    orow = out_row(&g.dst, p, i + q, obuf)
-                    _row_pass(orow, bufs + q * blen, wrow, wg, outside_col,
-                              phbuf, taps, &g.geo)
-                    flush_row(&g.dst, p, i + q, orow)
+                    flush_row(&g.dst, p, i + q, orows[q])
                 i = i + GROUP
             else:
                 for k in range(kh):
                     want[k] = map_index(i * sy - top + k * dy, H, mode)
                 fetch_rows(rows, &g.src, conv, cbuf, g.cstride, p,
                            want, kh, cvrow)
-                taps_unit_stride(bufs + left * C, rows, wcol, kh, 1, 1,
-                                 W * C)
-                orow = out_row(&g.dst, p, i, obuf)
-                _row_pass(orow, bufs, wrow, wg, outside_col, phbuf, taps,
-                          &g.geo)
-                flush_row(&g.dst, p, i, orow)
+                orows[0] = out_row(&g.dst, p, i, obuf)
+                for t in range(terms):
+                    taps_unit_stride(bufs + left * C, rows, wcol + t * kh,
+                                     kh, 1, 1, W * C)
+                    orow = orows[0] if t == 0 else tbuf
+                    _row_pass(orow, bufs, wrow + t * kw, wg + t * kw,
+                              <real> g.outside_col[t], phbuf, taps, &g.geo)
+                    if t > 0:
+                        _add_into(orows[0], tbuf, n)
+                flush_row(&g.dst, p, i, orows[0])
                 i = i + 1
 
 
@@ -188,18 +214,19 @@ cdef void _item_d(void* ctx, Py_ssize_t item, int slot) noexcept nogil:
     _bands(g, b0, min(b0 + g.bands, g.total), slot, <double*> NULL)
 
 
-def sep_correlate_planes(images, Sample src_kind, const real[::1] wcol,
-                         const real[::1] wrow, out, Sample dst_kind,
+def sep_correlate_planes(images, Sample src_kind, const real[:, ::1] wcol,
+                         const real[:, ::1] wrow, out, Sample dst_kind,
                          Py_ssize_t C, Py_ssize_t top, Py_ssize_t left,
                          Py_ssize_t sy, Py_ssize_t sx,
                          Py_ssize_t dy, Py_ssize_t dx,
                          BoundaryMode mode, double cval, int nthreads):
     """Correlate each of the C-contiguous planes ``images`` (N, H, W * C),
-    of sample type ``src_kind``, with ``outer(wcol, wrow)`` into the planes
-    ``out`` (N, oh, ow * C) of type ``dst_kind``, computing in the weights'
-    type (all validated; C > 1 interleaved channels at column stride 1
-    only).  The work items are blocks of bands of all the planes together,
-    as in ``_direct.pyx``."""
+    of sample type ``src_kind``, with ``sum_k outer(wcol[k], wrow[k])``
+    (``wcol`` (r, kh), ``wrow`` (r, kw), r >= 1) into the planes ``out``
+    (N, oh, ow * C) of type ``dst_kind``, computing in the weights' type
+    (all validated; C > 1 interleaved channels at column stride 1 only).
+    The work items are blocks of bands of all the planes together, as in
+    ``_direct.pyx``."""
     cdef SepCall g
     g.src = planes_of(images, src_kind)
     g.dst = planes_of(out, dst_kind)
@@ -207,7 +234,8 @@ def sep_correlate_planes(images, Sample src_kind, const real[::1] wcol,
     # object costs a Python attribute lookup and a tuple per read.
     cdef Py_ssize_t N = cnp.PyArray_DIM(<cnp.ndarray> images, 0), H = g.src.H
     cdef Py_ssize_t W = g.src.n // C
-    cdef Py_ssize_t kh = wcol.shape[0], kw = wrow.shape[0]
+    cdef Py_ssize_t terms = wcol.shape[0]
+    cdef Py_ssize_t kh = wcol.shape[1], kw = wrow.shape[1]
     cdef Py_ssize_t oh = g.dst.H, ow = g.dst.n // C
     cdef Py_ssize_t wext = (ow - 1) * sx + (kw - 1) * dx + 1
     # A row buffer holds a column-pass row at pixels [left, left + W) and
@@ -215,23 +243,24 @@ def sep_correlate_planes(images, Sample src_kind, const real[::1] wcol,
     cdef Py_ssize_t blen = (wext if wext > left + W else left + W) * C
     # With column stride sx > 1, the extended row split into sx phase rows.
     cdef Py_ssize_t plen = ow + (kw - 1) * dx // sx
-    cdef Py_ssize_t ngroups, total, k, nrows, nitems
+    cdef Py_ssize_t ngroups, total, k, t, nrows, nitems
     cdef Py_ssize_t cstride, nslots = kh + GROUP - 1
     cdef real cv = <real>cval
-    cdef real outside_col = 0
-    cdef Block blk[9]
+    cdef Block blk[11]
     cdef char stack[STACK_ARENA]
-    cdef Py_ssize_t nbytes[9]
-    cdef Py_ssize_t nbrows[9]
+    cdef Py_ssize_t nbytes[11]
+    cdef Py_ssize_t nbrows[11]
     cdef real* wg
     cdef real* cvrow
+    cdef double* outside
     cdef Py_ssize_t* cnt
     cdef Py_ssize_t isz = sizeof(real)
 
+    if wrow.shape[0] != terms or terms < 1:
+        raise ValueError("sep_correlate_planes: wcol and wrow hold "
+                         "different numbers of terms")
     if N == 0 or oh == 0 or ow == 0:
         return
-    for k in range(kh):
-        outside_col += wcol[k] * cv
     if nthreads < 1:
         nthreads = 1
     # Bands of GROUP output rows start at multiples of GROUP in every plane,
@@ -240,49 +269,60 @@ def sep_correlate_planes(images, Sample src_kind, const real[::1] wcol,
     # in the last bit.
     ngroups = (oh + GROUP - 1) // GROUP
     total = N * ngroups
-    g.bands = rows_per_item(GROUP * (W * kh + ow * kw) * C) // GROUP
+    g.bands = rows_per_item(GROUP * (W * kh + ow * kw) * C * terms) // GROUP
     if g.bands < 1:
         g.bands = 1
     nitems = (total + g.bands - 1) // g.bands
     if nthreads > nitems:
         nthreads = <int> nitems
     # All scratch in one allocation: row buffers, phase rows, converted
-    # input rows and an output row (for sample types other than the compute
-    # type), row pointers, cache tags (per thread); the weights in
-    # phase-group order, their counts and the row of cval (shared).
+    # input rows and GROUP output rows (for sample types other than the
+    # compute type), row pointers, cache tags, a term's row (per thread);
+    # the weights in phase-group order, their counts, the row of cval and
+    # each term's value outside (shared).
     cstride = 0 if is_native(src_kind, <real*>NULL) else g.src.n + LINE
     nrows = (kh - 1) * dy + GROUP
     nbytes[0] = GROUP * blen * isz
     nbytes[1] = ((sx * plen if sx > 1 else 0) + 1) * isz
     nbytes[2] = (nslots * cstride + 1) * isz
-    nbytes[3] = (1 if is_native(dst_kind, <real*>NULL) else g.dst.n) * isz
-    nbytes[4] = (nrows + GROUP + kw) * sizeof(void*)
+    nbytes[3] = (1 if is_native(dst_kind, <real*>NULL) else GROUP * g.dst.n) * isz
+    nbytes[4] = (nrows + 2 * GROUP + kw) * sizeof(void*)
     nbytes[5] = (nrows + 2 * nslots + 4) * sizeof(Py_ssize_t)
-    nbytes[6] = kw * isz
-    nbytes[7] = kw * sizeof(Py_ssize_t)
-    nbytes[8] = W * C * isz
-    for k in range(9):
-        nbrows[k] = nthreads if k < 6 else 1
-    keep = arena(nbytes, nbrows, 9, blk, stack)
-    wg = <real*> blk[6].base
-    cnt = <Py_ssize_t*> blk[7].base
-    cvrow = <real*> blk[8].base
+    nbytes[6] = (g.dst.n if terms > 1 else 1) * isz
+    nbytes[7] = terms * kw * isz
+    nbytes[8] = kw * sizeof(Py_ssize_t)
+    nbytes[9] = W * C * isz
+    nbytes[10] = terms * sizeof(double)
+    for k in range(11):
+        nbrows[k] = nthreads if k < 7 else 1
+    keep = arena(nbytes, nbrows, 11, blk, stack)
+    wg = <real*> blk[7].base
+    cnt = <Py_ssize_t*> blk[8].base
+    cvrow = <real*> blk[9].base
+    outside = <double*> blk[10].base
     for k in range(W * C):
         cvrow[k] = cv
-    phase_weights(wg, cnt, &wrow[0], 1, kw, dx, sx)
+    for t in range(terms):
+        phase_weights(wg + t * kw, cnt, &wrow[t, 0], 1, kw, dx, sx)
+        outside[t] = 0
+        for k in range(kh):
+            outside[t] += wcol[t, k] * cv
+        # as the compute type sums it
+        outside[t] = <real> outside[t]
     g.geo.kw, g.geo.W, g.geo.C, g.geo.left, g.geo.wext = kw, W, C, left, wext
     g.geo.sx, g.geo.dx, g.geo.ow, g.geo.plen = sx, dx, ow, plen
     g.geo.ng, g.geo.step = phase_ngroups(kw, dx, sx), phase_step(dx, sx)
     g.geo.mode = mode
     g.geo.cnt = cnt
-    for k in range(6):
+    for k in range(7):
         g.blk[k] = blk[k]
-    g.H, g.W, g.C, g.kh, g.oh, g.top, g.sy, g.dy = H, W, C, kh, oh, top, sy, dy
+    g.H, g.W, g.C, g.kh, g.kw, g.oh = H, W, C, kh, kw, oh
+    g.top, g.sy, g.dy = top, sy, dy
     g.blen, g.nrows, g.nslots, g.cstride = blen, nrows, nslots, cstride
-    g.ngroups, g.total = ngroups, total
+    g.ngroups, g.total, g.terms, g.orow_len = ngroups, total, terms, g.dst.n
     g.grouped = sy == 1 and dy == 1 and kh >= 3
-    g.mode, g.outside_col = mode, outside_col
-    g.wcol, g.wrow, g.wg, g.cvrow = &wcol[0], &wrow[0], wg, cvrow
+    g.mode, g.outside_col = mode, outside
+    g.wcol, g.wrow, g.wg, g.cvrow = &wcol[0, 0], &wrow[0, 0], wg, cvrow
     with nogil:
         if real is float:
             run_items(_item_f, &g, nitems, nthreads)
