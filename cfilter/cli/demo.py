@@ -5,25 +5,56 @@ from pathlib import Path
 import numpy as np
 
 import cfilter
-from cfilter import _io, kernels
+from cfilter import kernels
 
-from .specs import ALIASES, cast, filter_image, load_step, split_alpha
+from . import imageio
+
+from .specs import (ALIASES, NAMED, cast, filter_image, load_step,
+                    split_alpha)
 
 __all__ = ["catalog_lines", "cmd_kernels", "cmd_demo", "cmd_bench"]
 
+#: Catalog entries that ``-f NAME`` runs as a named filter of cfilter: the
+#: default shown for ``axis`` is the one ``-f NAME`` really uses.
+_GRADIENT_AXIS = ("sobel", "prewitt", "scharr")
+
+
+def _summary(func):
+    return (inspect.getdoc(func) or "").splitlines()[0].rstrip(".") \
+        .replace("``", "")
+
+
+def _parameters(func, only=None):
+    params = []
+    for p in inspect.signature(func).parameters.values():
+        if only is not None and p.name not in only:
+            continue
+        params.append(p.name if p.default is inspect.Parameter.empty
+                      else f"{p.name}={p.default!r}")
+    return params
+
 
 def catalog_lines():
-    """One line per catalog entry: name, parameters, description."""
+    """One line per ``-f`` name: name, parameters with the defaults that
+    ``-f NAME`` uses, what it does.
+
+    The catalog's kernels, plus the named filters of :data:`specs.NAMED`;
+    ``sobel``/``prewitt``/``scharr`` show ``axis=None``, the gradient
+    magnitude, which is what ``-f sobel`` computes."""
     rows = []
     for name in kernels.names():
         func = getattr(kernels, name)
-        params = []
-        for p in inspect.signature(func).parameters.values():
-            params.append(p.name if p.default is inspect.Parameter.empty
-                          else f"{p.name}={p.default!r}")
-        summary = (inspect.getdoc(func) or "").splitlines()[0].rstrip(".")
-        summary = summary.replace("``", "")
+        params, summary = _parameters(func), _summary(func)
+        if name in _GRADIENT_AXIS:
+            params = ["axis=None"]
+            summary = (f"Gradient magnitude, as cfilter.{name}; axis=0 or "
+                       f"1: {summary}")
         rows.append((name, ", ".join(params) or "-", summary))
+    for name, valid in NAMED.items():
+        func = getattr(cfilter, name)
+        rows.append((name, ", ".join(_parameters(func, valid)),
+                     f"{_summary(func)} (cfilter.{name})"))
+    rows.sort()
     w0 = max(len(r[0]) for r in rows)
     w1 = max(len(r[1]) for r in rows)
     return [f"{a:<{w0}}  {b:<{w1}}  {c}" for a, b, c in rows]
@@ -35,9 +66,10 @@ def cmd_kernels(args):
     aliases = ", ".join(f"{a} = {n}" for a, n in ALIASES.items())
     print("\nUse as -f NAME[:key=value,...], e.g. -f gaussian:sigma=2 or "
           "-f box:size=3x5;\nor -f file:PATH for your own kernel (.npy, "
-          ".txt or .csv).\n-f sobel, prewitt or scharr without axis= is the "
-          "gradient magnitude (cfilter.sobel, ...);\nwith axis= it is the "
-          f"signed derivative along that axis.  Aliases: {aliases}.")
+          ".txt or .csv).\n-f sobel, prewitt or scharr without axis= (or "
+          "with axis=None) is the\ngradient magnitude (cfilter.sobel, ...); "
+          "with axis=0 or 1 it is the signed\nderivative along that axis.  "
+          f"Aliases: {aliases}.")
     return 0
 
 
@@ -102,7 +134,7 @@ def cmd_demo(args):
     for name, image in _demo_images():
         row = [("original", image)]
         path = outdir / f"{name}.png"
-        _io.write_image(path, image)
+        imageio.write_image(path, image)
         written.append((path, "original"))
         for label, spec in _DEMO_FILTERS:
             if spec is None:
@@ -110,12 +142,12 @@ def cmd_demo(args):
             else:
                 out = filter_image(image, [load_step(spec)])
             path = outdir / f"{name}_{label}.png"
-            _io.write_image(path, out)
+            imageio.write_image(path, out)
             written.append((path, spec))
             row.append((label, out))
         rows.append(row)
     sheet = outdir / "contact_sheet.png"
-    _io.write_image(sheet, _contact_sheet(rows))
+    imageio.write_image(sheet, _contact_sheet(rows))
     written.append((sheet, "all of the above, one row per image"))
     width = max(len(str(p)) for p, _ in written)
     for path, what in written:

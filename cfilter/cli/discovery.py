@@ -8,14 +8,19 @@ import glob
 import os
 from pathlib import Path
 
-from cfilter import _io
+from . import imageio
 
 from .specs import UsageError
 
-__all__ = ["Job", "plan_jobs", "safe_resolve", "RECORD_DIR"]
+__all__ = ["Job", "plan_jobs", "safe_resolve", "RECORD_DIR", "OTHER",
+           "SUBFOLDER", "HIDDEN"]
 
 #: The folder under ``-o`` where the resume record lives; never scanned.
 RECORD_DIR = ".cfilter"
+
+#: Why a folder's entry was not read: another extension, a subfolder
+#: without ``-r``, a hidden name (starting with a dot).
+OTHER, SUBFOLDER, HIDDEN = "other", "subfolder", "hidden"
 
 
 class Job:
@@ -61,9 +66,10 @@ def _glob_base(pattern):
 
 
 def _image_files(folder, recursive, exclude, problems):
-    """Image files (by extension) in ``folder``, sorted; and how many
-    others.  Folders that cannot be listed are added to ``problems``."""
-    found, ignored = [], 0
+    """Image files (by extension) in ``folder``, sorted; and the entries
+    not read, as ``(path, OTHER | SUBFOLDER | HIDDEN)``.  Folders that
+    cannot be listed are added to ``problems``."""
+    found, ignored = [], []
     if exclude is not None and _is_within(folder, exclude):
         exclude = None          # the output folder holds this input folder
 
@@ -75,27 +81,47 @@ def _image_files(folder, recursive, exclude, problems):
     if recursive:
         walker = os.walk(folder, onerror=unreadable)
     else:
+        names, subfolders = [], []
         try:
-            names = [e.name for e in os.scandir(folder)
-                     if not e.is_dir(follow_symlinks=True)]
+            for entry in os.scandir(folder):
+                if _entry_is_dir(entry):
+                    subfolders.append(entry.name)
+                else:
+                    names.append(entry.name)
         except OSError as exc:
             unreadable(exc)
-            names = []
-        walker = [(str(folder), [], names)]
+        walker = [(str(folder), subfolders, names)]
     for root, dirs, files in walker:
         root = Path(root)
         if exclude is not None and _is_within(root, exclude):
             dirs[:] = []
             continue
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        kept = []
+        for name in sorted(dirs):
+            if exclude is not None and _is_within(root / name, exclude):
+                continue                 # the output folder: not an input
+            if name.startswith("."):
+                ignored.append((root / name, HIDDEN))
+            elif not recursive:
+                ignored.append((root / name, SUBFOLDER))
+            else:
+                kept.append(name)
+        dirs[:] = kept
         for name in sorted(files):
-            if name.startswith(".") or name.endswith(_io.TEMP_SUFFIX):
-                continue
-            if _io.format_of(name) is None:
-                ignored += 1
+            if name.startswith("."):
+                ignored.append((root / name, HIDDEN))
+            elif imageio.format_of(name) is None:
+                ignored.append((root / name, OTHER))
             else:
                 found.append(root / name)
     return found, ignored
+
+
+def _entry_is_dir(entry):
+    try:
+        return entry.is_dir(follow_symlinks=True)
+    except OSError:              # a symlink loop: listed as a file, whose
+        return False             # read reports it
 
 
 def _glob_relative(match, base):
@@ -129,8 +155,8 @@ def _is_dir(path):
 
 def _expand_inputs(inputs, recursive, outdir):
     """``(sources, problems, ignored)``: sources are ``(path, relative)``;
-    problems are ``(given, reason)``."""
-    sources, problems, ignored = [], [], 0
+    problems are ``(given, reason)``; ignored as :func:`_image_files`."""
+    sources, problems, ignored = [], [], []
     out_resolved = safe_resolve(outdir)
     for given in inputs:
         path = Path(given)
@@ -167,7 +193,8 @@ def _output_format(fmt_option, dtype_option, src):
         return fmt_option
     if dtype_option == "float32":
         return "tif"      # the only format here that stores float samples
-    return _io.format_of(src)
+    fmt = imageio.format_of(src)
+    return None if fmt is None else imageio.output_format(fmt)
 
 
 def _inside(dst, outdir):
@@ -206,8 +233,11 @@ def plan_jobs(inputs, outdir, *, recursive=False, fmt=None, dtype="same"):
     jobs : list of Job
     problems : list of (str, str)
         Inputs that cannot be used (missing, unlistable folder), with why.
-    ignored : int
-        Files in the input folders that are not images by extension.
+    ignored : list of (Path, str)
+        The entries of the input folders that are not read, each with why:
+        :data:`OTHER` (not an image by extension), :data:`SUBFOLDER` (a
+        subfolder, without ``recursive``) or :data:`HIDDEN` (a name that
+        starts with a dot).
 
     Raises
     ------
@@ -223,10 +253,10 @@ def plan_jobs(inputs, outdir, *, recursive=False, fmt=None, dtype="same"):
         out_fmt = _output_format(fmt, dtype, src)
         dst = outdir / rel
         if out_fmt is not None:
-            if fmt or _io.format_of(src) != out_fmt:
-                dst = dst.with_suffix(_io.extension_of(out_fmt))
+            if fmt or imageio.format_of(src) != out_fmt:
+                dst = dst.with_suffix(imageio.extension_of(out_fmt))
             if dtype != "same":
-                problem = _io.format_problem(out_fmt, dtype)
+                problem = imageio.format_problem(out_fmt, dtype)
                 if problem:
                     unsupported.append(f"{src}: {problem}")
         if not _inside(dst, outdir) or RECORD_DIR in rel.parts:

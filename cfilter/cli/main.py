@@ -1,18 +1,18 @@
 """The argument parser, ``cfilter apply`` and :func:`main`."""
 import argparse
-import hashlib
 import sys
 import time
 from pathlib import Path
 
 import cfilter
-from cfilter import _io
 from cfilter._validate import as_int, normalize_mode
 
-from .discovery import plan_jobs
-from .record import FOREIGN, SKIP, STALE, Record
+from . import imageio
+from .discovery import RECORD_DIR, plan_jobs
+from .lock import FolderLock, LockBusy
+from .record import FOREIGN, SKIP, STALE, Record, RecordError
 from .runner import Progress, Settings, Stats, run_jobs
-from .specs import UsageError, load_kernel, load_step
+from .specs import UsageError, recipe_entry, resolve
 
 __all__ = ["main", "build_parser", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE",
            "EXIT_INTERRUPTED"]
@@ -51,25 +51,31 @@ def _check_options(args):
     if args.cluster:
         _cluster_size(args.cluster)
     if args.format and args.dtype != "same":
-        problem = _io.format_problem(args.format, args.dtype)
+        problem = imageio.format_problem(args.format, args.dtype)
         if problem:
             raise UsageError(f"--format {args.format} --dtype {args.dtype}: "
                              f"{problem}")
     return mode
 
 
-def _recipe(args, mode):
-    """Everything that changes an output's pixels, for the resume record."""
-    chain = []
-    for spec in args.filters:
-        if spec.strip().lower().startswith("file:"):
-            weights = load_kernel(spec).array
-            spec += "#" + hashlib.blake2b(weights.tobytes(),
-                                          digest_size=16).hexdigest()
-        chain.append(spec.strip())
-    return {"chain": chain, "mode": str(mode), "stride": args.stride,
+def _mode_name(mode):
+    """The canonical name of a boundary mode given by name or alias (the
+    resume record stores names: ``str()`` of the mode enum differs between
+    Python versions)."""
+    mode = normalize_mode(mode)
+    return next(name for name in cfilter.mode_names()
+                if normalize_mode(name) == mode)
+
+
+def _recipe(args, mode, sources):
+    """Everything that changes an output's pixels, for the resume record:
+    every spec (a ``file:`` kernel with the digest of the weights this run
+    filters with), the options, and the cfilter version.  Each key is
+    flipped by a test that checks the output is then redone."""
+    return {"chain": [recipe_entry(source) for source in sources],
+            "mode": _mode_name(mode), "stride": args.stride,
             "dtype": args.dtype, "abs": args.abs, "rescale": args.rescale,
-            "version": cfilter.__version__}
+            "format": args.format, "version": cfilter.__version__}
 
 
 def _prepare_outdir(outdir):
@@ -77,17 +83,46 @@ def _prepare_outdir(outdir):
         raise UsageError(f"-o {outdir}: exists and is not a folder")
 
 
+def _cannot_write(outdir, exc):
+    return UsageError(f"-o {outdir}: cannot write there: "
+                      f"{(exc.strerror or str(exc)).lower()}")
+
+
+def _lock_outdir(outdir, wait):
+    """Create ``outdir/.cfilter`` and hold its lock (:mod:`.lock`): one run
+    per output folder.  UsageError if another run holds it and ``wait`` is
+    False."""
+    def waiting(pid):
+        who = f"pid {pid}" if pid else "another process"
+        print(f"cfilter: waiting for the cfilter apply run ({who}) writing "
+              f"into {outdir}", file=sys.stderr, flush=True)
+
+    lock = FolderLock(outdir / RECORD_DIR)
+    try:
+        (outdir / RECORD_DIR).mkdir(parents=True, exist_ok=True)
+        lock.acquire(wait=wait, on_wait=waiting)
+    except LockBusy as busy:
+        who = f"pid {busy.pid}" if busy.pid else "another process"
+        raise UsageError(f"-o {outdir}: another cfilter apply run ({who}) "
+                         f"is writing there; let it finish first, or give "
+                         f"--wait to wait for it") from None
+    except OSError as exc:
+        raise _cannot_write(outdir, exc) from None
+    return lock
+
+
 def _open_record(outdir, recipe, create):
     try:
         if create:
             outdir.mkdir(parents=True, exist_ok=True)
         return Record(outdir, recipe, create=create)
+    except RecordError as exc:
+        raise UsageError(f"-o {outdir}: {exc}") from None
     except OSError as exc:
-        raise UsageError(f"-o {outdir}: cannot write there: "
-                         f"{(exc.strerror or str(exc)).lower()}") from None
+        raise _cannot_write(outdir, exc) from None
     except Exception as exc:          # sqlite3 errors: a broken record
         raise UsageError(f"-o {outdir}: cannot use the resume record "
-                         f"{outdir / '.cfilter'}: {exc}") from None
+                         f"{outdir / RECORD_DIR}: {exc}") from None
 
 
 class _Pool:
@@ -189,7 +224,9 @@ def _keep_freed_memory():
     page-faulted in anew; on virtual machines that cost rivals the
     filtering itself (measured: 10 -> 13 files/s on 1024x768 JPEGs).
     Buffers of up to 64 MB now come from the heap, and up to 1 GB of free
-    heap is kept.  Only this process (the command line) is tuned.
+    heap is kept.  This changes the whole process, so it is done only
+    when :func:`main` runs as the program, never when it is called as a
+    library.
     """
     if not sys.platform.startswith("linux"):
         return
@@ -203,8 +240,8 @@ def _keep_freed_memory():
 
 
 def cmd_apply(args):
-    for spec in args.filters:
-        load_step(spec)              # every spec checked before any file
+    # every spec checked, and each file: kernel read, once, before any file
+    sources = [resolve(spec) for spec in args.filters]
     mode = _check_options(args)
     outdir = Path(args.output)
     _prepare_outdir(outdir)
@@ -215,31 +252,37 @@ def cmd_apply(args):
                                      for _, why in problems):
         raise UsageError("no input exists: " + ", ".join(
             given for given, _ in problems))
-    recipe = _recipe(args, mode)
+    recipe = _recipe(args, mode, sources)
     stats = Stats()
+    stats.ignored = ignored
     for given, why in problems:
         print(f"cfilter: FAILED {given}: {why}", file=sys.stderr)
     stats.failed += len(problems)
-    if ignored:
-        print(f"cfilter: ignored {ignored} file(s) in the input folders "
-              f"that are not images by extension", file=sys.stderr)
-
-    pool = None
-    if jobs and not args.dry_run:
-        pool = _pool(args)
+    writes = bool(jobs) and not args.dry_run
+    # the pool first: a cluster that cannot be reached is a usage error
+    # before anything is created under -o
+    pool = _pool(args) if writes else None
+    lock = None
     try:
-        record = _open_record(outdir, recipe, create=not args.dry_run and
-                              bool(jobs))
+        # one run per output folder: the lock is held from before the
+        # record is read until the pool has stopped (no write of this run
+        # is under way when the next run starts)
+        lock = _lock_outdir(outdir, args.wait) if writes else None
+        record = _open_record(outdir, recipe, create=writes)
         try:
-            return _apply(args, jobs, problems, record, stats, pool)
+            return _apply(args, jobs, problems, record, stats, pool, sources)
         finally:
             record.close()
     finally:
-        if pool is not None:
-            pool.close(False)
+        try:
+            if pool is not None:
+                pool.close(False)
+        finally:
+            if lock is not None:
+                lock.release()
 
 
-def _apply(args, jobs, problems, record, stats, pool):
+def _apply(args, jobs, problems, record, stats, pool, sources):
     todo = []
     for job in jobs:
         decision = record.decide(job, args.overwrite)
@@ -259,33 +302,38 @@ def _apply(args, jobs, problems, record, stats, pool):
         print(f"dry run: would write {len(todo)}, skip {stats.skipped}, "
               f"leave alone {stats.foreign}; {len(problems)} input(s) "
               f"unusable; nothing written")
+        for line in stats.ignored_lines():
+            print(line)
         return EXIT_FAILED if problems or stats.foreign else EXIT_OK
 
     todo = [job for job, _ in todo]
-    _keep_freed_memory()
+    if getattr(args, "program", False):
+        _keep_freed_memory()
     if todo:
         for folder in sorted({job.dst.parent for job in todo}):
-            _io.remove_stale_temps(folder)
+            imageio.remove_stale_temps(folder)
         record.mark_pending(todo)
-    settings = Settings(args.filters, mode=args.mode, stride=args.stride,
+    settings = Settings(sources, mode=args.mode, stride=args.stride,
                         dtype=args.dtype, absolute=args.abs,
                         rescale=args.rescale, max_pixels=args.max_pixels,
-                        workers=pool.workers)
+                        workers=None if pool is None else pool.workers)
     progress = Progress(len(todo), args.quiet)
 
     def on_result(job, result):
         # the driver alone writes the record, whatever runs the jobs
         if result.status == "done":
-            record.mark_done(job, result.src_stat, result.src_hash)
-        stats.add(result)
+            record.mark_done(job, result.src_stat, result.src_hash,
+                             result.out_stat)
+        stats.add(result, job)
         progress.update(result.status, result.message(job))
 
     start = time.perf_counter()
     try:
-        run_jobs(pool.executor, todo, settings, on_result,
-                 window=4 * pool.slots,
-                 absolute=bool(args.scheduler or args.cluster),
-                 writer=pool.writer)
+        if todo:          # (no pool when the inputs gave no job at all)
+            run_jobs(pool.executor, todo, settings, on_result,
+                     window=4 * pool.slots,
+                     absolute=bool(args.scheduler or args.cluster),
+                     writer=pool.writer)
     except KeyboardInterrupt:
         pool.close(True)
         progress.close()
@@ -293,7 +341,8 @@ def _apply(args, jobs, problems, record, stats, pool):
               "resume", file=sys.stderr)
         return EXIT_INTERRUPTED
     progress.close()
-    for line in stats.summary(time.perf_counter() - start, pool.where):
+    where = "" if pool is None else pool.where
+    for line in stats.summary(time.perf_counter() - start, where):
         print(line)
     return EXIT_FAILED if stats.failed or stats.foreign else EXIT_OK
 
@@ -323,9 +372,11 @@ alpha channel is copied.  --stride applies once, at the last filter.
 Re-running is safe: OUTDIR/.cfilter/ records what made each output, so an
 output is skipped only if it was made from the same, unchanged input with
 the same filters and options; otherwise it is redone.  A file in the way
-that cfilter did not make is left alone (--overwrite replaces it).  Exit
+that cfilter did not make is left alone (--overwrite replaces it).  One
+run writes into an output folder at a time: a second run on the same -o
+stops at once with exit status 2 (--wait makes it wait instead).  Exit
 status: 0 all done, 1 some files failed or were left alone, 2 bad command
-line (nothing touched), 130 interrupted."""
+line or busy output folder (nothing touched), 130 interrupted."""
 
 _KERNELS_EXAMPLES = """\
 examples:
@@ -390,7 +441,7 @@ def _parsers():
                        help="filter image files into an output folder",
                        description="Run a chain of filters over image files "
                                    "(PNG 8/16-bit, JPEG, TIFF incl. float, "
-                                   "BMP; grey, RGB, RGBA).")
+                                   "BMP, WebP, GIF; grey, RGB, RGBA).")
     p.add_argument("inputs", nargs="+", metavar="INPUT",
                    help="image files, folders or glob patterns")
     p.add_argument("-o", "--output", required=True, metavar="OUTDIR",
@@ -413,8 +464,9 @@ def _parsers():
                    help="rewrite outputs that exist (default: skip them)")
     p.add_argument("--dry-run", "-n", action="store_true",
                    help="show what would be written; write nothing")
-    p.add_argument("--format", choices=sorted(_io.FORMATS),
-                   help="output format (default: the input's)")
+    p.add_argument("--format", choices=sorted(imageio.WRITABLE),
+                   help="output format (default: the input's; PNG for a "
+                        "GIF input)")
     p.add_argument("--dtype", choices=DTYPES, default="same",
                    help="output sample type (default same as the input; "
                         "float32 writes TIFF)")
@@ -425,11 +477,11 @@ def _parsers():
                    help="map each output's range of values linearly onto "
                         "the output type's (0..255, 0..65535; 0..1 for "
                         "float)")
-    p.add_argument("--max-pixels", type=int, default=_io.MAX_PIXELS,
+    p.add_argument("--max-pixels", type=int, default=imageio.MAX_PIXELS,
                    metavar="N",
                    help=f"refuse images of more pixels, read from the "
-                        f"header before decoding (default {_io.MAX_PIXELS}, "
-                        f"as Pillow; 0 for no limit)")
+                        f"header before decoding (default "
+                        f"{imageio.MAX_PIXELS}, as Pillow; 0 for no limit)")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="run the jobs on the Dask distributed cluster of "
                         "this scheduler (e.g. tcp://10.0.0.5:8786); the "
@@ -437,6 +489,10 @@ def _parsers():
     p.add_argument("--cluster", metavar="local:N",
                    help="start a Dask cluster of N worker processes on this "
                         "machine for the run")
+    p.add_argument("--wait", action="store_true",
+                   help="if another cfilter apply is writing into OUTDIR, "
+                        "wait for it to finish (default: stop at once, exit "
+                        "status 2)")
     p.add_argument("--quiet", "-q", action="store_true",
                    help="no progress; failures and the summary only")
     p.set_defaults(run=cmd_apply)
@@ -475,7 +531,11 @@ def main(argv=None):
     Parameters
     ----------
     argv : list of str, optional
-        The arguments (default ``sys.argv[1:]``).
+        The arguments.  Without them, ``main`` runs as the program (the
+        ``cfilter`` console script, ``python -m cfilter``): it reads
+        ``sys.argv[1:]``, and ``apply`` tunes glibc's allocator for the
+        process (freed image buffers are kept for the next image).  Called
+        with arguments, as a library, it changes nothing process-wide.
 
     Returns
     -------
@@ -484,6 +544,7 @@ def main(argv=None):
         line, 130 interrupted.
     """
     parser, apply_parser = _parsers()
+    program = argv is None
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["apply"]:
         # options may come between the inputs: 'apply a.png -o out b.png'
@@ -491,6 +552,7 @@ def main(argv=None):
         args.command = "apply"
     else:
         args = parser.parse_args(argv)
+    args.program = program
     try:
         return args.run(args)
     except UsageError as exc:

@@ -13,6 +13,14 @@ row is marked *pending* (and committed) before its output is written, and
 pending row (the output is redone on the next run) or a done one; SQLite's
 journal keeps the database itself whole.
 
+The database carries its format in ``PRAGMA user_version``
+(:data:`FORMAT`).  A record of the first format (written before the format
+was numbered: ``user_version`` 0 with the same table) is upgraded in place;
+its rows keep the outputs known as cfilter's, and as their recipes were
+written in the old form those outputs are redone once.  A record of a
+newer format, or one whose table is not this one, is refused with
+:class:`RecordError`; it is never trusted as if it were understood.
+
 Only the driver process (the one that parses the command line) opens the
 record; workers never touch it.
 """
@@ -22,10 +30,19 @@ import os
 import sqlite3
 from pathlib import Path
 
-__all__ = ["Record", "fingerprint", "content_hash", "SKIP", "NEW", "STALE",
-           "FOREIGN", "REDO"]
+__all__ = ["Record", "RecordError", "fingerprint", "content_hash", "SKIP",
+           "NEW", "STALE", "FOREIGN", "REDO", "FORMAT"]
 
 NEW, SKIP, STALE, FOREIGN, REDO = "new", "skip", "stale", "foreign", "redo"
+
+#: The record's format (``PRAGMA user_version``).  1: the first table,
+#: unnumbered (``user_version`` 0), whose recipes wrote the boundary mode
+#: as ``str()`` of an enum (which Python 3.11 changed); 2: the same table,
+#: the mode by its name.
+FORMAT = 2
+#: The columns of the table, the same in formats 1 and 2.
+_COLUMNS = ("dst", "src", "src_size", "src_mtime_ns", "src_hash", "recipe",
+            "state", "out_size", "out_mtime_ns")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outputs (
@@ -40,6 +57,11 @@ CREATE TABLE IF NOT EXISTS outputs (
     out_mtime_ns INTEGER
 )
 """
+
+
+class RecordError(Exception):
+    """A resume record this cfilter cannot use (another format); the
+    message says why and what to do."""
 
 
 def content_hash(data):
@@ -88,13 +110,50 @@ class Record:
         uri = path.resolve().as_uri() + ("" if create else "?mode=ro")
         self.db = sqlite3.connect(uri, uri=True, timeout=30,
                                   isolation_level=None)
+        try:
+            self._check_format(path, create)
+        except BaseException:
+            self.close()
+            raise
         if create:
             # write-ahead log: a commit is whole or absent after a kill at
             # any moment (and the database consistent after a power cut),
             # without an fsync per commit
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute(_SCHEMA)
+
+    def _check_format(self, path, create):
+        """Create, upgrade or refuse the database by its format; a dry run
+        (``create`` False) reads a record of format 1 as it is, since its
+        rows differ from format 2 only in the recipes' text."""
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        columns = tuple(row[1] for row in self.db.execute(
+            "PRAGMA table_info(outputs)"))
+        tables = [row[0] for row in self.db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")]
+        if version > FORMAT:
+            raise RecordError(
+                f"the resume record {path} is of format {version}, written "
+                f"by a newer cfilter (this one reads formats up to "
+                f"{FORMAT}); use that cfilter, or another -o")
+        if version == 0 and not tables:
+            if create:                   # new: this format
+                with self.db:
+                    self.db.execute("BEGIN IMMEDIATE")
+                    self.db.execute(_SCHEMA)
+                    self.db.execute(f"PRAGMA user_version = {FORMAT}")
+            return
+        if set(columns) != set(_COLUMNS) or version not in (0, FORMAT):
+            found = ", ".join(columns) if columns else "no outputs table"
+            raise RecordError(
+                f"the resume record {path} is not one this cfilter knows "
+                f"(format {version}; {found}); move the folder "
+                f"{path.parent} away to start a new record (the outputs "
+                f"already there are then left alone unless --overwrite)")
+        if version == 0 and create:      # format 1: upgrade in place
+            with self.db:
+                self.db.execute("BEGIN IMMEDIATE")
+                self.db.execute(f"PRAGMA user_version = {FORMAT}")
 
     def close(self):
         if self.db is not None:
@@ -164,10 +223,14 @@ class Record:
                 "src_mtime_ns, src_hash, recipe, state) "
                 "VALUES (?, ?, ?, ?, NULL, ?, 'pending')", rows)
 
-    def mark_done(self, job, src_stat, src_hash):
+    def mark_done(self, job, src_stat, src_hash, out_stat):
         """Commit that ``job``'s output is finished, made from the input
-        whose ``(size, mtime_ns)`` and hash were read."""
-        out_size, out_mtime = fingerprint(job.dst)
+        whose ``(size, mtime_ns)`` and hash were read.
+
+        ``out_stat`` is the ``(size, mtime_ns)`` of the file this run wrote,
+        as its writer read them before the rename: never read again from the
+        path, where another writer's file may be by now."""
+        out_size, out_mtime = out_stat
         with self.db:
             self.db.execute("BEGIN IMMEDIATE")
             self.db.execute(

@@ -5,7 +5,8 @@ filter, encode, write atomically) and returns a :class:`Result`; it never
 raises for a bad file.  It runs in worker threads (the codecs and the
 filters release the GIL, so the threads overlap one file's decoding with
 another's filtering and encoding), or on Dask workers: everything it needs
-travels in a picklable :class:`Settings`.
+travels in a picklable :class:`Settings`, ``file:`` kernels as their
+weights (:class:`~cfilter.cli.specs.FileKernel`), never as a path.
 
 In a local run the last step, making the output durable (write a temporary
 file, ``fsync``, rename), is handed to the run's writer threads, so the worker
@@ -23,7 +24,7 @@ import time
 
 import numpy as np
 
-from cfilter import _io
+from . import imageio
 
 from . import specs as _specs_module
 from .record import content_hash
@@ -33,27 +34,42 @@ __all__ = ["Settings", "Result", "MemoryGate", "process", "reason",
 
 
 class Settings:
-    """What every job needs, as plain values (picklable for Dask)."""
+    """What every job needs, as plain values (picklable for Dask).
 
-    def __init__(self, specs, *, mode="reflect", stride=1, dtype="same",
-                 absolute=False, rescale=False, max_pixels=_io.MAX_PIXELS,
+    ``sources`` are the resolved ``-f`` specs
+    (:func:`cfilter.cli.specs.resolve`): spec text, or a ``file:`` kernel's
+    weights."""
+
+    def __init__(self, sources, *, mode="reflect", stride=1, dtype="same",
+                 absolute=False, rescale=False, max_pixels=imageio.MAX_PIXELS,
                  workers=None):
-        self.specs = tuple(specs)
+        self.sources = tuple(sources)
         self.mode, self.stride, self.dtype = mode, stride, dtype
         self.absolute, self.rescale = absolute, rescale
         self.max_pixels, self.workers = max_pixels, workers
 
     def chain(self):
-        """The filter steps, built once per process."""
-        key = self.specs
-        chain = _CHAINS.get(key)
-        if chain is None:
-            chain = _CHAINS[key] = [_specs_module.load_step(s)
-                                    for s in self.specs]
+        """The filter steps, built once per process for each chain.
+
+        The cache key is each step's identity (:func:`specs.step_key`): the
+        spec text, or a ``file:`` kernel's digest, never its path, so a
+        kernel file rewritten between two runs in one process (or on a
+        long-lived Dask worker) gives a new chain."""
+        key = tuple(_specs_module.step_key(s) for s in self.sources)
+        with _CHAINS_LOCK:
+            chain = _CHAINS.pop(key, None)
+            if chain is None:
+                chain = [_specs_module.load_step(s) for s in self.sources]
+            _CHAINS[key] = chain                  # the most recent last
+            while len(_CHAINS) > _CHAINS_KEPT:
+                del _CHAINS[next(iter(_CHAINS))]
         return chain
 
 
+#: Chains built in this process, least recently used first.
 _CHAINS = {}
+_CHAINS_KEPT = 8
+_CHAINS_LOCK = threading.Lock()
 
 
 class Result:
@@ -61,13 +77,15 @@ class Result:
     ``"failed"``, ``reason`` says why it failed."""
 
     __slots__ = ("status", "reason", "times", "src_stat", "src_hash",
-                 "clipped")
+                 "clipped", "out_stat")
 
     def __init__(self, status, reason=None, times=(0.0, 0.0, 0.0, 0.0),
-                 src_stat=None, src_hash=None, clipped=False):
+                 src_stat=None, src_hash=None, clipped=False, out_stat=None):
         self.status, self.reason, self.times = status, reason, times
         self.src_stat, self.src_hash = src_stat, src_hash
         self.clipped = clipped
+        #: (size, mtime_ns) of the output file this job wrote
+        self.out_stat = out_stat
 
     def __getstate__(self):
         return {k: getattr(self, k) for k in self.__slots__}
@@ -127,7 +145,7 @@ def reason(exc):
     if isinstance(exc, OSError) and exc.strerror:
         where = f" ({exc.filename})" if exc.filename else ""
         return exc.strerror.lower() + where
-    if isinstance(exc, _io.ImageError):
+    if isinstance(exc, imageio.ImageError):
         return str(exc)
     if isinstance(exc, MemoryError):
         return "out of memory for this image"
@@ -152,7 +170,7 @@ def _write(dst, encoded, gate, held, result):
     the memory budget are given back whatever happens."""
     t0 = time.perf_counter()
     try:
-        _io.write_bytes(dst, encoded)
+        result.out_stat = imageio.write_bytes(dst, encoded)
     except Exception as exc:
         return Result("failed", reason(exc))
     finally:
@@ -171,14 +189,14 @@ def process(job, settings, gate=None, writer=None):
     held = 0
     t0 = time.perf_counter()
     try:
-        fmt = _io.check_format(job.src)
-        data, st = _io.read_file(job.src)
-        info = _io.image_info(data, fmt)
-        _io.check_pixels(info, settings.max_pixels)
+        fmt = imageio.check_format(job.src)
+        data, st = imageio.read_file(job.src)
+        info = imageio.image_info(data, fmt)
+        imageio.check_pixels(info, settings.max_pixels)
         held = _footprint(info, len(data))
         gate.acquire(held)
         digest = content_hash(data)
-        image = _io.decode(data, fmt)
+        image = imageio.decode(data, fmt)
         del data
         t1 = time.perf_counter()
         dtype = None if settings.dtype == "same" else np.dtype(settings.dtype)
@@ -188,7 +206,7 @@ def process(job, settings, gate=None, writer=None):
             absolute=settings.absolute, rescale=settings.rescale)
         del image
         t2 = time.perf_counter()
-        encoded = _io.encode_image(out, job.fmt)
+        encoded = imageio.encode_image(out, job.fmt)
         del out
         job.dst.parent.mkdir(parents=True, exist_ok=True)
         t3 = time.perf_counter()
@@ -212,24 +230,71 @@ def process(job, settings, gate=None, writer=None):
             gate.release(held)
 
 
+#: How many paths a summary line names before "and N more".
+NAMED_AT_MOST = 10
+
+
+def named(paths, limit=NAMED_AT_MOST):
+    """``paths`` as one comma-separated list, the first ``limit`` of them
+    and "and N more".
+
+    Examples
+    --------
+    >>> from cfilter.cli.runner import named
+    >>> named(["a.png", "b.png", "c.png"], limit=2)
+    'a.png, b.png and 1 more'
+    """
+    paths = [str(p) for p in paths]
+    shown = ", ".join(paths[:limit])
+    if len(paths) > limit:
+        shown += f" and {len(paths) - limit} more"
+    return shown
+
+
+#: What the summary says of each kind of entry a run did not read (see
+#: :func:`cfilter.cli.discovery.plan_jobs`).
+_NOT_READ = (
+    ("other", "file(s) in the input folders that are not images by "
+              "extension"),
+    ("subfolder", "subfolder(s) of the input folders (-r descends into "
+                  "them)"),
+    ("hidden", "hidden file(s) or folder(s) (names starting with a dot)"),
+)
+
+
 class Stats:
     """Counts and summed stage times (updated by the driver only)."""
 
     def __init__(self):
         self.done = self.skipped = self.failed = 0
-        self.stale = self.foreign = self.clipped = 0
+        self.stale = self.foreign = 0
         self.decode = self.filter = self.encode = self.write = 0.0
+        #: the outputs whose values were clipped to the output range
+        self.clipped = []
+        #: what the input folders hold that the run did not read, as
+        #: (path, kind) pairs
+        self.ignored = []
 
-    def add(self, result):
+    def add(self, result, job=None):
         if result.status == "done":
             self.done += 1
             self.decode += result.times[0]
             self.filter += result.times[1]
             self.encode += result.times[2]
             self.write += result.times[3]
-            self.clipped += bool(result.clipped)
+            if result.clipped:
+                self.clipped.append(job.dst if job is not None else "?")
         else:
             self.failed += 1
+
+    def ignored_lines(self):
+        """One line per kind of entry not read, naming them."""
+        lines = []
+        for kind, what in _NOT_READ:
+            paths = [path for path, why in self.ignored if why == kind]
+            if paths:
+                lines.append(f"ignored {len(paths)} {what}: {named(paths)}")
+        return lines
 
     def summary(self, elapsed, where):
         """The summary lines printed at the end of a run."""
@@ -244,8 +309,10 @@ class Stats:
                          f"replace them)")
         if self.clipped:
             lines.append(f"values clipped to the output range in "
-                         f"{self.clipped} file(s); --abs or --rescale map "
-                         f"signed or large responses")
+                         f"{len(self.clipped)} file(s): "
+                         f"{named(sorted(map(str, self.clipped)))}; --abs "
+                         f"or --rescale map signed or large responses")
+        lines += self.ignored_lines()
         if self.done:
             rate = self.done / elapsed if elapsed > 0 else 0.0
             lines.append(f"in {elapsed:.2f} s ({rate:.1f} files/s); decode "

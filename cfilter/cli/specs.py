@@ -2,12 +2,22 @@
 
 A spec is ``name[:key=value,...]`` (see :func:`cfilter.kernels.get`) or
 ``file:PATH``.  A name that is also a named filter means that filter:
-``sobel``/``prewitt``/``scharr`` without ``axis`` are the gradient magnitude
-(:func:`cfilter.sobel`), ``laplace`` is :func:`cfilter.laplace` (the catalog
-calls its kernel ``laplacian``; both names work).  Every step runs through a
-public function of :mod:`cfilter`, which also casts the last result into the
-output dtype (rounded and saturated).
+``sobel``/``prewitt``/``scharr`` without ``axis`` (or with ``axis=none``)
+are the gradient magnitude (:func:`cfilter.sobel`), ``laplace`` is
+:func:`cfilter.laplace` (the catalog calls its kernel ``laplacian``; both
+names work), ``unsharp_mask`` is :func:`cfilter.unsharp_mask`.  Every step
+runs through a public function of :mod:`cfilter`, which also casts the last
+result into the output dtype (rounded and saturated).
+
+A ``file:`` kernel is read once, by :func:`resolve` in the process that
+parses the command line; what travels to the workers is a
+:class:`FileKernel` holding its weights and their digest, so a worker never
+opens the file (a relative path means nothing on another machine) and a
+kernel file changed between two runs in one process is never taken from a
+cache under its old weights.
 """
+import hashlib
+import inspect
 import math
 import numbers
 from pathlib import Path
@@ -16,9 +26,11 @@ import numpy as np
 
 import cfilter
 from cfilter import kernels
+from cfilter._validate import as_real
 
-__all__ = ["UsageError", "Step", "load_kernel", "load_step", "filter_image",
-           "run_chain", "ALIASES", "MAX_SIDE", "MAX_TAPS"]
+__all__ = ["UsageError", "Step", "FileKernel", "resolve", "recipe_entry",
+           "step_key", "load_kernel", "load_step", "filter_image",
+           "run_chain", "ALIASES", "NAMED", "MAX_SIDE", "MAX_TAPS"]
 
 
 class UsageError(Exception):
@@ -40,6 +52,10 @@ _WHOLE = 1 << 20
 
 _GRADIENTS = ("sobel", "prewitt", "scharr")
 _UNIT = np.ones((1, 1))
+
+#: Named filters of :mod:`cfilter` that are not catalog kernels, with the
+#: parameters a spec may give them (the rest are the command's options).
+NAMED = {"unsharp_mask": ("sigma", "amount", "truncate")}
 
 
 class Step:
@@ -205,13 +221,104 @@ def _get(spec, name, params):
         raise UsageError(f"-f {spec!r}: {exc}") from None
 
 
-def load_step(spec):
-    """The chain step for one ``-f`` spec.
+class FileKernel:
+    """A ``file:`` kernel, read once: its spec, weights and digest.
+
+    Picklable; this is what a ``file:`` step sends to the workers instead
+    of its path.
+
+    Attributes
+    ----------
+    spec : str
+        The spec as given (for messages).
+    weights : ndarray
+        The weights, read-only float64.
+    digest : str
+        BLAKE2b of the weights' shape and bytes: the kernel's identity in the
+        resume record and in the workers' cache of built chains.
+    """
+
+    __slots__ = ("spec", "weights", "digest")
+
+    def __init__(self, spec, weights):
+        weights = np.array(weights, dtype=np.float64, order="C")
+        weights.flags.writeable = False
+        h = hashlib.blake2b(digest_size=16)
+        h.update(repr(weights.shape).encode())   # a 3x3 is not a 1x9
+        h.update(weights.tobytes())
+        self.spec, self.weights, self.digest = spec.strip(), weights, \
+            h.hexdigest()
+
+    def __getstate__(self):
+        return (self.spec, self.weights, self.digest)
+
+    def __setstate__(self, state):
+        self.spec, self.weights, self.digest = state
+        self.weights.flags.writeable = False
+
+    def __repr__(self):
+        return f"FileKernel({self.spec!r}, {self.digest})"
+
+
+def _is_file_spec(spec):
+    return spec.strip().lower().startswith("file:")
+
+
+def resolve(spec):
+    """Check one ``-f`` spec and read what it needs, once.
 
     Parameters
     ----------
     spec : str
         As for :func:`load_kernel`.
+
+    Returns
+    -------
+    str or FileKernel
+        The spec itself for a catalog entry or a named filter (the workers
+        build it from the text), a :class:`FileKernel` with the weights for
+        ``file:PATH``.
+
+    Raises
+    ------
+    UsageError
+        As :func:`load_step`.
+
+    Examples
+    --------
+    >>> from cfilter.cli.specs import resolve
+    >>> resolve("gaussian:sigma=2")
+    'gaussian:sigma=2'
+    """
+    if _is_file_spec(spec):
+        return FileKernel(spec, load_kernel(spec).array)
+    load_step(spec)
+    return spec
+
+
+def recipe_entry(source):
+    """The text that stands for a resolved spec in the resume record: the
+    spec, and for a ``file:`` kernel also its weights' digest."""
+    if isinstance(source, FileKernel):
+        return f"{source.spec}#{source.digest}"
+    return source.strip()
+
+
+def step_key(source):
+    """What identifies the step built from a resolved spec (a cache key)."""
+    if isinstance(source, FileKernel):
+        return ("file", source.digest)
+    return ("spec", source)
+
+
+def load_step(spec):
+    """The chain step for one ``-f`` spec.
+
+    Parameters
+    ----------
+    spec : str or FileKernel
+        As for :func:`load_kernel`, or a ``file:`` kernel already read by
+        :func:`resolve`.
 
     Returns
     -------
@@ -235,10 +342,22 @@ def load_step(spec):
     >>> load_step("gaussian:sigma=2000").label
     'gaussian:sigma=2000 (as 1-D passes)'
     """
-    if spec.strip().lower().startswith("file:"):
+    if isinstance(spec, FileKernel):
+        return _kernel_step(spec.spec, kernels.Kernel(spec.weights,
+                                                      name=spec.spec))
+    if _is_file_spec(spec):
         kernel = load_kernel(spec)
         return _kernel_step(spec, kernel)
     name, params = _parse(spec)
+    if name in NAMED:
+        return _named_filter_step(spec, name, params)
+    if name in _GRADIENTS and params.get("axis") is None:
+        # no axis (or axis=none): the gradient magnitude; any other
+        # parameter is reported as the catalog entry reports it
+        others = {k: v for k, v in params.items() if k != "axis"}
+        if others:
+            _get(spec, name, others)
+        return _named_step(spec, getattr(cfilter, name))
     shape = _extent(name, params)
     if shape is not None and max(shape) > MAX_SIDE:
         raise _too_large(spec, shape, f"at most {MAX_SIDE} weights per side")
@@ -246,11 +365,44 @@ def load_step(spec):
             and name in ("gaussian", "box"):
         return _factors_step(spec, name, params, shape)
     kernel = load_kernel(spec)
-    if name in _GRADIENTS and "axis" not in params:
-        return _named_step(spec, getattr(cfilter, name))
     if name == "laplacian":
         return _named_step(spec, cfilter.laplace, **kernel.params)
     return _kernel_step(spec, kernel)
+
+
+def _named_filter_step(spec, name, params):
+    """A named filter of :data:`NAMED` (``unsharp_mask``), its parameters
+    checked here, before any file: the blur's by the catalog's Gaussian
+    (built with radius 0, so a huge sigma costs nothing) and the size
+    guard, ``amount`` as a real number."""
+    valid = NAMED[name]
+    unknown = [k for k in params if k not in valid]
+    if unknown:
+        raise UsageError(f"-f {spec!r}: {name}: unknown parameter(s) "
+                         f"{', '.join(map(repr, unknown))}; valid parameters: "
+                         f"{', '.join(valid)}")
+    func = getattr(cfilter, name)
+    required = [k for k in valid if inspect.signature(func).parameters[k]
+                .default is inspect.Parameter.empty]
+    missing = [k for k in required if k not in params]
+    if missing:
+        raise UsageError(f"-f {spec!r}: {name}: missing required "
+                         f"parameter(s) {', '.join(map(repr, missing))}; "
+                         f"valid parameters: {', '.join(valid)}")
+    blur = {k: params[k] for k in ("sigma", "truncate") if k in params}
+    _get(spec, "gaussian", {**blur, "radius": 0})
+    shape = _extent("gaussian", blur)
+    # cfilter.unsharp_mask builds its blur kernel whole: the 2-D limit
+    if shape is not None and shape[0] * shape[1] > MAX_TAPS:
+        raise _too_large(spec, shape, f"at most {MAX_TAPS} weights")
+    if "amount" in params:
+        try:
+            as_real(params["amount"], "amount", context=name, finite=True)
+        except (ValueError, TypeError) as exc:
+            raise UsageError(f"-f {spec!r}: {exc}") from None
+    step = _named_step(spec, func, **params)
+    step.interleaved = True         # it takes channel_axis
+    return step
 
 
 def _factors_step(spec, name, params, shape):

@@ -2,11 +2,21 @@
 
 Codecs, chosen by measurement (``benchmarks/bench_cli.py``; 1024x768 RGB
 photographs): imagecodecs' libpng (with zlib-ng) reads and writes PNG, and
-its libjpeg-turbo JPEG; tifffile reads and writes TIFF; Pillow BMP.  PNG is
-written at zlib level 1 with the run-length strategy and the Sub row filter
-(OpenCV's fast settings: about 2.5x faster than Pillow's level 1, with
-files a few percent smaller); JPEG at quality 95 with 4:4:4 chroma.  Every
-lossless round trip is bit-exact.
+its libjpeg-turbo JPEG; tifffile reads and writes TIFF; Pillow BMP, WebP
+and GIF.  PNG is written at zlib level 1 with the run-length strategy and
+the Sub row filter (OpenCV's fast settings: about 2.5x faster than Pillow's
+level 1, with files a few percent smaller); JPEG at quality 95 with 4:4:4
+chroma; WebP losslessly.  Every lossless round trip is bit-exact.  GIF is
+read only (a palette cannot hold filtered values): its outputs are PNG
+unless ``--format`` says otherwise.  An animated GIF or WebP is refused
+with its frame count, as a TIFF of several images is.
+
+A damaged file fails with its reason, never decodes into made-up pixels:
+libpng refuses a chunk whose CRC is wrong and data that ends early; a JPEG
+whose compressed data ends before its end-of-image marker is refused
+before decoding (libjpeg-turbo would fill the missing rows with grey, where
+Pillow refuses the file as truncated); Pillow's decoders refuse what they
+cannot read whole.
 
 Arrays come out as ``(H, W)`` (grey) or ``(H, W, C)`` with the channels last:
 ``C = 2`` is grey + alpha, ``3`` RGB, ``4`` RGBA.  Bit depth is kept: 8-bit
@@ -43,7 +53,7 @@ import numpy as np
 __all__ = ["FORMATS", "ImageError", "format_of", "extension_of",
            "format_problem", "read_file", "image_info", "decode",
            "read_image", "write_image", "encode_image", "write_bytes",
-           "remove_stale_temps", "TEMP_SUFFIX",
+           "remove_stale_temps", "TEMP_SUFFIX", "WRITABLE", "output_format",
            "MAX_PIXELS"]
 
 #: The default pixel limit: Pillow's ``Image.MAX_IMAGE_PIXELS`` (a third of
@@ -56,13 +66,23 @@ FORMATS = {
     "jpg": (".jpg", ".jpeg"),
     "tif": (".tif", ".tiff"),
     "bmp": (".bmp",),
+    "webp": (".webp",),
+    "gif": (".gif",),
 }
+
+#: The formats outputs can be written in (``--format``).
+WRITABLE = ("png", "jpg", "tif", "bmp", "webp")
+
+#: Read-only format -> the format its outputs are written in by default.
+_WRITTEN_AS = {"gif": "png"}
 
 #: Format name -> the sample dtypes it can store.
 _HOLDS = {
     "png": ("uint8", "uint16"),
     "jpg": ("uint8",),
     "bmp": ("uint8",),
+    "webp": ("uint8",),
+    "gif": ("uint8",),
     "tif": ("uint8", "uint16", "int8", "int16", "int32", "uint32",
             "float32", "float64"),
 }
@@ -82,7 +102,7 @@ def format_of(path):
 
     Examples
     --------
-    >>> from cfilter._io import format_of
+    >>> from cfilter.cli.imageio import format_of
     >>> format_of("a/b.JPEG"), format_of("x.tiff"), format_of("notes.txt")
     ('jpg', 'tif', None)
     """
@@ -96,6 +116,20 @@ def format_of(path):
 def extension_of(fmt):
     """The extension written for format ``fmt`` (``'.png'``, ``'.jpg'``, ...)."""
     return FORMATS[fmt][0]
+
+
+def output_format(fmt):
+    """The format an output of an input of format ``fmt`` is written in
+    when ``--format`` is not given: the same, except for formats that are
+    read only (GIF: PNG).
+
+    Examples
+    --------
+    >>> from cfilter.cli.imageio import output_format
+    >>> output_format("jpg"), output_format("gif")
+    ('jpg', 'png')
+    """
+    return _WRITTEN_AS.get(fmt, fmt)
 
 
 def format_problem(fmt, dtype, channels=None):
@@ -117,7 +151,7 @@ def format_problem(fmt, dtype, channels=None):
 
     Examples
     --------
-    >>> from cfilter._io import format_problem
+    >>> from cfilter.cli.imageio import format_problem
     >>> print(format_problem("png", "float32"))
     png cannot store float32 samples (it stores uint8, uint16); use --format tif or --dtype uint8/uint16
     >>> format_problem("tif", "float32") is None
@@ -133,6 +167,9 @@ def format_problem(fmt, dtype, channels=None):
                 f"{', '.join(holds)}); use {fix}")
     if channels in (2, 4) and fmt == "jpg":
         return "jpg cannot store an alpha channel; use --format png or tif"
+    if fmt not in WRITABLE:
+        return (f"{fmt} is read only here; use --format "
+                f"{' or '.join(WRITABLE)}")
     if channels in (2, 4) and fmt == "bmp":
         return "bmp cannot store an alpha channel here; use --format png or tif"
     return None
@@ -220,6 +257,61 @@ def _jpeg_info(data):
     raise ImageError("corrupt or truncated JPEG: no frame header")
 
 
+def _jpeg_complete(data):
+    """Check that a JPEG's compressed data reaches its end-of-image marker.
+
+    The marker segments are walked by their lengths (an EXIF thumbnail with
+    its own markers is skipped whole); after each start-of-scan the
+    entropy-coded bytes run to the next marker, found as 0xFF followed by a
+    byte that is neither a stuffed 0x00, a fill 0xFF nor a restart marker
+    (a 0xFF in the coded data is always followed by 0x00, so this cannot
+    misfire).  Data that ends before the end-of-image marker is truncated;
+    libjpeg-turbo would decode it with the missing rows grey.
+
+    Raises
+    ------
+    ImageError
+        If the data ends first.
+    """
+    i, n = 2, len(data)
+    while i + 2 <= n:
+        if data[i] != 0xFF:
+            # stray bytes before a marker: libjpeg skips them with a
+            # warning, and so does this walk
+            i = data.find(b"\xff", i)
+            if i < 0:
+                break
+            continue
+        marker = data[i + 1]
+        if marker == 0xFF:                   # fill byte
+            i += 1
+            continue
+        if marker == 0xD9:                   # end of image
+            return
+        if 0xD0 <= marker <= 0xD7 or marker in (0x01, 0xD8):
+            i += 2
+            continue
+        if i + 4 > n:
+            break
+        i += 2 + int.from_bytes(data[i + 2:i + 4], "big")
+        if marker != 0xDA:
+            continue
+        while True:                          # entropy-coded data
+            i = data.find(b"\xff", i)
+            if i < 0 or i + 1 >= n:
+                i = n
+                break
+            following = data[i + 1]
+            if following == 0x00 or 0xD0 <= following <= 0xD7:
+                i += 2
+            elif following == 0xFF:
+                i += 1
+            else:
+                break
+    raise ImageError(f"corrupt or truncated JPEG: the data ends before the "
+                     f"end of the image ({n} bytes)")
+
+
 def _tiff_series(tif):
     series = tif.series[0]
     axes = series.axes
@@ -266,7 +358,7 @@ def image_info(data, fmt):
 
     Examples
     --------
-    >>> from cfilter._io import image_info
+    >>> from cfilter.cli.imageio import image_info
     >>> png = bytes.fromhex("89504e470d0a1a0a0000000d49484452"
     ...                     "00000300000004000806000000")
     >>> image_info(png, "png")
@@ -292,6 +384,8 @@ def decode(data, fmt):
     """
     if fmt == "tif":
         return _decode_tiff(data)
+    if fmt == "jpg":
+        _jpeg_complete(data)
     if fmt == "png" or (fmt == "jpg" and _jpeg_info(data)[2] in (1, 3)):
         import imagecodecs
         codec = imagecodecs.png_decode if fmt == "png" else \
@@ -311,7 +405,7 @@ def read_image(path, max_pixels=MAX_PIXELS):
     Parameters
     ----------
     path : str or Path
-        A PNG, JPEG, BMP or TIFF file, by its extension.
+        A PNG, JPEG, TIFF, BMP, WebP or GIF file, by its extension.
     max_pixels : int, optional
         Refuse an image of more pixels (from its header, before decoding);
         0 or None for no limit.  Default :data:`MAX_PIXELS`.
@@ -361,9 +455,15 @@ def _all_extensions():
 
 
 def _decode_pillow(data):
+    # Pillow refuses truncated data as long as ImageFile.LOAD_TRUNCATED_IMAGES
+    # is off (its default, which the command line never changes)
     from PIL import Image, UnidentifiedImageError
     try:
         with Image.open(io.BytesIO(data)) as im:
+            frames = getattr(im, "n_frames", 1)
+            if frames > 1:
+                raise ImageError(f"animated {im.format} of {frames} frames; "
+                                 f"only single images are supported")
             im.load()
             return _pillow_to_array(im)
     except UnidentifiedImageError:
@@ -380,7 +480,12 @@ def _pillow_to_array(im):
         return np.asarray(im, dtype=np.uint8) * np.uint8(255)
     if mode in ("P", "PA"):
         wants_alpha = mode == "PA" or "transparency" in im.info
-        im = im.convert("RGBA" if wants_alpha else "RGB")
+        palette = im.getpalette() or []
+        grey = all(palette[i] == palette[i + 1] == palette[i + 2]
+                   for i in range(0, len(palette) - 2, 3))
+        # a palette of greys (a grey GIF) stays grey
+        im = im.convert(("LA" if wants_alpha else "L") if grey
+                        else ("RGBA" if wants_alpha else "RGB"))
     elif mode == "La":
         im = im.convert("LA")
     elif mode == "RGBa":
@@ -424,7 +529,8 @@ def _decode_tiff(data):
 def write_image(path, image, fmt=None):
     """Encode ``image`` into ``path`` atomically (temporary file + rename).
 
-    The same as :func:`encode_image` then :func:`write_bytes`.
+    The same as :func:`encode_image` then :func:`write_bytes` (whose
+    ``(size, mtime_ns)`` it returns).
 
     Parameters
     ----------
@@ -445,7 +551,7 @@ def write_image(path, image, fmt=None):
     fmt = fmt or format_of(path)
     if fmt is None:
         raise ImageError(f"cannot tell the format of {path.name!r}")
-    write_bytes(path, encode_image(image, fmt))
+    return write_bytes(path, encode_image(image, fmt))
 
 
 def encode_image(image, fmt):
@@ -466,7 +572,7 @@ def encode_image(image, fmt):
     Examples
     --------
     >>> import numpy as np
-    >>> from cfilter._io import encode_image, decode
+    >>> from cfilter.cli.imageio import encode_image, decode
     >>> image = np.arange(12, dtype=np.uint8).reshape(3, 4)
     >>> data = encode_image(image, "png")
     >>> data[:4], (decode(data, "png") == image).all()
@@ -491,6 +597,14 @@ def write_bytes(path, data):
     whenever the process stops, ``path`` is either absent, the old file or
     the whole new one.  On an error (a full disk) the temporary file is
     removed and the error raised.
+
+    Returns
+    -------
+    (int, int)
+        The size and modification time (ns) of the file this call wrote,
+        read from its temporary name before the rename (a rename keeps
+        them), so they describe this call's file even if another process
+        replaces ``path`` right after.
     """
     fd, tmp = _temp_file(Path(path).parent)
     try:
@@ -499,7 +613,10 @@ def write_bytes(path, data):
             if _FSYNC:
                 fh.flush()
                 os.fsync(fh.fileno())
+        # stat after close: the temporary name is this call's alone
+        st = os.stat(tmp)
         os.replace(tmp, path)
+        return st.st_size, st.st_mtime_ns
     except BaseException:
         try:
             os.unlink(tmp)
@@ -545,6 +662,19 @@ def _encode_bmp(image):
     return buffer.getvalue()
 
 
+def _encode_webp(image):
+    from PIL import Image
+    if image.ndim == 2:                  # WebP has no grey: three equal
+        image = np.repeat(image[..., None], 3, axis=2)    # channels
+    elif image.shape[2] == 2:
+        image = image[..., [0, 0, 0, 1]]
+    buffer = io.BytesIO()
+    # lossless (bit-exact, as PNG), with the encoder's fastest effort
+    Image.fromarray(image).save(buffer, format="WEBP", lossless=True,
+                                quality=0, method=0, exact=True)
+    return buffer.getvalue()
+
+
 def _encode_tiff(image):
     import tifffile
     channels = image.shape[2] if image.ndim == 3 else None
@@ -563,6 +693,7 @@ _ENCODERS = {
     "jpg": _encode_jpeg,
     "bmp": _encode_bmp,
     "tif": _encode_tiff,
+    "webp": _encode_webp,
 }
 
 
