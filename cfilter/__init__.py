@@ -19,6 +19,7 @@ from .filters import (box_blur, gaussian_blur, laplace, prewitt, scharr,
 from ._shapes import conv_output_shape, transposed_output_shape
 from ._threads import get_num_threads, set_num_threads
 from ._validate import mode_names
+from ._boundary_map import boundary_indices
 
 # Imported on first use, so that ``import cfilter`` (and the ``cfilter``
 # command's start-up) pays only for what a plain filtering call needs:
@@ -63,7 +64,8 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "correlate", "convolve", "correlate1d", "convolve1d", "sep_filter",
     "plan", "FilterPlan",
-    "get_num_threads", "set_num_threads", "mode_names", "kernels",
+    "get_num_threads", "set_num_threads", "mode_names", "boundary_indices",
+    "kernels",
     "gaussian_blur", "box_blur", "sobel", "prewitt", "scharr", "laplace",
     "sharpen", "unsharp_mask", "conv_output_shape", "transposed_output_shape",
     "conv_transpose", "convolution_matrix", "nn", "show_config",

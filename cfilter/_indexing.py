@@ -3,6 +3,8 @@
 ``mapped_indices(start, length, n, mode)`` is the vectorised twin of the
 compiled core's ``map_index``: the source index in ``[0, n)`` that each
 coordinate ``start .. start + length - 1`` reads, or -1 for the constant.
+``mapped_range`` is the same for a ``start`` of any size; the public
+:func:`cfilter.boundary_indices` validates its arguments and calls it.
 """
 import numpy as np
 
@@ -12,6 +14,16 @@ from ._core._boundary import BoundaryMode
 def mapped_indices(start, length, n, mode):
     return map_coordinates(np.arange(start, start + length, dtype=np.intp),
                            n, mode)
+
+
+def mapped_range(start, length, n, mode):
+    """``mapped_indices`` for any Python int ``start`` (``length`` fits in
+    memory): coordinates past the intp range are mapped from an object
+    array, which ``map_coordinates`` reduces before any int64 cast."""
+    info = np.iinfo(np.intp)
+    if info.min <= start and start + length <= info.max:
+        return mapped_indices(start, length, n, mode)
+    return map_coordinates(np.arange(length, dtype=object) + start, n, mode)
 
 
 def map_coordinates(c, n, mode):

@@ -2,18 +2,24 @@
 
 Every function here takes a :class:`dask.array.Array` (any array-like is
 wrapped with :func:`dask.array.asarray`) and the keywords of the in-memory
-function of the same name in :mod:`cfilter`, and returns a lazy
-:class:`dask.array.Array`: nothing is read or filtered before ``.compute()``,
-``.store()`` or ``.to_zarr()``.  The result equals the in-memory result for
-every mode (``wrap`` included), padding form, stride and dilation.
+function of the same name in :mod:`cfilter` (``nan_policy`` included), and
+returns a lazy :class:`dask.array.Array`: nothing is read or filtered before
+``.compute()``, ``.store()`` or ``.to_zarr()``.  The result equals the
+in-memory result for every mode (``wrap`` included), padding form, stride
+and dilation.  :func:`match_template` scores chunk by chunk too;
+:func:`cfilter.frequency_filter` has no chunked form (a Fourier transform
+needs the whole image: compute the image first).
 
 How it works (see the user guide, "Dask"):
 
 * Each output chunk is computed by the in-memory function from one *slab*:
   the input rows and columns its kernel windows reach, gathered from the
   neighbouring input chunks.  Outside the image, the slab takes the values
-  the boundary mode gives (the index map comes from the in-memory engine
-  itself), so chunk borders and the image border are both exact.
+  the boundary mode gives (the index map is :func:`cfilter.boundary_indices`,
+  the extension every filter of cfilter reads), so chunk borders and the
+  image border are both exact.  NaN pixels travel in the slab like any
+  other value, so ``nan_policy='ignore'`` leaves out the same pixels in a
+  chunk as in the whole image.
 * Output chunks follow the input chunks (a chunk's outputs are those whose
   window centre falls in it).  Neighbouring input chunks smaller than the
   kernel's reach are merged first, so no output chunk is computed from a slab
@@ -26,7 +32,8 @@ How it works (see the user guide, "Dask"):
   large chunks should each use ``n`` threads (e.g. with the synchronous
   scheduler).
 * Channel and stack axes (``channel_axis``, ``axes``) keep their chunks:
-  each chunk of planes is filtered independently.
+  each chunk of planes is filtered independently.  (A template window spans
+  every channel: :func:`match_template` puts the channels in one chunk.)
 
 Importing this module needs Dask (``pip install cfilter[dask]``);
 ``import cfilter`` alone never imports Dask.
@@ -61,7 +68,13 @@ from cfilter import kernels
 
 __all__ = ["correlate", "convolve", "correlate1d", "convolve1d",
            "gaussian_blur", "box_blur", "sobel", "prewitt", "scharr",
-           "laplace", "sharpen", "unsharp_mask", "to_zarr"]
+           "laplace", "sharpen", "unsharp_mask", "match_template", "to_zarr"]
+
+
+def __dir__():
+    # The public functions only: the modules imported here (numpy, Dask's
+    # graph classes) are not part of this module's interface.
+    return sorted(__all__)
 
 
 # ---------------------------------------------------------------- geometry
@@ -171,17 +184,6 @@ class _Axis:
         return start, stop
 
 
-def _index_map(n, lo, hi, mode):
-    """Source index of each input coordinate in [lo, hi) under ``mode``
-    (-1 where the mode gives the constant), computed by the in-memory
-    engine so that every alias and wide padding behave exactly as there."""
-    before, after = max(0, -lo), max(0, hi - n)
-    probe = cfilter.correlate1d(np.arange(n, dtype=np.float64), [1.0],
-                                mode=mode, cval=-1.0, padding=(before, after),
-                                workers=1)
-    return probe[lo + before:hi + before].astype(np.int64)
-
-
 def _segments(src, starts):
     """Split a slab's source indices into runs that each read one input
     chunk with one slice: ``(chunk or None, slice in chunk, slice in slab)``."""
@@ -235,10 +237,11 @@ def _run_block(spec, *blocks):
     return out[crop] if crop is not None else out
 
 
-def _slab_dtype(dtype, mode_is_constant, cval, compute_dtype):
-    """The slab keeps the input's dtype unless the constant ``cval`` does
-    not fit in it (then the in-memory compute dtype is used)."""
-    if not mode_is_constant:
+def _slab_dtype(dtype, reads_cval, cval, compute_dtype):
+    """The slab keeps the input's dtype unless it holds the constant
+    ``cval`` and that does not fit in it (then the in-memory compute dtype
+    is used)."""
+    if not reads_cval:
         return dtype, None
     try:
         fill = np.asarray(cval).astype(dtype)
@@ -250,40 +253,41 @@ def _slab_dtype(dtype, mode_is_constant, cval, compute_dtype):
     return dtype, np.asarray(cval).astype(dtype)
 
 
-def _is_constant_mode(mode):
-    probe = cfilter.correlate1d(np.zeros(1), [1.0], mode=mode, cval=1.0,
-                                padding=(1, 0), workers=1)
-    return bool(probe[0] == 1.0)
-
-
 def _apply(inmem, args, kwargs, slab):
     return inmem(slab, *args, **kwargs)
 
 
 def _lazy(image, func, geometry, out_dtype, compute_dtype, mode, cval,
-          token):
-    """The lazy array of ``func`` applied per slab; see the module text."""
+          token, drop_axis=None):
+    """The lazy array of ``func`` applied per slab; see the module text.
+    ``drop_axis`` (in one chunk) is an axis ``func``'s result does not have.
+    """
     ndim = image.ndim
-    by_axis = {g.axis: g for g in geometry}
-    constant = _is_constant_mode(mode)
-    slab_dtype, fill = _slab_dtype(image.dtype, constant, cval, compute_dtype)
+    # Per filtered axis: the output chunk bounds, and the source index of
+    # every input coordinate the slabs read (-1: the constant).
+    maps = {}
+    for g in geometry:
+        bounds = g.out_bounds(image.chunks[g.axis])
+        lo, _ = g.slab(0, 1)
+        _, hi = g.slab(bounds[-2], bounds[-1])
+        maps[g.axis] = (g, bounds, lo, cfilter.boundary_indices(
+            image.shape[g.axis], lo, hi - lo, mode))
+    reads_cval = any(bool((m[3] < 0).any()) for m in maps.values())
+    slab_dtype, fill = _slab_dtype(image.dtype, reads_cval, cval,
+                                   compute_dtype)
 
     out_chunks, axis_blocks = [], []
     for axis in range(ndim):
         chunks = image.chunks[axis]
-        g = by_axis.get(axis)
         starts = np.cumsum((0,) + chunks)
-        if g is None:
-            out_chunks.append(chunks)
+        if axis not in maps:
+            if axis != drop_axis:
+                out_chunks.append(chunks)
             axis_blocks.append([
                 (int(size), [(b, slice(None), slice(None))], None)
                 for b, size in enumerate(chunks)])
             continue
-        n = image.shape[axis]
-        bounds = g.out_bounds(chunks)
-        lo, _ = g.slab(0, 1)
-        _, hi = g.slab(bounds[-2], bounds[-1])
-        src_all = _index_map(n, lo, hi, mode)
+        g, bounds, lo, src_all = maps[axis]
         blocks = []
         for o0, o1 in zip(bounds[:-1], bounds[1:]):
             start, stop = g.slab(o0, o1)
@@ -295,6 +299,7 @@ def _lazy(image, func, geometry, out_dtype, compute_dtype, mode, cval,
 
     name = f"cfilter-{func.args[0].__name__}-{token}"
     dsk = {}
+    kept = [a for a in range(ndim) if a != drop_axis]
     for index in itertools.product(*(range(len(b)) for b in axis_blocks)):
         per_axis = [axis_blocks[a][i] for a, i in enumerate(index)]
         shape = tuple(p[0] for p in per_axis)
@@ -311,10 +316,20 @@ def _lazy(image, func, geometry, out_dtype, compute_dtype, mode, cval,
             slot = keys.setdefault(key, len(keys))
             pieces.append((slot, tuple(r[1] for r in combo), dst))
         spec = (shape, slab_dtype, fill, pieces, func, crop)
-        dsk[(name,) + index] = (functools.partial(_run_block, spec), *keys)
+        out_key = (name,) + tuple(index[a] for a in kept)
+        dsk[out_key] = (functools.partial(_run_block, spec), *keys)
     graph = HighLevelGraph.from_collections(name, dsk, dependencies=[image])
-    meta = np.empty((0,) * ndim, dtype=out_dtype)
+    meta = np.empty((0,) * len(kept), dtype=out_dtype)
     return da.Array(graph, name, tuple(out_chunks), meta=meta)
+
+
+def _check_fit(image, reach, call):
+    """Raise as the in-memory ``call`` would where an axis is shorter than
+    the kernel's ``reach`` (axis -> reach) and the padding does not make up
+    for it: the call on a small array of those lengths raises the same."""
+    sizes = {a: min(image.shape[a], r) for a, r in reach.items()}
+    if any(image.shape[a] < r for a, r in reach.items()):
+        call(_dummy(image.ndim, image.dtype, sizes))
 
 
 def _empty_result(image, call):
@@ -326,14 +341,14 @@ def _empty_result(image, call):
 # ------------------------------------------------------------ public API
 
 def _filter2d(image, kernel, *, flip, mode, cval, padding, stride, dilation,
-              axes, channel_axis, output, method, workers):
+              axes, channel_axis, output, method, workers, nan_policy):
     _check_output(output)
     image = _as_dask(image)
     kernel = np.asarray(kernel)
     inmem = cfilter.convolve if flip else cfilter.correlate
     opts = dict(mode=mode, cval=cval, stride=stride, dilation=dilation,
                 axes=axes, channel_axis=channel_axis, method=method,
-                workers=_block_workers(workers))
+                workers=_block_workers(workers), nan_policy=nan_policy)
 
     def validate():
         inmem(_dummy(image.ndim, image.dtype, {}), kernel, padding="same",
@@ -355,6 +370,8 @@ def _filter2d(image, kernel, *, flip, mode, cval, padding, stride, dilation,
     if 0 in image.shape:
         return _empty_result(image, functools.partial(
             inmem, kernel=kernel, padding=padding, output=output, **opts))
+    _check_fit(image, dict(zip(spatial, reach)), functools.partial(
+        inmem, kernel=kernel, padding=padding, **opts))
     strides = np.broadcast_to(np.asarray(stride), (2,))
     geometry = [_Axis(spatial[i], reach[i], pads[i][0], pads[i][1],
                       strides[i]) for i in range(2)]
@@ -362,14 +379,14 @@ def _filter2d(image, kernel, *, flip, mode, cval, padding, stride, dilation,
                              dict(padding=0, output=out_dtype, **opts))
     token = tokenize(image, kernel, flip, mode, cval, padding, stride,
                      dilation, axes, channel_axis, str(out_dtype), method,
-                     workers)
+                     workers, nan_policy)
     return _lazy(image, func, geometry, out_dtype, compute_dtype, mode,
                  cval, token)
 
 
 def correlate(image, kernel, *, mode="reflect", cval=0.0, padding="same",
               stride=1, dilation=1, axes=None, channel_axis=None, output=None,
-              method="auto", workers=None):
+              method="auto", workers=None, nan_policy="propagate"):
     """Lazy :func:`cfilter.correlate` of a Dask array.
 
     Parameters are those of :func:`cfilter.correlate`, except that
@@ -397,12 +414,12 @@ def correlate(image, kernel, *, mode="reflect", cval=0.0, padding="same",
     return _filter2d(image, kernel, flip=False, mode=mode, cval=cval,
                      padding=padding, stride=stride, dilation=dilation,
                      axes=axes, channel_axis=channel_axis, output=output,
-                     method=method, workers=workers)
+                     method=method, workers=workers, nan_policy=nan_policy)
 
 
 def convolve(image, kernel, *, mode="reflect", cval=0.0, padding="same",
              stride=1, dilation=1, axes=None, channel_axis=None, output=None,
-             method="auto", workers=None):
+             method="auto", workers=None, nan_policy="propagate"):
     """Lazy :func:`cfilter.convolve` of a Dask array.
 
     Parameters are those of :func:`cfilter.convolve`; see :func:`correlate`
@@ -426,7 +443,7 @@ def convolve(image, kernel, *, mode="reflect", cval=0.0, padding="same",
     return _filter2d(image, kernel, flip=True, mode=mode, cval=cval,
                      padding=padding, stride=stride, dilation=dilation,
                      axes=axes, channel_axis=channel_axis, output=output,
-                     method=method, workers=workers)
+                     method=method, workers=workers, nan_policy=nan_policy)
 
 
 def _pads_1d(padding):
@@ -439,13 +456,13 @@ def _pads_1d(padding):
 
 
 def _filter1d(image, weights, axis, *, flip, mode, cval, padding, stride,
-              dilation, output, workers):
+              dilation, output, workers, nan_policy):
     _check_output(output)
     image = _as_dask(image)
     weights = np.asarray(weights)
     inmem = cfilter.convolve1d if flip else cfilter.correlate1d
     opts = dict(mode=mode, cval=cval, stride=stride, dilation=dilation,
-                workers=_block_workers(workers))
+                workers=_block_workers(workers), nan_policy=nan_policy)
 
     def call(arr, **more):
         return inmem(arr, weights, axis, **opts, **more)
@@ -463,18 +480,19 @@ def _filter1d(image, weights, axis, *, flip, mode, cval, padding, stride,
     if 0 in image.shape:
         return _empty_result(image, functools.partial(
             call, padding=padding, output=output))
+    _check_fit(image, {axis: reach}, functools.partial(call, padding=padding))
     geometry = [_Axis(axis, reach, pads[0], pads[1], stride)]
     func = functools.partial(_apply, inmem, (weights, axis),
                              dict(padding=0, output=out_dtype, **opts))
     token = tokenize(image, weights, axis, flip, mode, cval, padding, stride,
-                     dilation, str(out_dtype), workers)
+                     dilation, str(out_dtype), workers, nan_policy)
     return _lazy(image, func, geometry, out_dtype, compute_dtype, mode,
                  cval, token)
 
 
 def correlate1d(image, weights, axis=-1, *, mode="reflect", cval=0.0,
                 padding="same", stride=1, dilation=1, output=None,
-                workers=None):
+                workers=None, nan_policy="propagate"):
     """Lazy :func:`cfilter.correlate1d` of a Dask array (any dimension).
 
     Parameters are those of :func:`cfilter.correlate1d`; see
@@ -494,12 +512,12 @@ def correlate1d(image, weights, axis=-1, *, mode="reflect", cval=0.0,
     """
     return _filter1d(image, weights, axis, flip=False, mode=mode, cval=cval,
                      padding=padding, stride=stride, dilation=dilation,
-                     output=output, workers=workers)
+                     output=output, workers=workers, nan_policy=nan_policy)
 
 
 def convolve1d(image, weights, axis=-1, *, mode="reflect", cval=0.0,
                padding="same", stride=1, dilation=1, output=None,
-               workers=None):
+               workers=None, nan_policy="propagate"):
     """Lazy :func:`cfilter.convolve1d` of a Dask array (any dimension).
 
     Parameters are those of :func:`cfilter.convolve1d`; see
@@ -523,7 +541,7 @@ def convolve1d(image, weights, axis=-1, *, mode="reflect", cval=0.0,
     """
     return _filter1d(image, weights, axis, flip=True, mode=mode, cval=cval,
                      padding=padding, stride=stride, dilation=dilation,
-                     output=output, workers=workers)
+                     output=output, workers=workers, nan_policy=nan_policy)
 
 
 # ---------------------------------------------------------- named filters
@@ -568,7 +586,8 @@ def _named(image, inmem, kernel, args, *, mode, cval, stride, axes,
 
 def gaussian_blur(image, sigma, *, truncate=4.0, radius=None, mode="reflect",
                   cval=0.0, stride=1, axes=None, channel_axis=None,
-                  output=None, method="auto", workers=None):
+                  output=None, method="auto", workers=None,
+                  nan_policy="propagate"):
     """Lazy :func:`cfilter.gaussian_blur` of a Dask array.
 
     Parameters are those of :func:`cfilter.gaussian_blur`; see
@@ -593,11 +612,13 @@ def gaussian_blur(image, sigma, *, truncate=4.0, radius=None, mode="reflect",
     return _named(image, cfilter.gaussian_blur, kernel, (sigma,), mode=mode,
                   cval=cval, stride=stride, axes=axes,
                   channel_axis=channel_axis, output=output, workers=workers,
-                  truncate=truncate, radius=radius, method=method)
+                  truncate=truncate, radius=radius, method=method,
+                  nan_policy=nan_policy)
 
 
 def box_blur(image, size, *, mode="reflect", cval=0.0, stride=1, axes=None,
-             channel_axis=None, output=None, method="auto", workers=None):
+             channel_axis=None, output=None, method="auto", workers=None,
+             nan_policy="propagate"):
     """Lazy :func:`cfilter.box_blur` of a Dask array.
 
     Parameters are those of :func:`cfilter.box_blur`; see :func:`correlate`
@@ -620,7 +641,7 @@ def box_blur(image, size, *, mode="reflect", cval=0.0, stride=1, axes=None,
     return _named(image, cfilter.box_blur, kernels.box(size), (size,),
                   mode=mode, cval=cval, stride=stride, axes=axes,
                   channel_axis=channel_axis, output=output, workers=workers,
-                  method=method)
+                  method=method, nan_policy=nan_policy)
 
 
 def _make_gradient(name):
@@ -716,7 +737,7 @@ def sharpen(image, amount=1.0, *, mode="reflect", cval=0.0, stride=1,
 
 def unsharp_mask(image, sigma, amount=1.0, *, truncate=4.0, mode="reflect",
                  cval=0.0, stride=1, axes=None, channel_axis=None,
-                 output=None, workers=None):
+                 output=None, workers=None, nan_policy="propagate"):
     """Lazy :func:`cfilter.unsharp_mask` of a Dask array.
 
     Parameters are those of :func:`cfilter.unsharp_mask`; see
@@ -739,7 +760,94 @@ def unsharp_mask(image, sigma, amount=1.0, *, truncate=4.0, mode="reflect",
     return _named(image, cfilter.unsharp_mask, kernel, (sigma, amount),
                   mode=mode, cval=cval, stride=stride, axes=axes,
                   channel_axis=channel_axis, output=output, workers=workers,
-                  truncate=truncate)
+                  truncate=truncate, nan_policy=nan_policy)
+
+
+# ---------------------------------------------------------- template search
+
+def match_template(image, template, *, padding="valid", mode="constant",
+                   cval=0.0, channel_axis=None, method="auto", workers=None):
+    """Lazy :func:`cfilter.match_template` of a Dask array.
+
+    Parameters are those of :func:`cfilter.match_template`; see
+    :func:`correlate` for ``workers``.  Each output chunk is scored by the
+    in-memory function on its slab: the windows of its scores, gathered
+    from the neighbouring input chunks (the template's extent less one
+    pixel beyond the chunk) and extended by ``mode`` past the image's edge,
+    so every padding form gives the in-memory shape and scores.  With
+    ``channel_axis`` the channels are put in one chunk (a window spans all
+    of them) and the result, like the in-memory one, has no channel axis.
+
+    Returns
+    -------
+    dask.array.Array
+        Lazy scores, equal to ``cfilter.match_template(image.compute(),
+        template, ...)`` to rounding (each slab's window statistics are
+        taken about the slab's own typical value).
+
+    Examples
+    --------
+    >>> import numpy as np, cfilter, cfilter.dask, dask.array as da
+    >>> image = np.random.default_rng(10).random((60, 70))
+    >>> template = image[21:30, 40:47].copy()
+    >>> lazy = cfilter.dask.match_template(da.from_array(image, chunks=25),
+    ...                                    template)
+    >>> lazy.shape, lazy.chunks         # (60 - 9 + 1, 70 - 7 + 1)
+    ((52, 64), ((25, 25, 2), (25, 25, 14)))
+    >>> scores = lazy.compute()
+    >>> [int(i) for i in np.unravel_index(np.argmax(scores), scores.shape)]
+    [21, 40]
+    >>> bool(np.allclose(scores, cfilter.match_template(image, template)))
+    True
+    """
+    image = _as_dask(image)
+    template = np.asarray(template)
+    opts = dict(mode=mode, cval=cval, channel_axis=channel_axis,
+                method=method, workers=_block_workers(workers))
+
+    def call(arr):
+        return cfilter.match_template(arr, template, padding=padding, **opts)
+
+    def validate():
+        # The in-memory message, quoting the image's own shape; raised
+        # before any work, on a view that takes no memory.
+        call(np.broadcast_to(np.zeros((), image.dtype), image.shape))
+
+    if image.ndim != (2 if channel_axis is None else 3):
+        validate()
+    if 0 in image.shape:
+        return _empty_result(image, call)
+    spatial = _spatial_2d(image.ndim, None, channel_axis, validate)
+    channel = ({0, 1, 2} - set(spatial)).pop() if image.ndim == 3 else None
+    sizes = {}
+    if template.ndim == image.ndim:
+        sizes = {a: template.shape[a] for a in spatial}
+    if channel is not None:
+        sizes[channel] = image.shape[channel]
+    # Validates every keyword (and the template) as the in-memory call
+    # would, and gives the scores' dtype.
+    out_dtype = call(_dummy(image.ndim, image.dtype, sizes)).dtype
+    extent = [sizes[a] for a in spatial]
+    # The per-side padding of each axis, as correlate pads for a kernel of
+    # the template's extent (a column, then a row: nothing to factor).
+    pads = [cfilter.plan(np.zeros(shape), np.ones(shape), padding=padding,
+                         workers=1).padding[i]
+            for i, shape in enumerate(((extent[0], 1), (1, extent[1])))]
+    if any(image.shape[a] + sum(p) < k
+           for a, p, k in zip(spatial, pads, extent)):
+        validate()      # no window fits: the in-memory message
+        raise ValueError(f"padding={padding!r}: the template {extent} does "
+                         f"not fit in the padded image")
+    if channel is not None and len(image.chunks[channel]) > 1:
+        image = image.rechunk({channel: -1})
+    geometry = [_Axis(a, k, p[0], p[1], 1)
+                for a, k, p in zip(spatial, extent, pads)]
+    func = functools.partial(_apply, cfilter.match_template, (template,),
+                             dict(padding=0, **opts))
+    token = tokenize(image, template, padding, mode, cval, channel_axis,
+                     method, workers)
+    return _lazy(image, func, geometry, out_dtype, out_dtype, mode, cval,
+                 token, drop_axis=channel)
 
 
 # ------------------------------------------------------------ out of core

@@ -20,7 +20,8 @@ import dask                                    # noqa: E402
 
 import cfilter                                 # noqa: E402
 import cfilter.dask as cd                      # noqa: E402
-from conftest import MODES, NDI_MODE, ref_correlate2d   # noqa: E402
+from conftest import (MODES, NDI_MODE, NP_PAD_MODE,      # noqa: E402
+                      ref_correlate2d)
 
 SYNC = dict(scheduler="synchronous")
 
@@ -212,6 +213,291 @@ def test_empty_image_as_in_memory():
     else:
         got = cd.correlate(da.zeros((0, 7), chunks=3), np.ones((3, 3)))
         assert got.compute().shape == want.shape
+
+
+# ---------------------------------------------------------------- nan_policy
+
+#: A 23 x 27 image whose chunks (rows 6 | 2 | 9 | 6, columns 8 | 8 | 11) have
+#: NaN on both sides of every chunk border, on the image's edges (which the
+#: modes copy across: wrap brings the last row's NaN to the first chunk), a
+#: hole over a chunk corner wider than the 3 x 3 kernel, and 10% scattered.
+NAN_CHUNKS = ((6, 2, 9, 6), (8, 8, 11))
+
+
+def holed_image(dtype=np.float64):
+    rng = np.random.default_rng(21)
+    x = rng.uniform(-1, 1, (23, 27))
+    x[rng.random(x.shape) < 0.1] = np.nan
+    for edge in (6, 8, 17):
+        x[edge - 1, rng.integers(0, 27, 6)] = np.nan
+        x[edge, rng.integers(0, 27, 6)] = np.nan
+    for edge in (8, 16):
+        x[rng.integers(0, 23, 6), edge - 1] = np.nan
+        x[rng.integers(0, 23, 6), edge] = np.nan
+    x[[0, -1], 3] = np.nan
+    x[11, [0, -1]] = np.nan
+    x[3:10, 4:12] = np.nan
+    return x.astype(dtype)
+
+
+def check_ignore(dask_fn, eager_fn, *args, image=None, **kwargs):
+    image = holed_image() if image is None else image
+    got = check(image, NAN_CHUNKS, dask_fn, eager_fn, *args,
+                nan_policy="ignore", **kwargs).compute(**SYNC)
+    # 'ignore' took effect in the chunks: it fills pixels that 'propagate'
+    # leaves NaN, and leaves NaN only where no weight is valid.
+    propagated = eager_fn(image, *args, **kwargs)
+    assert np.isnan(got).sum() < np.isnan(propagated).sum()
+    return got
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("stride, dilation", [(1, 1), (2, 1), (1, 2),
+                                              ((2, 3), 2)])
+def test_nan_ignore_filters_equal_in_memory(mode, stride, dilation):
+    # NaN next to chunk borders reaches the neighbouring chunk's slab.
+    opts = dict(mode=mode, cval=0.5, stride=stride)
+    for kernel in (KERNELS[0], KERNELS[2]):
+        for padding in ("same", "valid", ((2, 0), (1, 3))):
+            check_ignore(cd.correlate, cfilter.correlate, kernel,
+                         padding=padding, dilation=dilation, **opts)
+    check_ignore(cd.convolve, cfilter.convolve, KERNELS[1],
+                 padding="full", dilation=dilation, **opts)
+    check_ignore(cd.gaussian_blur, cfilter.gaussian_blur, 1.2, **opts)
+    check_ignore(cd.box_blur, cfilter.box_blur, (3, 4), **opts)
+    check_ignore(cd.unsharp_mask, cfilter.unsharp_mask, 1.0, 1.5, **opts)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("axis", [0, 1])
+def test_nan_ignore_one_axis_equal_in_memory(mode, axis):
+    for fns, weights in (((cd.correlate1d, cfilter.correlate1d), [1, 2, 3]),
+                         ((cd.convolve1d, cfilter.convolve1d),
+                          [0.5, 1, 2, 0.25])):
+        for padding, stride, dilation in (("same", 1, 1), ("valid", 2, 2),
+                                          ((4, 1), 3, 1)):
+            check_ignore(*fns, weights, axis, mode=mode, cval=-2.0,
+                         padding=padding, stride=stride, dilation=dilation)
+
+
+def test_nan_ignore_float32_and_constant_nan():
+    check_ignore(cd.gaussian_blur, cfilter.gaussian_blur, 1.5,
+                 image=holed_image(np.float32), mode="wrap")
+    # A NaN cval is a NaN outside the image, left out like the others.
+    for policy in ("ignore", "propagate"):
+        check(holed_image(), NAN_CHUNKS, cd.correlate, cfilter.correlate,
+              KERNELS[0], mode="constant", cval=np.nan, padding="full",
+              nan_policy=policy)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_nan_ignore_against_normalised_convolution(mode):
+    # Independent reference, from the definition (DESIGN section 8) on
+    # conftest's numpy.pad correlation: sum_valid(w*x) * sum(w) /
+    # sum_valid(w), the mode extending the validity as it extends x.
+    x = holed_image()
+    w = np.outer([1.0, 2.0, 1.0], [1.0, 3.0, 2.0, 1.0])
+    valid = ~np.isnan(x)
+    num = ref_correlate2d(np.where(valid, x, 0.0), w, mode=mode, cval=0.5)
+    den = ref_correlate2d(valid.astype(float), w, mode=mode, cval=1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        want = np.where(den > 0, num * w.sum() / den, np.nan)
+    got = cd.correlate(da.from_array(x, chunks=NAN_CHUNKS), w, mode=mode,
+                       cval=0.5, nan_policy="ignore").compute(**SYNC)
+    assert np.isnan(want).any() and not np.isnan(want).all()
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_nan_policy_checked_at_call_time():
+    x = da.from_array(IMAGE, chunks=10)
+    for fn, args in ((cd.correlate, (KERNELS[0],)),
+                     (cd.convolve1d, ([1.0, 2.0],)),
+                     (cd.gaussian_blur, (1.0,)), (cd.box_blur, (3,)),
+                     (cd.unsharp_mask, (1.0,))):
+        with pytest.raises(ValueError, match="nan_policy"):
+            fn(x, *args, nan_policy="omit")
+
+
+# ------------------------------------------------------------ match_template
+
+TM_IMAGE = np.random.default_rng(22).random((29, 34))
+TEMPLATES = [TM_IMAGE[4:11, 20:26].copy(),        # 7 x 6
+             TM_IMAGE[10:15, 3:12].copy()]        # 5 x 9
+#: Regular chunks, chunks smaller than the templates, and one chunk.
+TM_CHUNKS = [(8, 10), ((3, 20, 6), (4, 4, 26)), (29, 34)]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("padding", ["valid", "same", "full", 3,
+                                     ((0, 4), (2, 1))], ids=str)
+def test_match_template_equals_in_memory(mode, padding):
+    for case, chunks in enumerate(TM_CHUNKS):
+        template = TEMPLATES[(case + MODES.index(mode)) % 2]
+        lazy = cd.match_template(da.from_array(TM_IMAGE, chunks=chunks),
+                                 template, padding=padding, mode=mode,
+                                 cval=0.4)
+        want = cfilter.match_template(TM_IMAGE, template, padding=padding,
+                                      mode=mode, cval=0.4)
+        got = lazy.compute(**SYNC)
+        assert lazy.shape == want.shape == got.shape
+        assert lazy.dtype == want.dtype == got.dtype
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_match_template_against_skimage(mode):
+    feature = pytest.importorskip("skimage.feature")
+    x = da.from_array(TM_IMAGE, chunks=(8, 10))
+    for template in TEMPLATES:
+        got = cd.match_template(x, template).compute(**SYNC)
+        want = feature.match_template(TM_IMAGE, template)
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-10)
+        assert np.unravel_index(np.argmax(got), got.shape) == \
+            np.unravel_index(np.argmax(want), want.shape)
+        kw = {"constant_values": 0.4} if mode == "constant" else {}
+        got = cd.match_template(x, template, padding="same", mode=mode,
+                                cval=0.4).compute(**SYNC)
+        want = feature.match_template(TM_IMAGE, template, pad_input=True,
+                                      mode=NP_PAD_MODE[mode], **kw)
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("channel_axis", [-1, 0])
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_match_template_channels(channel_axis, padding):
+    feature = pytest.importorskip("skimage.feature")
+    rgb = np.random.default_rng(23).random((17, 19, 3))
+    template = rgb[5:10, 8:15].copy()
+    image, tpl, chunks = rgb, template, (5, 6, 2)
+    if channel_axis == 0:
+        image, tpl = np.moveaxis(rgb, -1, 0), np.moveaxis(template, -1, 0)
+        chunks = (1, 5, 6)
+    lazy = cd.match_template(da.from_array(image, chunks=chunks), tpl,
+                             padding=padding, mode="mirror",
+                             channel_axis=channel_axis)
+    want = cfilter.match_template(image, tpl, padding=padding,
+                                  mode="mirror", channel_axis=channel_axis)
+    got = lazy.compute(**SYNC)
+    assert lazy.ndim == 2 and lazy.shape == want.shape == got.shape
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+    # skimage's 3-D match, its single channel position.
+    ref = feature.match_template(rgb, template, pad_input=padding == "same",
+                                 mode="reflect")
+    ref = ref[..., 1] if padding == "same" else ref[..., 0]
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-10)
+
+
+def test_match_template_integer_image():
+    img = (TM_IMAGE * 255).astype(np.uint8)
+    for cval in (0.0, 0.5, 300.0):     # 0.5 and 300 do not fit in uint8
+        lazy = cd.match_template(da.from_array(img, chunks=(8, 10)),
+                                 img[4:11, 20:26], padding="same",
+                                 mode="constant", cval=cval)
+        want = cfilter.match_template(img, img[4:11, 20:26], padding="same",
+                                      mode="constant", cval=cval)
+        assert lazy.dtype == want.dtype == np.float32
+        np.testing.assert_allclose(lazy.compute(**SYNC), want, rtol=0,
+                                   atol=1e-5)
+
+
+def test_match_template_is_lazy():
+    calls, armed = [], []
+
+    def source(block):
+        if armed:
+            calls.append(block.shape)
+        return block * 2.0
+
+    x = da.from_array(TM_IMAGE, chunks=(10, 12)).map_blocks(source)
+    armed.append(True)
+    lazy = cd.match_template(x, TEMPLATES[0] * 2.0, padding="same")
+    assert calls == [] and lazy.shape == TM_IMAGE.shape
+    want = cfilter.match_template(TM_IMAGE * 2.0, TEMPLATES[0] * 2.0,
+                                  padding="same")
+    np.testing.assert_allclose(lazy.compute(**SYNC), want, atol=1e-12)
+    assert calls
+
+
+def test_match_template_errors_as_in_memory():
+    x = np.zeros((5, 6))
+    small = da.from_array(x, chunks=2)
+    template = np.random.default_rng(24).random((7, 3))
+    cases = [(dict(), "template"),
+             (dict(channel_axis=-1), "channel_axis"),
+             (dict(mode="bogus"), "mode"),
+             (dict(method="box"), "method"),
+             (dict(padding="bogus"), "padding")]
+    for kwargs, what in cases:
+        with pytest.raises((ValueError, TypeError)) as want:
+            cfilter.match_template(x, template, **kwargs)
+        with pytest.raises(type(want.value)) as got:
+            cd.match_template(small, template, **kwargs)
+        assert str(got.value) == str(want.value), what
+    # The message quotes the whole image's shape.
+    with pytest.raises(ValueError, match=r"2-D \(got shape \(4, 5, 6\)\)"):
+        cd.match_template(da.zeros((4, 5, 6), chunks=2), template)
+
+
+def test_kernel_larger_than_image_raises_as_in_memory():
+    # The in-memory message, not an IndexError from the chunk layout.
+    x = np.random.default_rng(25).random((5, 6))
+    for lazy_fn, eager_fn, args in (
+            (cd.correlate, cfilter.correlate, (np.ones((7, 3)),)),
+            (cd.convolve1d, cfilter.convolve1d, ([1.0] * 8, 1)),
+            (cd.match_template, cfilter.match_template, (np.eye(7, 3),))):
+        for padding in ("valid", 0):
+            with pytest.raises(ValueError) as want:
+                eager_fn(x, *args, padding=padding)
+            with pytest.raises(ValueError) as got:
+                lazy_fn(da.from_array(x, chunks=2), *args, padding=padding)
+            assert str(got.value) == str(want.value)
+    # Padding that makes up for the short axis: a one-row result.
+    check(x, 2, cd.correlate, cfilter.correlate, np.ones((7, 3)),
+          padding=((1, 1), (0, 0)))
+    check(x, 2, cd.match_template, cfilter.match_template, np.eye(7, 3),
+          padding=((1, 1), (0, 0)), mode="wrap")
+
+
+# ------------------------------------------------------- module and helpers
+
+def test_dir_lists_the_public_functions():
+    import inspect
+    names = dir(cd)
+    assert names == sorted(cd.__all__)
+    for leaked in ("np", "da", "functools", "itertools", "HighLevelGraph",
+                   "tokenize", "cfilter", "kernels"):
+        assert leaked not in names
+    defined = {n for n, f in vars(cd).items()
+               if inspect.isfunction(f) and f.__module__ == cd.__name__
+               and not n.startswith("_")}
+    assert defined == set(cd.__all__)
+    assert "frequency_filter" not in names      # stays in memory
+
+
+def test_index_maps_from_the_public_function(monkeypatch):
+    # Building a graph filters nothing on the side (no correlate1d probe of
+    # an arange): the slabs' index maps are cfilter.boundary_indices.
+    probes, maps = [], []
+    original_1d, original_map = cfilter.correlate1d, cfilter.boundary_indices
+
+    def spy_1d(*args, **kwargs):
+        probes.append(args)
+        return original_1d(*args, **kwargs)
+
+    def spy_map(*args, **kwargs):
+        maps.append(args)
+        return original_map(*args, **kwargs)
+
+    monkeypatch.setattr(cfilter, "correlate1d", spy_1d)
+    monkeypatch.setattr(cfilter, "boundary_indices", spy_map)
+    x = da.from_array(IMAGE, chunks=(5, 7))
+    for mode in MODES:
+        cd.correlate(x, KERNELS[1], mode=mode, padding="full")
+        cd.gaussian_blur(x, 1.0, mode=mode)
+    assert probes == []
+    assert len(maps) == 2 * 2 * len(MODES)
+    # The map covers every coordinate the slabs read, image edges included.
+    assert (23, -3, 23 + 3 + 3, "reflect") in maps
 
 
 # ------------------------------------------------------------------ laziness
