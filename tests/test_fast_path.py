@@ -15,6 +15,7 @@ from scipy import ndimage
 
 import cfilter
 from cfilter import _api
+from cfilter import _validate as V
 from conftest import (MODES, assert_matches, random_image, random_kernel,
                       ref_correlate2d, tol_with_cval)
 
@@ -23,8 +24,8 @@ from conftest import (MODES, assert_matches, random_image, random_kernel,
 def prepared(monkeypatch):
     """Empties the caches and counts the calls that were validated and
     planned (the normal path): ``prepared()`` is that count so far."""
-    monkeypatch.setattr(_api, "_FAST", {})
-    monkeypatch.setattr(_api, "_PLANS", {})
+    monkeypatch.setattr(_api, "_FAST", V.RecentCache(_api.FAST_CACHE_SIZE))
+    monkeypatch.setattr(_api, "_PLANS", V.RecentCache(_api.PLAN_CACHE_SIZE))
     calls = []
     normal = _api._prepare
 
