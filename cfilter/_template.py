@@ -180,18 +180,18 @@ def match_template(image, template, *, padding="valid", mode="constant",
     if h == 0 or w == 0:
         raise ValueError(f"template is empty (spatial shape {(h, w)}): it "
                          "needs at least one row and one column")
+    if planes.size == 0:
+        # No values (no rows, no columns or no channels): the result has
+        # the shape correlate would give (an empty axis stays empty), and
+        # a window without values has no variance, so it scores 0.
+        shape = plan(planes, np.ones((h, w)), axes=(1, 2), mode=mode,
+                     cval=0.0, padding=pad, method="direct").output_shape
+        return np.zeros(shape[1:], dtype=dtype)
     if pad == "valid" and (h > planes.shape[1] or w > planes.shape[2]):
         raise ValueError(
             f"the template's spatial shape {(h, w)} is larger than the "
             f"image's {planes.shape[1:]}: with padding='valid' no window fits; "
             "use padding='same'")
-    if planes.size == 0:
-        # No values (no rows, no columns or no channels): the result has
-        # the shape correlate would give, and a window without values has
-        # no variance, so it scores 0.
-        shape = plan(planes, np.ones((h, w)), axes=(1, 2), mode=mode,
-                     cval=0.0, padding=pad, method="direct").output_shape
-        return np.zeros(shape[1:], dtype=dtype)
 
     t = _unit_template(tplanes)
     if t is None:
