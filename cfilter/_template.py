@@ -174,6 +174,8 @@ def match_template(image, template, *, padding="valid", mode="constant",
     method = V.normalize_method(method, ("auto", "direct", "fft"))
     mode = V.normalize_mode(mode)
     cval = V.as_real(cval, "cval")
+    if mode != V.CONSTANT:
+        cval = 0.0          # (unread: a NaN given here must not matter)
     nthreads = V.pool_threads(workers)
     dtype = V.compute_dtype(img.dtype, None)
     h, w = tplanes.shape[1:]

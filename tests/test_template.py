@@ -515,3 +515,14 @@ def test_transform_with_a_nan_cval_is_refused():
     with pytest.raises(ValueError, match="cval"):
         cfilter.match_template(np.ones((20, 20)), np.eye(5), padding="same",
                                cval=np.nan, method="fft")
+
+
+@pytest.mark.parametrize("mode", ["reflect", "mirror", "nearest", "wrap"])
+def test_nan_cval_is_unread_by_the_other_modes(rng, mode):
+    image = rng.random((30, 34))
+    template = rng.random((5, 6))
+    got = cfilter.match_template(image, template, padding="same", mode=mode,
+                                 cval=np.nan)
+    expected = sk_match(image, template, pad_input=True,
+                        mode=NP_PAD_MODE[mode])
+    np.testing.assert_allclose(got, expected, atol=1e-10)
