@@ -11,7 +11,7 @@ from . import _validate as V
 from ._docstrings import docfiller
 from ._engine import SAMPLE_DTYPES, bind, native_output_dtypes, run
 from .kernels import Kernel
-from ._output import as_planes, deliver
+from ._output import as_planes, core_array, deliver
 from ._padding import resolve_padding
 from ._plan import kernel_eps, plan_filter
 
@@ -19,13 +19,28 @@ __all__ = ["correlate", "convolve", "correlate1d", "convolve1d", "sep_filter",
            "plan", "FilterPlan"]
 
 
-def _finite_check(planes, nan_policy="propagate"):
-    """A callable for the planner: are all the planes' values finite?  Under
-    ``nan_policy='ignore'`` the engines never see a NaN (it becomes a zero
-    weight), so only Inf counts."""
-    if nan_policy == "ignore":
+def _finite_check(planes, req, weights, flip):
+    """A callable for the planner: are all the values the engines would
+    read finite?  Under ``nan_policy='ignore'`` the engines never see a NaN
+    (it becomes a zero weight), so only Inf in the image counts; otherwise
+    a non-finite ``cval`` that the padding reads counts too (the box and
+    FFT engines would spread it from the border over the whole plane)."""
+    if req.nan_policy == "ignore":
         return lambda: not bool(np.isinf(planes).any())
+    if _reads_bad_cval(req, weights, flip):
+        return lambda: False
     return lambda: bool(np.isfinite(planes).all())
+
+
+def _reads_bad_cval(req, weights, flip):
+    """Does this call pad with a non-finite constant that spreads?  (Under
+    ``nan_policy='ignore'`` a NaN ``cval`` is a value left out.)"""
+    if (req.mode != V.CONSTANT or np.isfinite(req.cval)
+            or req.nan_policy == "ignore"):
+        return False
+    pads = resolve_padding(req.padding, weights.shape, req.dilation,
+                           convolve=flip)
+    return any(p for side in pads for p in side)
 
 
 def _engine_planes(req):
@@ -34,16 +49,20 @@ def _engine_planes(req):
     Planes ``(N, H, W)`` of the image's own dtype when the engines read it
     (they convert rows as they go), else of the work dtype.  An (H, W, C)
     image with its channels last is one plane of (H, W * C) interleaved
-    samples, not moved (a copy only if it is not C-contiguous)."""
+    samples, not moved (a copy only if it is not C-contiguous).  The
+    compiled loops get C-contiguous, aligned, native-order arrays only:
+    anything else is copied first."""
     img = req.image
     dtype = img.dtype if img.dtype in SAMPLE_DTYPES else req.dtype
     if (img.ndim == 2 and req.axes == (0, 1) and img.dtype == dtype
-            and img.flags.c_contiguous):
+            and img.flags.c_contiguous and img.flags.aligned):
         # The common call: a 2-D image the engines read as it is.
         return img.reshape((1,) + img.shape), 1
     if img.ndim == 3 and tuple(req.axes) == (0, 1) and img.shape[2] > 1:
-        planes = np.ascontiguousarray(img, dtype=dtype)
-        return planes.reshape(1, img.shape[0], -1), img.shape[2]
+        planes = core_array(img, dtype)
+        # (the row length spelled out: reshape cannot infer it for no rows)
+        return planes.reshape(1, img.shape[0], img.shape[1] * img.shape[2]), \
+            img.shape[2]
     planes = as_planes(img, req.axes, dtype)
     return planes, 1
 
@@ -68,7 +87,7 @@ def _execute(req, kernel, plan, planes, shape=None, channels=1):
 # images skips the planner's rank-1 test and cost model.
 PLAN_CACHE_SIZE = 256
 PLAN_CACHE_MAX_WEIGHTS = 1024
-_PLANS = {}
+_PLANS = V.RecentCache(PLAN_CACHE_SIZE)
 
 
 def _plan_key(req, weights, factors, flip, eps):
@@ -94,6 +113,12 @@ def _prepare(image, kernel, *, flip, **options):
         weights = weights[::-1, ::-1]
         if factors is not None:
             factors = (factors[0][::-1], factors[1][::-1])
+    if req.method in ("box", "fft") and _reads_bad_cval(req, weights, flip):
+        raise ValueError(
+            f"method={req.method!r} cannot pad with cval={req.cval!r}: "
+            + ("its moving sums" if req.method == "box" else "the transform")
+            + " would spread it from the border over the whole image; use "
+            "method='direct' (or 'auto', which avoids it), or a finite cval")
     planes, channels = _engine_planes(req)
     empty = 0 in req.spatial_shape
     eps = kernel_eps(kernel)
@@ -103,7 +128,7 @@ def _prepare(image, kernel, *, flip, **options):
         # An empty image has an empty result and nothing to run: plan it as
         # direct (the FFT tiling has no tiles to choose) and say why.
         asked = []
-        finite = _finite_check(planes, req.nan_policy)
+        finite = _finite_check(planes, req, weights, flip)
         plan = plan_filter(req.spatial_shape, weights, req.padding,
                            req.stride, req.dilation,
                            "direct" if empty and req.method in ("auto", "fft")
@@ -113,9 +138,7 @@ def _prepare(image, kernel, *, flip, **options):
                            nthreads=req.nthreads, kernel_eps=eps)
         # A plan that looked at the image's values holds only for it.
         if key is not None and not asked:
-            if len(_PLANS) >= PLAN_CACHE_SIZE:
-                _PLANS.clear()
-            _PLANS[key] = plan
+            _PLANS.put(key, plan)
     else:
         asked = ()
     if empty:
@@ -139,11 +162,12 @@ def _prepare(image, kernel, *, flip, **options):
 # a dtype they write, no plan that looked at the image's values), so a
 # key found means the normal path would validate, plan and run the same.
 FAST_CACHE_SIZE = 256
-_FAST = {}
+_FAST = V.RecentCache(FAST_CACHE_SIZE)
 
 
 def _fast_key(image, kernel, flip, options):
-    if type(image) is not np.ndarray or not image.flags.c_contiguous:
+    if (type(image) is not np.ndarray or not image.flags.c_contiguous
+            or not image.flags.aligned):
         return None
     kind = type(kernel)
     if kind is np.ndarray:
@@ -200,9 +224,7 @@ def _filter2d(image, kernel, flip, options):
     if key is not None and reusable:
         entry = _fast_entry(req, weights, plan, channels)
         if entry is not None:
-            if len(_FAST) >= FAST_CACHE_SIZE:
-                _FAST.clear()
-            _FAST[key] = entry
+            _FAST.put(key, entry)
     return result
 
 

@@ -13,7 +13,7 @@ from . import _validate as V
 from ._engine import scale_by_rows
 from ._indexing import extend
 from ._output import as_planes, deliver
-from ._threads import get_num_threads, scratch, share_out
+from ._threads import scratch, share_out
 
 __all__ = ["frequency_filter"]
 
@@ -75,18 +75,67 @@ def _power(r, order):
         np.multiply(r, r, out=r)
 
 
+def _inverse_square(c, dtype):
+    """``1 / c**2`` as a ``dtype`` value, or None when it is not finite
+    there (``c`` below about 5e-20 for float32, 1e-154 for float64)."""
+    with np.errstate(over="ignore", divide="ignore"):
+        k = 1.0 / np.float64(c) / np.float64(c)
+        scaled = dtype(k)
+    return scaled if np.isfinite(scaled) else None
+
+
+def _butterworth(f2, c, order, high):
+    """The Butterworth lowpass ``1 / (1 + (f/c)**(2*order))`` of cutoff
+    ``c`` on ``f2 = f**2``, or (``high``) its complement ``1 - lowpass =
+    1 / (1 + (c/f)**(2*order))``, evaluated so that nothing overflows for
+    any order or cutoff: with ``p`` the ``order``-th power of ``(f/c)**2``
+    below the cutoff and of ``(c/f)**2`` above it (a ratio <= 1, so ``0 <=
+    p <= 1``), each side is ``1 / (1 + p)`` or ``p / (1 + p)``.  A steep
+    filter's ``p`` goes to 0 away from the cutoff: it tends to the ideal
+    filter (0.5 at ``f = c`` itself), never to inf / inf."""
+    dtype = f2.dtype.type
+    # Past 1e30 the order changes nothing (a ratio below 1 in float32 or
+    # float64 raised to it is already 0), and it stays a float32 number.
+    order = min(order, 1e30)
+    k = _inverse_square(c, dtype)
+    if k is not None:
+        r = f2 * k                       # (f/c)**2
+        below = r <= 1
+        with np.errstate(divide="ignore"):
+            np.reciprocal(r, out=r, where=~below)
+        p = _power(r, order)
+    else:
+        # A cutoff so small that 1/c**2 is not a number here: the power
+        # by logarithms, exp(-order * |log(f**2) - log(c**2)|).
+        with np.errstate(divide="ignore"):
+            r = np.log(f2)               # -inf at f = 0
+        r -= dtype(2.0 * np.log(c))
+        below = r <= 0
+        np.abs(r, out=r)
+        r *= dtype(-order)
+        p = np.exp(r, out=r)
+    q = p + 1
+    # lowpass: 1/(1+p) below the cutoff, p/(1+p) above; highpass the other
+    # way round
+    ratio = below == high
+    np.divide(p, q, out=p, where=ratio)
+    np.reciprocal(q, out=p, where=~ratio)
+    return p
+
+
 def _profile(f2, c, shape, order, high):
     """The lowpass of cutoff ``c`` on ``f2``, or (``high``) its complement
-    ``1 - lowpass``, computed without cancellation."""
+    ``1 - lowpass``, computed without cancellation or overflow."""
     dtype = f2.dtype.type
     if shape == "butterworth":
-        q = _power(f2 * dtype(1.0 / (c * c)), order)
-        if high:
-            return np.divide(q, q + 1, out=q)
-        q += 1
-        return np.reciprocal(q, out=q)
+        return _butterworth(f2, c, order, high)
     if shape == "gaussian":
-        x = f2 * dtype(-0.5 / (c * c))
+        # exp(-f**2 / (2 c**2)); a cutoff whose 1/c**2 is not a number
+        # here gives 1 at f = 0 and 0 elsewhere, its exact value there
+        # (the largest finite factor already gives exp(-inf)'s 0).
+        k = _inverse_square(c, dtype)
+        k = np.finfo(dtype).max if k is None else k
+        x = f2 * dtype(-0.5 * k)
         return np.negative(np.expm1(x, out=x), out=x) if high else \
             np.exp(x, out=x)
     inside = f2 > dtype(c * c) if high else f2 <= dtype(c * c)
@@ -263,10 +312,15 @@ def frequency_filter(image, cutoff, *, kind="lowpass", shape="butterworth",
     mode = V.normalize_mode(mode)
     cval = V.as_real(cval, "cval")
     pad = V.as_int(pad, "pad", 0)
-    nthreads = V.normalize_workers(workers, get_num_threads())
+    nthreads = V.pool_threads(workers)
     dtype = V.compute_dtype(img.dtype, output)
     planes = as_planes(img, axes, dtype)
     H, W = planes.shape[1:]
+    if planes.size == 0:
+        # No rows, columns or planes: an empty result of the image's shape
+        # (nothing to transform, nor any spectrum to take a grid from).
+        return deliver(lambda out: None, image=img, axes=axes,
+                       out_lens=(H, W), work_dtype=dtype, output=output)
 
     def filtered():
         if pad:

@@ -14,18 +14,27 @@ in place; anything else is computed in the work dtype and cast here.
 """
 import numpy as np
 
-__all__ = ["as_planes", "deliver", "deliver_array", "cast_into"]
+__all__ = ["as_planes", "core_array", "deliver", "deliver_array",
+           "cast_into"]
+
+
+def core_array(array, dtype=None):
+    """``array`` as the compiled loops read it: C-contiguous, aligned and of
+    ``dtype`` (native byte order), copied only when it is not already.
+    (``np.ascontiguousarray`` keeps an unaligned array, such as one from
+    ``np.frombuffer`` at an odd offset, as it is.)"""
+    return np.require(array, dtype, ("C", "A"))
+
 
 def as_planes(image, axes, dtype):
-    """The image as C-contiguous planes ``(N, H, W)`` of ``dtype`` (no copy
-    when it already is one)."""
+    """The image as C-contiguous, aligned planes ``(N, H, W)`` of ``dtype``
+    (no copy when it already is one)."""
     last = tuple(axes) == (image.ndim - 2, image.ndim - 1)
     moved = image if last else np.moveaxis(image, axes, (-2, -1))
     # The plane count is spelled out: reshape cannot infer -1 for an empty
     # image.
-    return np.ascontiguousarray(
-        moved.reshape((_count(moved.shape[:-2]),) + moved.shape[-2:]),
-        dtype=dtype)
+    return core_array(
+        moved.reshape((_count(moved.shape[:-2]),) + moved.shape[-2:]), dtype)
 
 
 def _count(lengths):
@@ -103,8 +112,9 @@ def deliver(compute, *, image, axes, out_lens, work_dtype, output,
         fills one plane ``(1, oh, ow * C)`` of interleaved samples (the
         result's own layout) instead of C planes.
 
-    An ``output`` array of a ``writes`` dtype, C-contiguous, with the spatial
-    axes last and not sharing memory with ``image`` is filled in place.
+    An ``output`` array of a ``writes`` dtype, C-contiguous, aligned, with
+    the spatial axes last and not sharing memory with ``image`` is filled
+    in place.
     Otherwise the planes are computed into a new array, moved back and cast.
     """
     oh, ow = out_lens
@@ -128,7 +138,7 @@ def deliver(compute, *, image, axes, out_lens, work_dtype, output,
     dest = check_output(output, final)
     last_axes = tuple(axes) == (image.ndim - 2, image.ndim - 1)
     if (dest is not None and dest.dtype in writes and last_axes
-            and dest.flags.c_contiguous
+            and dest.flags.c_contiguous and dest.flags.aligned
             and not np.may_share_memory(dest, image)):
         compute(dest.reshape((dest.size // max(1, oh * ow), oh, ow)))
         return dest
@@ -151,17 +161,19 @@ def _deliver_interleaved(compute, image, out_lens, work_dtype, output,
     """deliver() for an (H, W, C) image whose engine fills the result in
     its own (oh, ow, C) layout."""
     final = tuple(out_lens) + (image.shape[2],)
+    # (the row length spelled out: reshape cannot infer it for no rows)
+    interleaved_planes = (1, final[0], final[1] * final[2])
     work_dtype = np.dtype(work_dtype)
     writes = (work_dtype,) if writes is None else tuple(map(np.dtype, writes))
     dest = check_output(output, final)
     if (dest is not None and dest.dtype in writes and dest.flags.c_contiguous
-            and not np.may_share_memory(dest, image)):
-        compute(dest.reshape((1, final[0], -1)))
+            and dest.flags.aligned and not np.may_share_memory(dest, image)):
+        compute(dest.reshape(interleaved_planes))
         return dest
     wanted = output_dtype(output)
     fill = wanted if wanted is not None and wanted in writes else work_dtype
     result = np.empty(final, dtype=fill)
-    compute(result.reshape((1, final[0], -1)))
+    compute(result.reshape(interleaved_planes))
     if dest is not None:
         return cast_into(result, dest)
     if wanted is None or wanted == result.dtype:

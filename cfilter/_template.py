@@ -27,18 +27,25 @@ from ._api import correlate, plan
 from ._engine import window_scores
 from ._frequency import filter_columns, row_spectra
 from ._indexing import extend
+from ._output import core_array
 from ._shapes import conv_output_shape
-from ._threads import get_num_threads, scratch
+from ._threads import scratch
 
 __all__ = ["match_template"]
 
 # A window is "flat" (scores 0) when its variance is below what the
-# arithmetic resolves: var <= ratio * mean((x - shift)**2) over the window.
-# The float64 moving sums leave residues of a few 1e-15 of that sum
-# (measured on flat patches of random images), so 256 float64 epsilons
-# keep a wide margin; for float32 work the numerator itself is only good to
-# a few float32 epsilons of its scale, so a window whose standard deviation
-# is below 8 float32 epsilons of its root-mean-square is noise there.
+# arithmetic resolves: var <= ratio * mean((x - shift)**2) over the window,
+# ``shift`` a value near the data (so a pedestal or an offset common to the
+# image counts for nothing: the mean square is about the data's spread).
+# The variance is the difference mean((x-s)**2) - mean(x-s)**2, whose
+# rounding is a few epsilons of the mean square (not of its square: it is
+# no sum of squared deviations); the float64 moving sums leave residues of
+# a few 1e-15 of it (measured on flat patches of random images), so 256
+# float64 epsilons keep a wide margin.  For float32 work the numerator
+# itself is only good to a few float32 epsilons of its scale, so a window
+# whose standard deviation is below 8 float32 epsilons of its
+# root-mean-square is noise there.  (The template's own test is exact: see
+# _unit_template.)
 _FLAT64 = 256 * np.finfo(np.float64).eps
 
 # Extended planes up to this many pixels get their FFT numerator from one
@@ -132,10 +139,17 @@ def match_template(image, template, *, padding="valid", mode="constant",
     ``skimage.feature.match_template(image, template)`` and
     ``cv2.matchTemplate(image, template, cv2.TM_CCOEFF_NORMED)``; a colour
     match equals scikit-image's 3-D match (its channel-aligned slice), while
-    OpenCV's colour score removes each channel's own mean instead.  "Flat"
-    means: the window's variance is below ``256 * eps(float64)`` (float32
-    work: ``(8 * eps(float32))**2``) of its mean square about a common
-    shift, i.e. below what the arithmetic can tell from zero.
+    OpenCV's colour score removes each channel's own mean instead.
+
+    The scores do not change when a constant is added to the image or the
+    template (a camera's pedestal, data far from zero), beyond the rounding
+    of the offset values themselves.  A template is flat when all its
+    values are equal.  A window is flat when its variance is below ``256 *
+    eps(float64)`` (float32 work: ``(8 * eps(float32))**2``) of its mean
+    square about a value near the image's data, i.e. below what the
+    arithmetic can tell from zero.  With ``mode='constant'`` and a NaN
+    ``cval``, the windows that read the padding score NaN and the others
+    keep their scores.
 
     Examples
     --------
@@ -160,26 +174,32 @@ def match_template(image, template, *, padding="valid", mode="constant",
     method = V.normalize_method(method, ("auto", "direct", "fft"))
     mode = V.normalize_mode(mode)
     cval = V.as_real(cval, "cval")
-    nthreads = V.normalize_workers(workers, get_num_threads())
+    if mode != V.CONSTANT:
+        cval = 0.0          # (unread: a NaN given here must not matter)
+    nthreads = V.pool_threads(workers)
     dtype = V.compute_dtype(img.dtype, None)
     h, w = tplanes.shape[1:]
+    if h == 0 or w == 0:
+        raise ValueError(f"template is empty (spatial shape {(h, w)}): it "
+                         "needs at least one row and one column")
+    if planes.size == 0:
+        # No values (no rows, no columns or no channels): the result has
+        # the shape correlate would give (an empty axis stays empty), and
+        # a window without values has no variance, so it scores 0.
+        shape = plan(planes, np.ones((h, w)), axes=(1, 2), mode=mode,
+                     cval=0.0, padding=pad, method="direct").output_shape
+        return np.zeros(shape[1:], dtype=dtype)
     if pad == "valid" and (h > planes.shape[1] or w > planes.shape[2]):
         raise ValueError(
             f"the template's spatial shape {(h, w)} is larger than the "
             f"image's {planes.shape[1:]}: with padding='valid' no window fits; "
             "use padding='same'")
 
-    t = tplanes.astype(np.float64)
-    t -= t.mean()
-    ssd = float(np.sum(t * t))
-    n = t.size
-    if ssd <= _FLAT64 * n * float(np.max(tplanes.astype(np.float64) ** 2)):
+    t = _unit_template(tplanes)
+    if t is None:
         # A flat template correlates with nothing: every score is 0.
         return np.zeros(conv_output_shape(planes.shape[1:], (h, w), pad),
                         dtype=dtype)
-    # Scaling the template by 1/sqrt(n*ssd) leaves only the window's
-    # standard deviation to divide by (the statistics below are means).
-    t /= np.sqrt(n * ssd)
     # The numerator's shift: one for every channel (the zero-mean template
     # cancels it), near the data, so the float32 rounding stays small.
     sample = planes[:, ::8, ::8]
@@ -224,18 +244,42 @@ def match_template(image, template, *, padding="valid", mode="constant",
         return out
     # NaN or Inf would spread along the moving sums: the statistics come
     # from correlate, whose planner keeps them to the windows they touch.
-    c = len(planes)
-    s = cval if mode == V.normalize_mode("constant") else shift
-    stats = np.empty((2 * c,) + planes.shape[1:], dtype=np.float64)
-    np.subtract(planes, s, out=stats[:c], dtype=np.float64)
-    np.multiply(stats[:c], stats[:c], out=stats[c:])
-    means = correlate(stats, np.full((h, w), 1.0 / (h * w)), axes=(1, 2),
-                      cval=0.0, **opts)
-    del stats
+    # They are taken about ``shift`` too (the padding value moved with
+    # them), so a pedestal does not swamp the variance; a NaN cval reaches
+    # only the windows that read it.
+    box = np.full((h, w), 1.0 / (h * w))
+    dev = np.subtract(planes, shift, dtype=np.float64)
+    m1 = correlate(dev, box, axes=(1, 2), cval=cval - shift, **opts)
+    np.multiply(dev, dev, out=dev)
+    m2 = correlate(dev, box, axes=(1, 2), cval=(cval - shift) ** 2, **opts)
+    del dev
     # Each channel gives h*w of the n values: average the channels.
-    _scores(num, means[:c].mean(axis=0), means[c:].mean(axis=0),
-            _flat_ratio(dtype), out)
+    _scores(num, m1.mean(axis=0), m2.mean(axis=0), _flat_ratio(dtype), out)
     return out
+
+
+def _unit_template(tplanes):
+    """The template less its mean, scaled to ``sum(t**2) == 1 / n`` (so
+    only the window's standard deviation is left to divide by: the window
+    statistics are means), as float64 ``(C, h, w)``; None for a flat one.
+
+    One of its own values is taken out first and the rest divided by the
+    largest difference left: the values then span [-1, 1] whatever their
+    offset (a uint32 pedestal, data far from zero), and a template is flat
+    exactly when all its values are equal.  Otherwise two of its values
+    differ by at least 1, so the centred sum of squares is at least 1/2:
+    far above its rounding (a few float64 epsilons squared), never taken
+    for zero."""
+    t = tplanes.astype(np.float64)
+    t -= t.flat[0]
+    spread = float(np.max(np.abs(t)))
+    if spread == 0:
+        return None
+    if np.isfinite(spread):          # (NaN or Inf: NaN scores follow)
+        t /= spread
+    t -= t.mean()
+    t /= np.sqrt(t.size * float(np.sum(t * t)))
+    return t
 
 
 def _scale(sample, shift):
@@ -256,7 +300,7 @@ def _stats_planes(planes, pads, mode, cval):
     (top, bottom), (left, right) = pads
     if not (top or bottom or left or right) and planes.dtype in (
             np.float32, np.float64):
-        return np.ascontiguousarray(planes)
+        return core_array(planes)
     c, H, W = planes.shape
     eh, ew = H + top + bottom, W + left + right
     ext = scratch("template_stats", (c, eh, ew), np.float64)

@@ -6,6 +6,8 @@ what it is given.
 import math
 import numbers
 import operator
+import threading
+from collections import OrderedDict
 
 import numpy as np
 
@@ -13,7 +15,7 @@ from ._core._boundary import BoundaryMode
 # The output checks live with the delivery; re-exported for the callers
 # that validate an output before any work.
 from ._output import check_output as check_output_array, output_dtype  # noqa: F401
-from ._threads import get_num_threads, threads_in_effect
+from ._threads import cpu_count, get_num_threads, threads_in_effect
 
 # name -> mode; canonical names first so the error message lists them first.
 _MODE_NAMES = {
@@ -23,6 +25,7 @@ _MODE_NAMES = {
     "wrap": BoundaryMode.WRAP,
     "constant": BoundaryMode.CONSTANT,
 }
+CONSTANT = BoundaryMode.CONSTANT
 _MODE_ALIASES = {
     "symmetric": "reflect",
     "grid-mirror": "reflect",
@@ -341,6 +344,15 @@ def normalize_workers(workers, default):
     return as_int(workers, "workers", 1)
 
 
+def pool_threads(workers):
+    """Threads for one call of the steps that Python shares out (the
+    transforms of the frequency filters and template search): ``workers``
+    checked, ``None`` the package default, and no more than the CPUs
+    (``workers=2**64`` or a huge ``CFILTER_NUM_THREADS`` is the CPU
+    count, as for :func:`cfilter.correlate`)."""
+    return min(normalize_workers(workers, get_num_threads()), cpu_count())
+
+
 NAN_POLICIES = ("propagate", "ignore")
 
 
@@ -350,12 +362,51 @@ def normalize_nan_policy(nan_policy):
     return as_choice(nan_policy, "nan_policy", NAN_POLICIES, "a NaN policy")
 
 
+class RecentCache:
+    """A cache of at most ``size`` entries that drops the least recently
+    used one to make room (a hit counts as a use), shared by threads.
+
+    Keys and values are the caller's; a value of None is never stored (it
+    means "not cached").  An unhashable key raises TypeError, as a dict
+    does."""
+
+    def __init__(self, size):
+        self.size = size
+        self._data = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            value = self._data.get(key)
+            if value is not None:
+                self._data.move_to_end(key)
+            return value
+
+    def put(self, key, value):
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+
+    def clear(self):
+        with self._lock:
+            self._data.clear()
+
+    def __contains__(self, key):
+        with self._lock:
+            return key in self._data
+
+    def __len__(self):
+        return len(self._data)
+
+
 # Normalised options of recent calls, by the options as given (with their
 # types, so that True never passes for 1) and what they are judged against:
 # a repeated call skips the checks it has passed before.  Only valid
 # options are stored, so every error is still raised where it is now.
 OPTIONS_CACHE_SIZE = 256
-_OPTIONS = {}
+_OPTIONS = RecentCache(OPTIONS_CACHE_SIZE)
 
 
 def _typed(value):
@@ -364,16 +415,24 @@ def _typed(value):
     return (type(value), value)
 
 
+# What a NaN cval stands for in a key: every NaN is equal there (NaN !=
+# NaN, and two NaN objects hash apart), and its type stays beside it.
+_NAN = "nan"
+
+
 def options_key(image, options, methods=METHODS):
     """A hashable key of the ``options`` of a call on ``image`` as given
     (the arguments of :class:`Request` after ``image``, in order, but
     ``methods``), with their types, so that True never passes for 1: equal
     keys are validated and normalised alike.  Hashing it raises a TypeError
     if an option is unhashable (a list, an array)."""
-    output = options[7]
+    output, cval = options[7], options[1]
     if isinstance(output, np.ndarray):
         options = options[:7] + (output.dtype,) + options[8:]
     types = tuple(map(type, options))
+    if isinstance(cval, (float, np.floating)) and cval != cval:
+        # (after the types: a str cval never shares a NaN's key)
+        options = options[:1] + (_NAN,) + options[2:]
     if tuple in types:
         # A pair among the options: type its items too, so that (True, 1)
         # is never taken for (1, 1).
@@ -418,11 +477,10 @@ class Request:
         self.nan_policy = normalize_nan_policy(nan_policy)
         output_dtype(output)   # rejects a bad output type before any work
         if key is not None:
-            if len(_OPTIONS) >= OPTIONS_CACHE_SIZE:
-                _OPTIONS.clear()
-            _OPTIONS[key] = (self.axes, self.mode, self.cval, self.padding,
-                             self.stride, self.dilation, self.method,
-                             self.nthreads, self.dtype, self.nan_policy)
+            _OPTIONS.put(key, (self.axes, self.mode, self.cval,
+                               self.padding, self.stride, self.dilation,
+                               self.method, self.nthreads, self.dtype,
+                               self.nan_policy))
         self.spatial_shape = self._spatial_shape()
 
     def _spatial_shape(self):

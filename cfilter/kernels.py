@@ -5,7 +5,10 @@ small immutable object holding a read-only 2-D float64 ``array``, its
 separable ``factors`` ``(col, row)`` when it has them (so that
 ``np.outer(col, row) == array``), its catalog ``name`` and the ``params`` it
 was built from.  A :class:`Kernel` implements ``__array__``, so it can be
-passed anywhere an array goes.
+passed anywhere an array goes, and answers the array methods people reach
+for (``k.sum()``, ``k.shape``, ``k.dtype``, ``k.T``, ``k[i, j]``,
+``k.astype(...)``, ``k.copy()``...) with numpy results, while the kernel
+itself stays immutable.
 
 Orientation convention: kernels are given for **correlation**, as
 ``scipy.ndimage.correlate`` and ``cv2.filter2D`` use them, with the kernel
@@ -112,6 +115,21 @@ class Kernel:
         a catalog kernel.
     shape : tuple of int
         ``array.shape``.
+    dtype : numpy.dtype
+        ``float64``.
+    ndim, size : int
+        2, and the number of weights.
+    T : ndarray
+        The transposed weights (a read-only view).
+
+    Methods
+    -------
+    Besides ``np.asarray(k)``, the array methods people reach for answer
+    as numpy answers on ``k.array``, with numpy results: ``k.sum()``,
+    ``k.min()``, ``k.max()``, ``k.mean()`` (with numpy's ``axis``,
+    ``keepdims``... arguments), ``k[i, j]`` and slices (read-only views),
+    ``len(k)`` (the rows), ``k.astype(dtype)``, ``k.copy()`` and
+    ``k.tolist()`` (new, writable data).  The kernel itself never changes.
 
     Raises
     ------
@@ -132,6 +150,12 @@ class Kernel:
     False
     >>> np.asarray(k).tolist()
     [[1.0, 2.0, 1.0]]
+    >>> float(k.sum()), k[0, 1], k.T.shape, len(k)
+    (4.0, np.float64(2.0), (3, 1), 1)
+    >>> w = k.copy()          # a writable array; k is unchanged
+    >>> w[0, 0] = 9.0
+    >>> float(k[0, 0])
+    1.0
     """
 
     __slots__ = ("_array", "_factors", "_name", "_params")
@@ -189,6 +213,63 @@ class Kernel:
     def shape(self):
         """Shape ``(h, w)`` of the kernel."""
         return self._array.shape
+
+    # -- what an array answers (numpy results; the kernel never changes) ----
+    @property
+    def dtype(self):
+        """``float64``, the weights' dtype."""
+        return self._array.dtype
+
+    @property
+    def ndim(self):
+        """2."""
+        return self._array.ndim
+
+    @property
+    def size(self):
+        """The number of weights."""
+        return self._array.size
+
+    @property
+    def T(self):
+        """The transposed weights, a read-only view."""
+        return self._array.T
+
+    def __getitem__(self, index):
+        # (views of the read-only array are read-only too)
+        return self._array[index]
+
+    def __len__(self):
+        return len(self._array)
+
+    def sum(self, *args, **kwargs):
+        """``np.sum`` of the weights (numpy's arguments)."""
+        return self._array.sum(*args, **kwargs)
+
+    def mean(self, *args, **kwargs):
+        """``np.mean`` of the weights (numpy's arguments)."""
+        return self._array.mean(*args, **kwargs)
+
+    def min(self, *args, **kwargs):
+        """``np.min`` of the weights (numpy's arguments)."""
+        return self._array.min(*args, **kwargs)
+
+    def max(self, *args, **kwargs):
+        """``np.max`` of the weights (numpy's arguments)."""
+        return self._array.max(*args, **kwargs)
+
+    def astype(self, dtype, *args, **kwargs):
+        """The weights as ``dtype`` (numpy's ``astype``; a read-only
+        float64 array when no copy is asked for and none is needed)."""
+        return self._array.astype(dtype, *args, **kwargs)
+
+    def copy(self):
+        """A writable copy of the weights (an ndarray)."""
+        return self._array.copy()
+
+    def tolist(self):
+        """The weights as nested lists of floats."""
+        return self._array.tolist()
 
     # -- protocol --------------------------------------------------------------
     def __array__(self, dtype=None, copy=None):

@@ -149,6 +149,17 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
     cfilter.correlate : one input channel, one kernel.
     conv_transpose2d : the adjoint.
 
+    Notes
+    -----
+    Empty batches follow torch: ``N = 0`` gives ``(0, C_out, oh, ow)``.
+    With no input channels (``C_in = 0``, a ``(C_out, 0, kh, kw)`` weight)
+    each output channel is the sum over no channels, 0, plus its bias: a
+    ``(N, C_out, oh, ow)`` result of the biases broadcast.  torch answers
+    ``(N, 0, oh, ow)`` there, with no output channels at all; the sum over
+    an empty set is kept here.  A weight with no output channels gives
+    ``(N, 0, oh, ow)``.  An image with no rows or columns is refused, as
+    torch refuses it.
+
     Examples
     --------
     A bank of two kernels turns a 1-channel batch into two feature maps:
@@ -164,6 +175,12 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
              [127., 130.]]]], dtype=float32)
     >>> cfilter.nn.conv2d(x, bank, padding=1, stride=2).shape
     (1, 2, 2, 2)
+
+    No input channels leave the biases (torch gives no output channels):
+
+    >>> cfilter.nn.conv2d(np.zeros((1, 0, 4, 4)), np.zeros((2, 0, 3, 3)),
+    ...                   bias=[1.0, 2.0])[0, :, 0, 0]
+    array([1., 2.])
     """
     xb, unbatched = _batch(x)
     dtype = V.compute_dtype(xb.dtype, None)

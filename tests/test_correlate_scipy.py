@@ -259,3 +259,37 @@ def test_property_same_padding_matches_ndimage(h, w, kh, kw, mode, fname, dtype,
     got = getattr(cfilter, fname)(x, k, mode=mode, cval=cval)
     expected = getattr(ndi, fname)(x.astype(np.float64), k, mode=NDI_MODE[canonical], cval=cval)
     assert_matches(got, expected, tol_with_cval(dtype, k, x, cval), dtype=dtype)
+
+
+# ---------------------------------------------------------------------------
+# A non-finite cval stays at the border (it reaches only the outputs whose
+# window reads the padding), as scipy.ndimage's direct sums keep it
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("cval", [np.nan, np.inf])
+@pytest.mark.parametrize("fname", ["correlate", "convolve"])
+@pytest.mark.parametrize("kshape", [(3, 3), (25, 25), (31, 1), (40, 9)],
+                         ids=str)
+def test_non_finite_cval_stays_at_the_border_like_ndimage(rng, kshape, fname,
+                                                          cval):
+    # (large and constant kernels are where 'auto' would pick the
+    # transform or the moving sums, which spread the border everywhere)
+    x = rng.random((60, 70))
+    for w in (rng.random(kshape), np.ones(kshape)):
+        got = getattr(cfilter, fname)(x, w, mode="constant", cval=cval)
+        expected = getattr(ndi, fname)(x, w, mode="constant", cval=cval)
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-9,
+                                   equal_nan=True)
+
+
+@pytest.mark.parametrize("method", ["fft", "box"])
+def test_transform_and_moving_sums_refuse_a_nan_cval(method):
+    with pytest.raises(ValueError, match="cval"):
+        cfilter.correlate(np.ones((20, 20)), np.ones((5, 5)),
+                          mode="constant", cval=np.nan, method=method)
+    # with no padding the constant is never read: nothing to refuse
+    got = cfilter.correlate(np.ones((20, 20)), np.ones((5, 5)),
+                            mode="constant", cval=np.nan, method=method,
+                            padding="valid")
+    np.testing.assert_allclose(got, sps.correlate2d(np.ones((20, 20)),
+                                                    np.ones((5, 5)), "valid"))

@@ -15,6 +15,7 @@ from scipy import ndimage
 
 import cfilter
 from cfilter import _api
+from cfilter import _validate as V
 from conftest import (MODES, assert_matches, random_image, random_kernel,
                       ref_correlate2d, tol_with_cval)
 
@@ -23,8 +24,8 @@ from conftest import (MODES, assert_matches, random_image, random_kernel,
 def prepared(monkeypatch):
     """Empties the caches and counts the calls that were validated and
     planned (the normal path): ``prepared()`` is that count so far."""
-    monkeypatch.setattr(_api, "_FAST", {})
-    monkeypatch.setattr(_api, "_PLANS", {})
+    monkeypatch.setattr(_api, "_FAST", V.RecentCache(_api.FAST_CACHE_SIZE))
+    monkeypatch.setattr(_api, "_PLANS", V.RecentCache(_api.PLAN_CACHE_SIZE))
     calls = []
     normal = _api._prepare
 
@@ -286,3 +287,109 @@ def test_bad_images_and_kernels_after_a_good_call(prepared, rng):
         cfilter.correlate(image, kernel[None])
     with pytest.raises(ValueError, match="spatial axes"):
         cfilter.correlate(image[None], kernel)
+
+
+# -- every field of the key: a convolve is never served a correlate's entry --
+
+@pytest.mark.parametrize("as_kernel", [np.asarray, cfilter.kernels.Kernel])
+@pytest.mark.parametrize("options", [{}, {"mode": "constant", "cval": 0.5},
+                                     {"padding": "same", "stride": 2}])
+def test_correlate_convolve_correlate_with_the_same_arguments(
+        prepared, rng, as_kernel, options):
+    # The same image shape, kernel and options: only the flip differs, so
+    # each call must find its own entry (an even, asymmetric kernel, whose
+    # flip also moves the 'same' centre).
+    kernel = as_kernel(random_kernel(rng, (4, 3)))
+    weights = np.asarray(kernel)
+    images = [random_image(rng, (30, 41), np.float32) for _ in range(6)]
+    names = ["correlate", "correlate", "convolve", "convolve", "correlate",
+             "convolve"]
+    for name, image in zip(names, images):
+        got = getattr(cfilter, name)(image, kernel, **options)
+        want = ref_correlate2d(image, weights, convolve=name == "convolve",
+                               **options)
+        assert_matches(got, want, tol_with_cval(
+            np.float32, weights, image, options.get("cval", 0.0)))
+    # each of the two was planned once, then served fast
+    assert prepared() == 2
+
+
+# -- a NaN cval is one key ---------------------------------------------------
+
+@pytest.mark.parametrize("make_nan", [lambda: float("nan"),
+                                      lambda: np.float64("nan"),
+                                      lambda: -np.float32("nan")])
+def test_nan_cval_calls_are_served_fast(prepared, rng, make_nan):
+    # NaN != NaN, and two NaN objects hash apart: every call with a new
+    # NaN object added a cache entry and was validated and planned again.
+    kernel = random_kernel(rng, (3, 3))
+    options_before = len(V._OPTIONS)
+    for _ in range(5):
+        image = random_image(rng, (20, 25), np.float64)
+        got = cfilter.correlate(image, kernel, mode="constant",
+                                cval=make_nan())
+        want = ndimage.correlate(image, kernel, mode="constant", cval=np.nan)
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12,
+                                   equal_nan=True)
+    assert prepared() == 1
+    assert len(_api._FAST) == 1
+    assert len(V._OPTIONS) <= options_before + 1
+
+
+def test_nan_cval_never_stands_for_a_string(prepared, rng):
+    kernel = random_kernel(rng, (3, 3))
+    image = random_image(rng, (20, 25), np.float64)
+    cfilter.correlate(image, kernel, mode="constant", cval=np.nan)
+    with pytest.raises(TypeError, match="cval"):
+        cfilter.correlate(image, kernel, mode="constant", cval="nan")
+
+
+# -- the caches drop the least recently used entry ---------------------------
+
+def test_recent_cache_drops_the_least_recently_used():
+    cache = V.RecentCache(3)
+    for key in "abc":
+        cache.put(key, key.upper())
+    assert cache.get("a") == "A"          # a is now the most recent
+    cache.put("d", "D")                   # b, the least recent, goes
+    assert "b" not in cache and len(cache) == 3
+    assert [cache.get(k) for k in "acd"] == ["A", "C", "D"]
+    cache.put("c", "C2")                  # a new value for a key is a use
+    cache.put("e", "E")
+    assert "a" not in cache and cache.get("c") == "C2"
+    with pytest.raises(TypeError):
+        cache.get(["unhashable"])
+
+
+def test_full_caches_keep_the_calls_in_use(prepared, rng, monkeypatch):
+    # With room for three entries, a call repeated between three others
+    # stays served fast (and planned once); a call not repeated since the
+    # cache filled is planned again.  Emptying a full cache whole would
+    # plan the repeated call again each time.
+    monkeypatch.setattr(_api, "_FAST", V.RecentCache(3))
+    monkeypatch.setattr(_api, "_PLANS", V.RecentCache(3))
+    planned = []
+    plan_filter = _api.plan_filter
+
+    def spy(*args, **kwargs):
+        planned.append(args[0])
+        return plan_filter(*args, **kwargs)
+
+    monkeypatch.setattr(_api, "plan_filter", spy)
+    kernel = random_kernel(rng, (3, 3))
+    shapes = [(20 + i, 30) for i in range(6)]
+    keep = (50, 40)
+
+    def call(shape):
+        image = random_image(rng, shape, np.float32)
+        _check(cfilter.correlate(image, kernel), image, kernel)
+
+    call(keep)
+    for shape in shapes:
+        call(shape)
+        call(keep)
+    assert planned.count(keep) == 1
+    assert prepared() == 1 + len(shapes)
+    before = prepared()
+    call(shapes[0])                       # long dropped: planned again
+    assert prepared() == before + 1 and planned.count(shapes[0]) == 2

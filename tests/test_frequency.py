@@ -239,3 +239,154 @@ def test_every_nan_or_inf_is_refused(rng, bad, pad, dtype):
     with pytest.raises(ValueError, match="NaN or Inf"):
         cfilter.frequency_filter(image, 0.1, pad=pad, channel_axis=0)
     np.testing.assert_array_equal(image, keep)
+
+
+def gap_cutoff(shape, near, margin=1e-4):
+    """A cutoff near ``near`` at least ``margin`` (relative) away from every
+    radial frequency of the transform grid of ``shape``: a steep
+    Butterworth is the ideal filter there, to rounding."""
+    fy = np.fft.fftfreq(shape[0])[:, None]
+    fx = np.fft.fftfreq(shape[1])[None, :]
+    f = np.unique(np.sqrt(fy ** 2 + fx ** 2))
+    mids = (f[1:] + f[:-1]) / 2
+    ok = mids[(f[1:] - f[:-1]) > 2 * margin * mids]
+    return float(ok[np.argmin(np.abs(ok - near))])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.uint8])
+@pytest.mark.parametrize("order", [13, 40])
+@pytest.mark.parametrize("high_pass", [False, True])
+def test_high_orders_equal_skimage(rng, dtype, order, high_pass):
+    # (f/c)**(2*order) overflows float32 from order ~13 at this cutoff:
+    # the filter must still be skimage's, evaluated in float64.
+    image = (rng.random((64, 64)) * 255).astype(dtype)
+    kind = "highpass" if high_pass else "lowpass"
+    got = cfilter.frequency_filter(image, 0.02, kind=kind, order=order)
+    expected = butterworth(image.astype(np.float64), 0.02,
+                           high_pass=high_pass, order=order)
+    assert np.all(np.isfinite(got))
+    np.testing.assert_allclose(got, expected,
+                               atol=1e-11 if dtype == np.float64 else 2e-3)
+    if dtype == np.uint8:
+        as_uint8 = cfilter.frequency_filter(image, 0.02, kind=kind,
+                                            order=order, output=np.uint8)
+        want = np.clip(np.rint(expected), 0, 255)
+        # (a value within float32 rounding of a half may round either way)
+        assert np.max(np.abs(as_uint8 - want)) <= 1
+        assert np.mean(as_uint8 == want) > 0.99
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("kind,near", [
+    ("lowpass", 0.1), ("highpass", 0.02), ("bandpass", (0.05, 0.3)),
+    ("bandstop", (0.1, 0.25))])
+@pytest.mark.parametrize("order", [1e6, 1e300])
+def test_steep_butterworth_is_the_ideal_filter(rng, dtype, kind, near,
+                                               order):
+    # A steep Butterworth tends to the ideal filter (never to NaN): with
+    # the cutoffs between two grid frequencies, the ideal filter evaluated
+    # in float64 is the reference.
+    shape = (48, 40)
+    image = rng.random(shape).astype(dtype)
+    cutoff = (gap_cutoff(shape, near) if kind in ("lowpass", "highpass")
+              else tuple(gap_cutoff(shape, c) for c in near))
+    got = cfilter.frequency_filter(image, cutoff, kind=kind, order=order)
+    expected = frequency_reference(image, cutoff, kind, "ideal", 0, "wrap", 0)
+    np.testing.assert_allclose(got, expected,
+                               atol=1e-9 if dtype == np.float64 else 1e-5)
+
+
+@pytest.mark.skipif(np.finfo(np.longdouble).maxexp < 16000,
+                    reason="needs an extended-precision long double")
+@pytest.mark.parametrize("kind,cutoff", [
+    ("lowpass", 0.02), ("highpass", 0.02), ("bandpass", (0.02, 0.3)),
+    ("bandstop", (0.02, 0.3))])
+def test_order_200_in_float64_equals_extended_precision(rng, kind, cutoff):
+    # (f/c)**400 reaches 1e617 here, beyond float64 (which made NaN of
+    # it); numpy's long double holds it, so the definition evaluated
+    # there is the reference.
+    image = rng.random((48, 40))
+    got = cfilter.frequency_filter(image, cutoff, kind=kind, order=200)
+    fy = np.fft.fftfreq(48)[:, None].astype(np.longdouble)
+    fx = np.fft.fftfreq(40)[None, :].astype(np.longdouble)
+    f = np.sqrt(fy ** 2 + fx ** 2)
+    h = transfer_reference(f, cutoff, kind, "butterworth", 200)
+    assert np.all(np.isfinite(h))
+    expected = np.fft.ifft2(np.fft.fft2(image) * h.astype(np.float64)).real
+    np.testing.assert_allclose(got, expected, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", ["butterworth", "gaussian", "ideal"])
+@pytest.mark.parametrize("cutoff", [1e-200, 1e-30, 5e-324])
+def test_tiny_cutoff_keeps_only_the_mean(rng, dtype, shape, cutoff):
+    # 1/c**2 is not a number for these cutoffs: every frequency but 0 is
+    # far above the cutoff, so the lowpass is the image's mean and the
+    # highpass the rest; the band kinds follow.
+    image = rng.random((20, 30)).astype(dtype)
+    mean = image.astype(np.float64).mean()
+    atol = 1e-12 if dtype == np.float64 else 1e-6
+    low = cfilter.frequency_filter(image, cutoff, shape=shape)
+    np.testing.assert_allclose(low, np.full(image.shape, mean), atol=atol)
+    high = cfilter.frequency_filter(image, cutoff, kind="highpass",
+                                    shape=shape)
+    np.testing.assert_allclose(high, image - mean, atol=atol)
+    band = cfilter.frequency_filter(image, (cutoff, 0.5), kind="bandpass",
+                                    shape=shape, pad=3)
+    expected = frequency_reference(image, (1e-3, 0.5), "bandpass", "ideal",
+                                   0, "edge", 3)
+    if shape == "ideal":       # (the smooth shapes still cut at 0.5)
+        np.testing.assert_allclose(band, expected, atol=atol * 10)
+    assert np.all(np.isfinite(band))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("kind", ["lowpass", "highpass"])
+def test_tiny_cutoff_with_a_gentle_order(rng, dtype, kind):
+    # At order 0.01 a cutoff of 1e-200 still leaves (f/c)**0.02 ~ 1e4:
+    # the filter is far from the mean alone; numpy's float64 evaluation of
+    # the definition does not overflow there and is the reference.
+    image = rng.random((24, 20)).astype(dtype)
+    got = cfilter.frequency_filter(image, 1e-200, kind=kind, order=0.01)
+    expected = frequency_reference(image, 1e-200, kind, "butterworth", 0.01,
+                                   "wrap", 0)
+    np.testing.assert_allclose(got, expected,
+                               atol=1e-12 if dtype == np.float64 else 1e-5)
+
+
+def test_thread_counts_beyond_the_cpus_are_clamped(rng):
+    image = rng.random((40, 30))
+    expected = frequency_reference(image, 0.1, "lowpass", "butterworth", 2,
+                                   "wrap", 0)
+    got = cfilter.frequency_filter(image, 0.1, workers=2 ** 64)
+    np.testing.assert_allclose(got, expected, atol=1e-12)
+    old = cfilter.set_num_threads(10 ** 20)
+    try:
+        got = cfilter.frequency_filter(image, 0.1, pad=2)
+    finally:
+        cfilter.set_num_threads(old)
+    expected = frequency_reference(image, 0.1, "lowpass", "butterworth", 2,
+                                   "edge", 2)
+    np.testing.assert_allclose(got, expected, atol=1e-12)
+
+
+def test_huge_thread_count_in_the_environment(tmp_path):
+    # CFILTER_NUM_THREADS is read at import: a fresh interpreter.
+    import os
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    code = ("import numpy as np, cfilter\n"
+            "x = np.random.default_rng(0).random((32, 32))\n"
+            "got = cfilter.frequency_filter(x, 0.2, shape='ideal')\n"
+            "fy = np.fft.fftfreq(32)[:, None]; fx = np.fft.fftfreq(32)\n"
+            "h = np.sqrt(fy ** 2 + fx ** 2) <= 0.2\n"
+            "want = np.fft.ifft2(np.fft.fft2(x) * h).real\n"
+            "assert np.allclose(got, want, atol=1e-12, rtol=0)\n"
+            "print('ok')\n")
+    env = dict(os.environ, CFILTER_NUM_THREADS="99999999999999999999",
+               PYTHONPATH=root)
+    done = subprocess.run([sys.executable, "-c", code], env=env, cwd=root,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"

@@ -621,3 +621,62 @@ def test_custom_kernel_copies_input():
     src[0, 0] = 99.0
     assert k.array[0, 0] == 0.0
     assert k.name == "mine" and dict(k.params) == {"a": 1} and k.factors is None
+
+
+# The array methods of a Kernel, each against numpy on np.asarray(k); the
+# kernel stays immutable (views are read-only, copies are new data).
+ARRAY_METHODS = {
+    "sum": lambda a: a.sum(),
+    "sum(axis=0)": lambda a: a.sum(axis=0),
+    "sum(axis=1, keepdims)": lambda a: a.sum(axis=1, keepdims=True),
+    "mean": lambda a: a.mean(),
+    "min": lambda a: a.min(),
+    "max(axis=1)": lambda a: a.max(axis=1),
+    "shape": lambda a: a.shape,
+    "dtype": lambda a: a.dtype,
+    "ndim": lambda a: a.ndim,
+    "size": lambda a: a.size,
+    "T": lambda a: a.T,
+    "len": len,
+    "[0]": lambda a: a[0],
+    "[-1, 0]": lambda a: a[-1, 0],
+    "[:, ::2]": lambda a: a[:, ::2],
+    "[mask]": lambda a: a[np.asarray(a) > 0],
+    "astype(float32)": lambda a: a.astype(np.float32),
+    "copy": lambda a: a.copy(),
+    "tolist": lambda a: a.tolist(),
+    "iteration": lambda a: [list(row) for row in a],
+}
+
+
+@pytest.mark.parametrize("method", list(ARRAY_METHODS))
+@sample_ids
+def test_kernel_array_methods_answer_as_numpy(sample, method):
+    k = SAMPLES[sample]()
+    before = np.array(k)
+    call = ARRAY_METHODS[method]
+    got, want = call(k), call(np.asarray(k).copy())
+    assert type(got) is type(want)
+    if isinstance(want, np.ndarray):
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+    else:
+        assert got == want
+    if isinstance(got, np.ndarray) and np.shares_memory(got, k.array):
+        assert not got.flags.writeable     # a view: read-only
+        with pytest.raises(ValueError):
+            got[...] = 0
+    elif isinstance(got, np.ndarray):
+        got[...] = 0                       # new data: the kernel keeps its
+    np.testing.assert_array_equal(k.array, before)
+
+
+def test_kernel_item_assignment_is_refused():
+    k = K.gaussian(1.0)
+    with pytest.raises(TypeError):
+        k[0, 0] = 1.0
+    with pytest.raises(ValueError):
+        k.T[0, 0] = 1.0
+    assert k.astype(np.float64, copy=False) is k.array
+    with pytest.raises(ValueError):
+        k.astype(np.float64, copy=False)[0, 0] = 1.0

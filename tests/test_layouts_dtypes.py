@@ -368,3 +368,129 @@ def test_nan_and_inf_in_image_propagate_like_ndimage(rng, mode):
     np.testing.assert_array_equal(np.isinf(got), np.isinf(expected))
     finite = np.isfinite(expected)
     assert_matches(got[finite], expected[finite], tol(np.float64, w, x[np.isfinite(x)]))
+
+
+# ---------------------------------------------------------------------------
+# unaligned arrays and big-endian input
+# ---------------------------------------------------------------------------
+
+def _unaligned(a):
+    """A C-contiguous copy of ``a`` at an odd address (as ``np.frombuffer``
+    gives at an odd offset): unaligned for every itemsize above 1."""
+    buf = bytearray(a.nbytes + 1)
+    out = np.frombuffer(buf, dtype=a.dtype, offset=1,
+                        count=a.size).reshape(a.shape)
+    out[...] = a
+    assert out.flags.c_contiguous and not out.flags.aligned
+    return out
+
+
+@pytest.fixture
+def engines_see_aligned(monkeypatch):
+    """Checks every array handed to the engine layer -- its run() and the
+    calls bind() makes, template search's and frequency filtering's
+    compiled steps, the transpose -- is aligned (scipy.ndimage refuses
+    unaligned input at its C boundary too).  Returns the count of calls
+    checked."""
+    from cfilter import _api, _frequency, _template, _transpose
+    seen = []
+
+    def aligned(args):
+        for a in args:
+            if isinstance(a, np.ndarray):
+                assert a.flags.aligned, "an unaligned array reached the core"
+        seen.append(1)
+
+    def spy(fn):
+        def wrapper(*args, **kwargs):
+            aligned(args)
+            return fn(*args, **kwargs)
+        return wrapper
+
+    def bind_spy(fn):
+        def wrapper(*args, **kwargs):
+            call = fn(*args, **kwargs)
+            return None if call is None else spy(call)
+        return wrapper
+
+    for module, name in ((_api, "run"), (_template, "window_scores"),
+                         (_transpose, "run_transpose"),
+                         (_frequency, "scale_by_rows")):
+        monkeypatch.setattr(module, name, spy(getattr(module, name)))
+    monkeypatch.setattr(_api, "bind", bind_spy(_api.bind))
+    _api._FAST.clear()     # (entries bound before the spy was in place)
+    return seen
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.uint16])
+def test_unaligned_images_are_copied_before_the_core(rng, engines_see_aligned,
+                                                     dtype):
+    import scipy.signal as sps
+    from skimage.feature import match_template as sk_match
+    x = random_image(rng, (33, 40), dtype, 0, 1000)
+    w = random_kernel(rng, (3, 4))
+    t = tol(np.float32, w, x)
+    # twice, the first aligned: the second may be served from the first's
+    # bound call, which must not get the unaligned image either
+    for image in (x, _unaligned(x), _unaligned(x)):
+        assert_matches(cfilter.correlate(image, w), _ndi_corr(x, w), t)
+    assert_matches(cfilter.correlate1d(_unaligned(x), w[0], axis=0),
+                   ndi.correlate1d(x.astype(np.float64), w[0], axis=0), t)
+    colour = random_image(rng, (21, 26, 3), dtype, 0, 1000)
+    got = cfilter.correlate(_unaligned(colour), w, channel_axis=-1)
+    for c in range(3):
+        assert_matches(got[..., c], _ndi_corr(colour[..., c], w), t)
+    stack = np.moveaxis(colour, -1, 0).copy()
+    got = cfilter.correlate(_unaligned(stack), w, axes=(1, 2), method="fft")
+    for c in range(3):
+        assert_matches(got[c], _ndi_corr(stack[c], w), t)
+    got = cfilter.conv_transpose(_unaligned(x), w)
+    assert_matches(got, sps.convolve2d(x.astype(np.float64), w, "full"), t)
+    template = x[5:12, 8:14].astype(np.float64)
+    np.testing.assert_allclose(
+        cfilter.match_template(_unaligned(x), _unaligned(template)),
+        sk_match(x.astype(np.float64), template), atol=2e-4)
+    f = np.sqrt(np.fft.fftfreq(33)[:, None] ** 2 + np.fft.fftfreq(40) ** 2)
+    want = np.fft.ifft2(np.fft.fft2(x.astype(np.float64)) * (f <= 0.21)).real
+    np.testing.assert_allclose(
+        cfilter.frequency_filter(_unaligned(x), 0.21, shape="ideal"), want,
+        atol=1e-3 if dtype != np.float64 else 1e-9)
+    assert len(engines_see_aligned) >= 8
+
+
+def test_unaligned_output_array_is_filled(rng, engines_see_aligned):
+    x = random_image(rng, (30, 31), np.float32)
+    w = random_kernel(rng, (3, 3))
+    for out_dtype in (np.float32, np.uint16):
+        out = _unaligned(np.zeros((30, 31), out_dtype))
+        got = cfilter.correlate(x * 100, w, output=out)
+        assert got is out
+        want = _ndi_corr(x * 100, w)
+        if out_dtype == np.uint16:
+            want = np.clip(np.rint(want), 0, 65535)
+            assert_matches(got, want, 1)
+        else:
+            assert_matches(got, want, tol(np.float32, w, x * 100))
+
+
+@pytest.mark.parametrize("big", [">f4", ">f8", ">u2", ">i4"])
+def test_big_endian_input_gives_a_native_result_like_ndimage(rng, big):
+    # Big-endian images are read by value; the result, like scipy.ndimage's,
+    # is in the machine's byte order (float32 for >f4 and >u2, float64 for
+    # >f8 and >i4, as for the native types).
+    x = random_image(rng, (19, 23), np.dtype(big).newbyteorder("="), 0, 500)
+    xb = x.astype(big)
+    w = random_kernel(rng, (3, 3))
+    got = cfilter.correlate(xb, w)
+    want = ndi.correlate(xb, w.astype(np.float64), output=np.float64)
+    assert got.dtype.isnative and want.dtype.isnative
+    assert got.dtype == cfilter.correlate(x, w).dtype
+    assert_matches(got, want, tol(got.dtype, w, x))
+    blurred = cfilter.gaussian_blur(xb, 1.5)
+    assert blurred.dtype.isnative
+    assert_matches(blurred, ndi.gaussian_filter(xb.astype(np.float64), 1.5),
+                   tol(got.dtype, w, x))
+    for out in (cfilter.frequency_filter(xb, 0.2),
+                cfilter.match_template(xb, xb[2:7, 3:9].copy()),
+                cfilter.conv_transpose(xb, w)):
+        assert out.dtype.isnative

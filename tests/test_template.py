@@ -394,3 +394,135 @@ def test_wide_rows_span_several_groups_of_running_sums(rng, dtype, shape,
     got = cfilter.match_template(image, template)
     np.testing.assert_allclose(got, sk_match(image.astype(np.float64),
                                              template), atol=tol(dtype))
+
+
+# Images far from zero: ZNCC does not change with an offset, and the scores
+# must not either, beyond the rounding of the offset data themselves.  The
+# reference is scikit-image (and OpenCV) on the same values with the offset
+# taken off exactly (integers, or float64 values within a factor of two of
+# the offset, whose difference is exact).
+OFFSET_IMAGES = {
+    "uint32 pedestal": (
+        lambda rng: (rng.integers(0, 256, (40, 50))
+                     + 4_000_000_000).astype(np.uint32),
+        4_000_000_000, 1e-10),
+    "float64 offset 1e7": (
+        lambda rng: rng.random((40, 50)) + 1e7, 1e7, 1e-7),
+    "1e4 + 1e-3 noise": (
+        lambda rng: 1e4 + 1e-3 * rng.random((40, 50)), 1e4, 1e-7),
+    "uint16 pedestal (float32 work)": (
+        lambda rng: (rng.integers(0, 40, (40, 50)) + 60000).astype(np.uint16),
+        60000, 2e-4),
+    "int64 pedestal": (
+        lambda rng: rng.integers(0, 1000, (40, 50)) + 10 ** 12,
+        10 ** 12, 1e-9),
+}
+
+
+@pytest.mark.parametrize("method", ["direct", "fft"])
+@pytest.mark.parametrize("name", list(OFFSET_IMAGES))
+def test_data_far_from_zero_is_not_flat(rng, name, method):
+    make, offset, atol = OFFSET_IMAGES[name]
+    image = make(rng)
+    template = image[3:10, 4:12].copy()
+    got = cfilter.match_template(image, template, method=method)
+    i, j = np.unravel_index(np.argmax(got), got.shape)
+    assert (i, j) == (3, 4) and got[i, j] == pytest.approx(1.0, abs=atol)
+    # (the offset taken off in the data's own type or in float64: exact)
+    if image.dtype.kind in "iu":
+        bare = (image.astype(np.int64) - offset).astype(np.float64)
+    else:
+        bare = image - offset
+    bare_t = bare[3:10, 4:12].copy()
+    np.testing.assert_allclose(got, sk_match(bare, bare_t), atol=atol)
+    opencv = cv2.matchTemplate(bare.astype(np.float32),
+                               bare_t.astype(np.float32),
+                               cv2.TM_CCOEFF_NORMED)
+    np.testing.assert_allclose(got, opencv, atol=2e-4)
+
+
+@pytest.mark.parametrize("value,dtype", [
+    (4_000_000_000, np.uint32), (0.1, np.float64), (1e7 + 0.3, np.float64),
+    (0.1, np.float32), (7, np.uint8)])
+def test_flat_templates_at_any_offset_score_zero(rng, value, dtype):
+    # A template of equal values (whose float64 mean may round off it) has
+    # no variance: every score is 0, whatever the image.
+    image = (rng.random((20, 24)) * 200).astype(dtype)
+    flat = np.full((5, 6), value, dtype=dtype)
+    for padding in ("valid", "same"):
+        got = cfilter.match_template(image, flat, padding=padding)
+        assert got.shape == (sk_match(image.astype(np.float64), flat.astype(
+            np.float64), pad_input=(padding == "same"))).shape
+        assert np.all(got == 0)
+
+
+def test_flat_windows_far_from_zero_score_zero(rng):
+    # A flat patch on a pedestal is flat; the noisy windows around it are
+    # not, and score as scikit-image scores them without the pedestal.
+    base = rng.random((50, 60))
+    base[10:30, 10:35] = 0.25
+    image = base + 1e7
+    template = base[35:42, 40:47].copy()
+    got = cfilter.match_template(image, template + 1e7)
+    assert np.all(got[10:24, 10:29] == 0)
+    np.testing.assert_allclose(got, sk_match(base, template), atol=1e-7)
+
+
+@pytest.mark.parametrize("method", ["direct", "auto"])
+@pytest.mark.parametrize("channel_axis", [None, -1])
+@pytest.mark.parametrize("tshape", [(5, 7), (31, 29)])
+def test_nan_cval_reaches_only_the_windows_that_read_it(rng, method,
+                                                        channel_axis, tshape):
+    # Windows inside the image never read the padding: their scores are the
+    # 'valid' scores (scikit-image), finite; the others read NaN.  (A large
+    # template would make 'auto' pick the transform, which would spread the
+    # NaN padding over every window.)
+    h, w = tshape
+    shape = (60, 70) + ((2,) if channel_axis is not None else ())
+    image = rng.random(shape)
+    template = rng.random(tshape + shape[2:])
+    got = cfilter.match_template(image, template, padding="same",
+                                 mode="constant", cval=np.nan,
+                                 channel_axis=channel_axis, method=method)
+    valid = sk_match(image, template)
+    if channel_axis is not None:
+        valid = valid[..., 0]
+    inside = (slice(h // 2, h // 2 + valid.shape[0]),
+              slice(w // 2, w // 2 + valid.shape[1]))
+    np.testing.assert_allclose(got[inside], valid, atol=1e-10)
+    reads_padding = np.ones(got.shape, bool)
+    reads_padding[inside] = False
+    assert np.all(np.isnan(got[reads_padding]))
+
+
+def test_nan_cval_with_a_nan_in_the_image(rng):
+    image = rng.random((40, 45))
+    image[20, 22] = np.nan
+    template = rng.random((5, 5))
+    got = cfilter.match_template(image, template, padding="same",
+                                 cval=np.nan)
+    clean = image.copy()
+    clean[20, 22] = 0.5
+    valid = sk_match(clean, template)
+    touched = np.zeros(valid.shape, bool)
+    touched[16:21, 18:23] = True
+    inner = got[2:-2, 2:-2]
+    np.testing.assert_allclose(inner[~touched], valid[~touched], atol=1e-10)
+    assert np.all(np.isnan(inner[touched]))
+
+
+def test_transform_with_a_nan_cval_is_refused():
+    with pytest.raises(ValueError, match="cval"):
+        cfilter.match_template(np.ones((20, 20)), np.eye(5), padding="same",
+                               cval=np.nan, method="fft")
+
+
+@pytest.mark.parametrize("mode", ["reflect", "mirror", "nearest", "wrap"])
+def test_nan_cval_is_unread_by_the_other_modes(rng, mode):
+    image = rng.random((30, 34))
+    template = rng.random((5, 6))
+    got = cfilter.match_template(image, template, padding="same", mode=mode,
+                                 cval=np.nan)
+    expected = sk_match(image, template, pad_input=True,
+                        mode=NP_PAD_MODE[mode])
+    np.testing.assert_allclose(got, expected, atol=1e-10)
