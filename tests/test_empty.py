@@ -349,6 +349,8 @@ NO_IMAGE = {
     "kernels": "a module of kernel builders (no image)",
     "nn": "a module, covered by the nn tests above",
     "show_config": "no array argument",
+    "boundary_indices": "takes an axis length, no image; an empty axis is "
+                        "covered by tests/test_boundary_indices.py",
     "conv_output_shape": "takes shapes; a zero length is refused with a "
                          "ValueError naming input_shape, as torch refuses "
                          "a zero spatial length",

@@ -20,13 +20,13 @@ PACKAGE = Path(__file__).resolve().parent.parent / "cfilter"
 CLIENT, PUBLIC, VALIDATE, PLAN, ENGINE, FFT, CORE, OUTPUT = range(8)
 LAYERS = {
     "cfilter": CLIENT, "cfilter.__main__": CLIENT, "cfilter.cli": CLIENT,
-    "cfilter.dask": CLIENT, "cfilter.nn": CLIENT, "cfilter._io": CLIENT,
+    "cfilter.dask": CLIENT, "cfilter.nn": CLIENT,
     "cfilter._bench": CLIENT,
     "cfilter._api": PUBLIC, "cfilter.filters": PUBLIC,
     "cfilter.kernels": PUBLIC, "cfilter._transpose": PUBLIC,
     "cfilter._matrix": PUBLIC, "cfilter._shapes": PUBLIC,
     "cfilter._template": PUBLIC, "cfilter._frequency": PUBLIC,
-    "cfilter._config": PUBLIC,
+    "cfilter._config": PUBLIC, "cfilter._boundary_map": PUBLIC,
     "cfilter._validate": VALIDATE,
     "cfilter._plan": PLAN, "cfilter._padding": PLAN,
     "cfilter._engine": ENGINE,

@@ -65,24 +65,25 @@ def _os_threads():
     return len(os.listdir("/proc/self/task"))
 
 
-@pytest.mark.skipif(not os.path.isdir("/proc/self/task"),
-                    reason="counts threads through /proc")
-def test_eight_callers_share_the_helpers():
-    """The Dask threaded-scheduler pattern: 8 Python threads filtering at
-    once never run more than CPUs + 8 threads (plus those alive before),
-    and each gets scipy's result."""
+_CALLERS_SCRIPT = textwrap.dedent("""
+    import os, threading, time
+    import numpy as np
+    import scipy.ndimage as ndi
+    import cfilter
+
+    def os_threads():
+        return len(os.listdir("/proc/self/task"))
+
     rng = np.random.default_rng(0)
     images = [rng.random((512, 512), dtype=np.float32) for _ in range(8)]
     kernel = rng.standard_normal((5, 5)).astype(np.float32)
     expected = [ndi.correlate(im, kernel, mode="reflect") for im in images]
-    baseline = _os_threads() - len(
-        [t for t in threading.enumerate() if t is not threading.main_thread()])
-    peak, results = [0], [None] * 8
-    stop = threading.Event()
+    baseline = os_threads()
+    peak, results, stop = [0], [None] * 8, threading.Event()
 
     def watch():
         while not stop.is_set():
-            peak[0] = max(peak[0], _os_threads())
+            peak[0] = max(peak[0], os_threads())
             time.sleep(0.0005)
 
     def call(k):
@@ -98,10 +99,25 @@ def test_eight_callers_share_the_helpers():
         t.join()
     stop.set()
     watcher.join()
-    # baseline: the main thread and any helpers started earlier
-    assert peak[0] <= baseline + 8 + 1 + (CPUS - 1)
-    for got, want in zip(results, expected):
-        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    worst = max(float(np.abs(r - e).max()) for r, e in zip(results, expected))
+    print(baseline, peak[0], worst)
+""")
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"),
+                    reason="counts threads through /proc")
+def test_eight_callers_share_the_helpers():
+    """The Dask threaded-scheduler pattern, in a fresh interpreter: 8
+    Python threads filtering at once never run more than CPUs + 8 threads
+    besides those alive before (the main thread and the watcher), and each
+    gets scipy's result."""
+    run = subprocess.run([sys.executable, "-c", _CALLERS_SCRIPT],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    baseline, peak, worst = run.stdout.split()
+    # + 8 callers, + the watcher, + at most CPUs - 1 helpers
+    assert int(peak) <= int(baseline) + 8 + 1 + (CPUS - 1)
+    assert float(worst) < 1e-4
 
 
 def test_nested_calls_finish():
