@@ -10,6 +10,9 @@ kernel catalog :mod:`cfilter.kernels`; transposed convolution
 thread count is read and set with :func:`get_num_threads` and
 :func:`set_num_threads`; :func:`show_config` tells how the package was built.
 """
+# First: the compiled core chooses its CPU level (and refuses, with one
+# line, a CPU below the lowest level built) before anything else loads.
+from . import _core  # noqa: F401
 from . import kernels
 from ._config import show_config
 from ._api import (FilterPlan, convolve, convolve1d, correlate, correlate1d,

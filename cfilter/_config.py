@@ -1,6 +1,7 @@
 """``cfilter.show_config()``: how this copy of cfilter was built and runs."""
 import os
 
+from . import _core
 from ._core._boundary import build_info
 from ._threads import get_num_threads
 
@@ -22,9 +23,17 @@ def config():
 
     from . import __version__
     info = build_info()
+    flags = info["compile_flags"]
+    if _core.LEVEL is not None:
+        from ._core import _cpu
+        flags = _cpu.level_flags().get(_core.LEVEL, flags)
     return {
         "cfilter": __version__,
-        "compile_flags": info["compile_flags"],
+        "compile_flags": flags,
+        "cpu_level": _core.LEVEL or "single target",
+        "cpu_levels_built": list(_core.BUILT),
+        "cpu_level_forced": _core.FORCED,
+        "cpu_features": sorted(_core.CPU_FEATURES),
         "debug_build": info["debug"],
         "default_threads": get_num_threads(),
         "cpu_count": os.cpu_count(),
@@ -39,8 +48,11 @@ def config():
 def show_config(mode="stdout"):
     """Print (or return) how cfilter was built and how it will run.
 
-    The compiled core's compiler flags (``-march``, ``-O``), whether it is
-    the debug build, the default thread count, the CPU count and the versions of cfilter and its dependencies
+    The compiled core's compiler flags (``-march``, ``-O``) for the CPU
+    level in use, the levels built (a portable build has ``v2``, ``v3`` and
+    ``v4`` on x86-64, chosen at import; ``CFILTER_CPU`` forces a lower one)
+    and the CPU features seen, whether it is the debug build, the default
+    thread count, the CPU count and the versions of cfilter and its dependencies
     (None when not installed as a distribution).
 
     Parameters
@@ -54,6 +66,8 @@ def show_config(mode="stdout"):
     >>> info = cfilter.show_config(mode="dicts")
     >>> sorted(info)[:4]
     ['Cython', 'cfilter', 'compile_flags', 'cpu_count']
+    >>> info["cpu_level"] in ("v2", "v3", "v4", "single target")
+    True
     >>> info["default_threads"] >= 1
     True
     """

@@ -12,7 +12,7 @@ every combination works, and the delivery step can ask which ones are fast.
 """
 import numpy as np
 
-from ._core import _box, _direct, _fftconv, _nan, _ncc, _separable, _spectra
+from ._core import _box, _direct, _fftconv, _nan, _ncc, _separable
 from ._core._boundary import BoundaryMode
 from ._core._samples import Sample
 from ._core._transpose import conv_transpose_planes
@@ -314,6 +314,44 @@ def _correlate_fft(planes, kernel, plan, mode, cval, nthreads, out):
     return out
 
 
+def correlate_channels_fft(planes, kernels, pads, tiles, mode, cval, shift,
+                           nthreads, out):
+    """``sum_c correlate(planes[c] - shift, kernels[c])`` into ``out``
+    (``(oh, ow)``, C-contiguous, of the planes' float dtype) by the FFT
+    engine at stride 1, the planes extended by ``mode`` (``cval`` outside
+    under 'constant') and the shift taken off as the tiles are filled:
+    template search's numerator (``cfilter.match_template``)."""
+    (top, _), (left, _) = pads
+    (nh, th), (nw, tw) = tiles
+    target = out[None]
+    for c, (plane, kernel) in enumerate(zip(planes, kernels)):
+        weights = np.ascontiguousarray(kernel, dtype=planes.dtype)
+        if c == 1:
+            target = scratch("template_channel", (1,) + out.shape, out.dtype)
+        _fftconv.correlate_tiles(plane[None], weights, target, top, left, 1,
+                                 1, mode, cval, nh, th, nw, tw, nthreads,
+                                 shift)
+        if c > 0:
+            out += target[0]
+    return out
+
+
+def filter_spectra(planes, out, pad, mode, cval, kind, shape, cutoffs,
+                   order, nthreads):
+    """Frequency filtering (``cfilter.frequency_filter``) of the planes
+    ``(N, H, W)`` into ``out`` by whole-plane transforms of the planes
+    extended by ``pad`` (``_core/_fftconv.pyx``); ``kind`` and ``shape`` by
+    name.  False (``out`` unwritten) when the image holds NaN or Inf."""
+    N, H, W = planes.shape
+    n0, n1 = H + 2 * pad, W + 2 * pad
+    spectra = scratch("frequency_spectra", (N, n0, 2 * (n1 // 2 + 1)),
+                      planes.dtype)
+    return _fftconv.filter_spectra(
+        planes, out, spectra, pad, mode, cval,
+        _fftconv.Kind[kind.upper()], _fftconv.Shape[shape.upper()],
+        cutoffs[0], cutoffs[-1], min(order, 1e30), nthreads)
+
+
 def _run(planes, kernel, plan, mode, cval, nthreads, out, dtype, C):
     nthreads = useful_threads(nthreads, plan, kernel.shape, len(planes) * C)
     (top, _), (left, _) = plan.pads
@@ -576,14 +614,3 @@ def window_scores(ext, num_rows, out, kh, kw, shift, flat_ratio, scale,
 
     share_out(block, range(nblocks), nthreads)
     return out
-
-
-def scale_by_rows(spectra, half):
-    """Frequency filtering's product (``cfilter.frequency_filter``): the
-    C-contiguous complex ``spectra`` ``(N, n0, B)`` times the real transfer
-    function ``half`` given on rows ``0 .. n0 // 2`` (``(n0 // 2 + 1,
-    B)``, the spectra's precision), row ``k > n0 // 2`` using row ``n0 -
-    k``; in place, by ``_core/_spectra.pyx``.  Returns ``spectra``."""
-    parts = spectra.view(half.dtype)
-    _spectra.scale_by_rows(parts, np.ascontiguousarray(half))
-    return spectra

@@ -8,11 +8,9 @@ is their Pearson correlation::
 
 Because ``t' = t - mean t`` sums to zero, the numerator is just
 ``correlate(x, t')``.  The planner of :func:`cfilter.correlate` picks the
-method; a direct numerator is that call, an FFT one is computed here by
-whole-plane real transforms (the rows of each channel, then the columns a
-block at a time, spectra summed over the channels, one inverse), cheaper
-than correlate's overlap-save tiles; planes beyond ``WHOLE_FFT_PIXELS`` use
-the tiles, whose scratch memory is bounded.  The window means of ``x`` and
+method; a direct numerator is that call, an FFT one runs the FFT engine's
+tiles channel by channel into the result itself, the image shifted by a
+value near the data as the tiles are filled.  The window means of ``x`` and
 ``x**2``, the standard deviation and the division are one compiled pass
 (``_engine.window_scores``): float64 moving sums, restarted so rounding does
 not grow, of the image shifted by a representative value, so ``mean(x**2)
@@ -24,8 +22,7 @@ import numpy as np
 
 from . import _validate as V
 from ._api import correlate, plan
-from ._engine import window_scores
-from ._frequency import filter_columns, row_spectra
+from ._engine import correlate_channels_fft, window_scores
 from ._indexing import extend
 from ._output import core_array
 from ._shapes import conv_output_shape
@@ -47,11 +44,6 @@ __all__ = ["match_template"]
 # root-mean-square is noise there.  (The template's own test is exact: see
 # _unit_template.)
 _FLAT64 = 256 * np.finfo(np.float64).eps
-
-# Extended planes up to this many pixels get their FFT numerator from one
-# whole-plane transform (its spectra take a few times the plane's memory);
-# larger ones go through correlate's tiled FFT engine.
-WHOLE_FFT_PIXELS = 1 << 24
 
 
 def _flat_ratio(dtype):
@@ -205,21 +197,21 @@ def match_template(image, template, *, padding="valid", mode="constant",
     sample = planes[:, ::8, ::8]
     shift = float(np.nanmean(sample)) if np.isfinite(sample).any() else 0.0
     opts = dict(mode=mode, padding=pad, workers=nthreads)
-    # The planner decides between direct and FFT, as for correlate; an FFT
-    # numerator is then one transform per channel of the whole extended
-    # plane (cheaper than correlate's tiles: no finite scan or overlap).
+    # The planner decides between direct and FFT, as for correlate (its
+    # finite scan done once, here).
     chosen = plan(planes, t[0], axes=(1, 2), mode=mode, cval=cval - shift,
                   padding=pad, method=method, workers=nthreads)
-    eh = planes.shape[1] + sum(chosen.padding[0])
-    ew = planes.shape[2] + sum(chosen.padding[1])
     oh, ow = chosen.output_shape[1:]
-    if (chosen.method == "fft" and np.isfinite(cval)
-            and eh * ew <= WHOLE_FFT_PIXELS):
-        # The numerator's rows come from the spectra as the scores need
-        # them: no full-size numerator is made.
-        num_rows = _fft_numerator(planes, t, chosen.padding, (oh, ow), mode,
-                                  cval, shift, dtype, nthreads)
-        num, out = None, np.empty((oh, ow), dtype)
+    if chosen.method == "fft" and np.isfinite(cval):
+        # The FFT engine's tiles, channel by channel, straight into the
+        # result; the shift taken off as the tiles are filled.
+        num = out = np.empty((oh, ow), dtype)
+        correlate_channels_fft(core_array(planes, dtype), t,
+                               chosen.padding, chosen.fft_tiles,
+                               mode, cval, shift, nthreads, out)
+
+        def num_rows(i0, i1):
+            return out[i0:i1]
     else:
         num = None
         for plane, tk in zip(planes, t):
@@ -308,59 +300,6 @@ def _stats_planes(planes, pads, mode, cval):
         extend(plane.astype(np.float64, copy=False), -top, eh, -left, ew,
                mode, cval, out=e)
     return ext
-
-
-def _fft_numerator(planes, t, pads, out_shape, mode, cval, shift, dtype,
-                   nthreads):
-    """``sum_c correlate(plane_c - shift, t_c)`` by whole-plane real FFTs,
-    as a function ``rows(i0, i1)`` giving its rows ``i0:i1`` (of
-    ``out_shape``): the rows of each channel's extended plane and of the
-    template are transformed, then, a block of columns at a time, the
-    columns; the image spectra times the conjugate template spectra are
-    summed over the channels, and each call transforms rows of that back.
-    The transform grid is at least the extended plane, so no output wraps
-    around.  The spectra are the calling thread's scratch: use the function
-    before this thread computes another numerator."""
-    import scipy.fft   # here, not at the top: slow to import
-    (top, bottom), (left, right) = pads
-    C, H, W = planes.shape
-    eh, ew = H + top + bottom, W + left + right
-    grid = (scipy.fft.next_fast_len(eh, real=True),
-            scipy.fft.next_fast_len(ew, real=True))
-    if top or bottom or left or right:
-        xs = scratch("template_ext", (C, eh, ew), dtype)
-        for plane, x in zip(planes, xs):
-            extend(np.subtract(plane, shift, dtype=dtype), -top, eh, -left,
-                   ew, mode, cval - shift, out=x)
-
-        def rows_of(c, i0, i1):
-            return xs[c, i0:i1]
-    else:
-        def rows_of(c, i0, i1):
-            return np.subtract(planes[c, i0:i1], shift, dtype=dtype)
-    cdtype = np.result_type(dtype, np.complex64)
-    rows = row_spectra(rows_of, (C, eh), grid[1], cdtype, nthreads)
-    # The template's rows are few: its column transforms, block by block,
-    # cost little next to the image's.
-    trows = scipy.fft.rfft(t.astype(dtype), n=grid[1], axis=-1)
-    h = t.shape[1]
-
-    def correlate_block(spectra, j0, j1):
-        kernel = scratch("kernel", (C, grid[0], j1 - j0), cdtype)
-        kernel[:, :h] = trows[..., j0:j1]
-        kernel[:, h:] = 0
-        kernel = scipy.fft.fft(kernel, axis=-2, overwrite_x=True)
-        spectra *= np.conjugate(kernel, out=kernel)
-        return spectra.sum(axis=0, keepdims=True) if C > 1 else spectra
-
-    out = rows if C == 1 and eh == grid[0] else scratch(
-        "template_spectrum", (1, grid[0], rows.shape[-1]), cdtype)
-    filter_columns(rows, grid[0], correlate_block, nthreads, out=out)
-
-    def numerator_rows(i0, i1):
-        return scipy.fft.irfft(out[0, i0:i1], n=grid[1],
-                               axis=-1)[:, :out_shape[1]]
-    return numerator_rows
 
 
 # Elements per block of the final step: its temporaries stay in cache.

@@ -204,14 +204,12 @@ def test_result_is_a_fresh_contiguous_array(rng, pad):
 
 @pytest.mark.parametrize("workers", [1, 2])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_column_blocks_equal_explicit_fft(rng, monkeypatch, workers, dtype):
-    # The column transforms run a block of columns at a time (dealt out to
-    # the threads); with tiny blocks a small image spans many of them, the
-    # last one narrower, and every block must meet its own columns of H
-    # (rows above H//2 mirrored), for several planes at once.
-    from cfilter import _frequency
-    monkeypatch.setattr(_frequency, "COLUMN_BLOCK_BYTES", 1)
-    image = rng.random((3, 26, 75)).astype(dtype)
+def test_column_blocks_equal_explicit_fft(rng, workers, dtype):
+    # The column transforms run 16 columns at a time (dealt out to the
+    # threads), the rows 16 at a time: an odd width spans several blocks,
+    # the last one narrower, and every block must meet its own columns of
+    # H (rows above H//2 mirrored), for several planes at once.
+    image = rng.random((3, 37, 75)).astype(dtype)
     got = cfilter.frequency_filter(image, (0.08, 0.3), kind="bandstop",
                                    shape="butterworth", order=2.5, pad=3,
                                    mode="mirror", channel_axis=0,

@@ -41,11 +41,12 @@ HELPERS = {"cfilter._threads", "cfilter._indexing", "cfilter._docstrings",
            "cfilter._limits", "cfilter._phases"}
 # _engine is the only caller of the compiled loops; the rest of the core is
 # off limits except _boundary's enum and build facts (BoundaryMode,
-# build_info), which validation, index maps and show_config need, and the
+# build_info), which validation, index maps and show_config need, the
 # process's one thread pool (_pool), which _threads configures and whose
-# Python-side share it wraps for the steps driven from Python.
+# Python-side share it wraps for the steps driven from Python, and the CPU
+# probe (_cpu), whose level flags show_config reports.
 SHARED_CORE = {"cfilter._core", "cfilter._core._boundary",
-               "cfilter._core._pool"}
+               "cfilter._core._pool", "cfilter._core._cpu"}
 # Imports that cross the order on purpose, each with its reason.
 EXCEPTIONS = {
     # set_num_threads is a public function living beside the thread

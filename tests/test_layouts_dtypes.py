@@ -415,7 +415,8 @@ def engines_see_aligned(monkeypatch):
 
     for module, name in ((_api, "run"), (_template, "window_scores"),
                          (_transpose, "run_transpose"),
-                         (_frequency, "scale_by_rows")):
+                         (_frequency, "filter_spectra"),
+                         (_template, "correlate_channels_fft")):
         monkeypatch.setattr(module, name, spy(getattr(module, name)))
     monkeypatch.setattr(_api, "bind", bind_spy(_api.bind))
     _api._FAST.clear()     # (entries bound before the spy was in place)

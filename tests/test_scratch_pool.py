@@ -5,8 +5,7 @@ scratch, threads that give the same result, a pool that is busy or gone
 
 References: skimage.feature.match_template, skimage.filters.butterworth
 and a normalised convolution from scipy.ndimage.correlate written here from
-DESIGN section 8; numpy for the compiled product on spectra and the window
-scores' argument checks.
+its definition; numpy for the window scores' argument checks.
 """
 import multiprocessing
 import threading
@@ -235,30 +234,6 @@ def test_calls_from_several_threads_at_once(rng, name):
         t.join()
     for img, res in zip(images, results):
         np.testing.assert_allclose(res, reference(img), atol=2e-4)
-
-
-@pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
-@pytest.mark.parametrize("n0", [1, 2, 7, 8])
-@pytest.mark.parametrize("planes", [1, 3])
-def test_scale_by_rows_mirrors_the_rows_as_a_full_spectrum(rng, dtype, n0,
-                                                           planes):
-    real = np.float32 if dtype == np.complex64 else np.float64
-    spectra = (rng.standard_normal((planes, n0, 5))
-               + 1j * rng.standard_normal((planes, n0, 5))).astype(dtype)
-    half = rng.random((n0 // 2 + 1, 5)).astype(real)
-    rows = np.minimum(np.arange(n0), (n0 - np.arange(n0)) % n0)
-    expected = spectra * half[rows]
-    got = _engine.scale_by_rows(spectra.copy(), half)
-    np.testing.assert_array_equal(got, expected.astype(dtype))
-
-
-def test_scale_by_rows_refuses_a_mismatched_transfer_function(rng):
-    spectra = np.ones((1, 8, 5), np.complex64)
-    with pytest.raises(ValueError, match="shape"):
-        _engine.scale_by_rows(spectra, np.ones((4, 5), np.float32))
-    with pytest.raises(ValueError, match="shape"):
-        _engine.scale_by_rows(spectra, np.ones((5, 4), np.float32))
-    assert (spectra == 1).all()
 
 
 @pytest.mark.parametrize("block,first", [(-1, 0), (2, 0), (0, 1), (1, 70)])

@@ -261,28 +261,24 @@ def test_colour_fft_numerator_equals_skimage(rng, padding):
     np.testing.assert_allclose(got32, expected, atol=2e-4)
 
 
-def test_tiled_fft_numerator_for_large_planes(rng, monkeypatch):
-    # Planes beyond WHOLE_FFT_PIXELS take correlate's tiled FFT engine.
-    from cfilter import _template
-    monkeypatch.setattr(_template, "WHOLE_FFT_PIXELS", 0)
-    image = rng.random((23, 29))
+@pytest.mark.parametrize("mode", ["reflect", "wrap", "nearest"])
+def test_fft_numerator_with_explicit_padding_by_mode(rng, mode):
+    # The FFT engine's tiles read the padding through the mode as they are
+    # filled (the shift taken off there too).
+    image = rng.random((23, 29)) + 50.0
     template = rng.random((6, 5))
-    got = cfilter.match_template(image, template, padding=2, mode="reflect",
+    got = cfilter.match_template(image, template, padding=2, mode=mode,
                                  method="fft")
     expected = pearson_reference(image, template, ((2, 2),) * 2,
-                                 NP_PAD_MODE["reflect"], 0.0)
+                                 NP_PAD_MODE[mode], 0.0)
     np.testing.assert_allclose(got, expected, atol=1e-10)
 
 
 @pytest.mark.parametrize("workers", [1, 2])
 @pytest.mark.parametrize("channel_axis", [None, -1])
-def test_fft_numerator_in_column_blocks_equals_skimage(rng, monkeypatch,
-                                                       workers, channel_axis):
-    # The numerator's column transforms run a block at a time (the spectra
-    # of the channels summed per block); tiny blocks put many of them, the
-    # last narrower, on a small image.
-    from cfilter import _frequency
-    monkeypatch.setattr(_frequency, "COLUMN_BLOCK_BYTES", 1)
+def test_fft_numerator_equals_skimage(rng, workers, channel_axis):
+    # The numerator runs the FFT engine's tiles channel by channel, summed
+    # into the result, the image shifted as the tiles are filled.
     shape = (45, 70) if channel_axis is None else (45, 70, 2)
     image = rng.random(shape)
     template = image[10:19, 30:41].copy() + 0.1 * rng.random(

@@ -46,6 +46,7 @@ cdef struct FFTCall:
     Py_ssize_t hs, ws, ext_h, ext_w       # stride-1 outputs; extended plane
     BoundaryMode mode
     double cval
+    double shift            # subtracted from every value read
     int failed              # set when a thread ran out of memory
 
 
@@ -56,7 +57,8 @@ cdef inline void _fill(const FFTCall* g, real* tile, const real* plane,
     cdef Py_ssize_t r, k, y, e
     cdef Py_ssize_t nw = g.nw, width = min(nw, g.ext_w - b0)
     cdef real* row
-    cdef real cv = <real> g.cval
+    cdef real cv = <real> (g.cval - g.shift)
+    cdef real shift = <real> g.shift
     for r in range(g.nh):
         row = tile + r * nw
         e = a0 + r
@@ -69,7 +71,10 @@ cdef inline void _fill(const FFTCall* g, real* tile, const real* plane,
                 row[k] = cv
         else:
             extend_row(plane + y * g.W, g.W, row, b0 - g.left, width,
-                       g.mode, cv)
+                       g.mode, <real> g.cval)
+            if shift != 0:
+                for k in range(width):
+                    row[k] = row[k] - shift
         if width < nw:
             memset(row + width, 0, (nw - width) * sizeof(real))
 
@@ -132,12 +137,14 @@ def correlate_tiles(const real[:, :, ::1] planes, const real[:, ::1] kernel,
                     real[:, :, ::1] out, Py_ssize_t top, Py_ssize_t left,
                     Py_ssize_t sy, Py_ssize_t sx, BoundaryMode mode,
                     double cval, Py_ssize_t nh, Py_ssize_t th,
-                    Py_ssize_t nw, Py_ssize_t tw, int nthreads):
+                    Py_ssize_t nw, Py_ssize_t tw, int nthreads,
+                    double shift=0.0):
     """Correlate each plane (N, H, W) with the (dilated) ``kernel`` (KH, KW)
-    into ``out`` (N, oh, ow): out[i, j] = sum kernel[m, l] * x~[i*sy + m -
-    top, j*sx + l - left], by overlap-save over nh x nw tiles keeping th x
-    tw outputs each (1 <= th <= nh - KH + 1, 1 <= tw <= nw - KW + 1; the
-    caller plans them).  All arguments validated by the caller."""
+    into ``out`` (N, oh, ow): out[i, j] = sum kernel[m, l] * (x~[i*sy + m -
+    top, j*sx + l - left] - shift), by overlap-save over nh x nw tiles
+    keeping th x tw outputs each (1 <= th <= nh - KH + 1, 1 <= tw <= nw -
+    KW + 1; the caller plans them).  All arguments validated by the
+    caller."""
     cdef FFTCall g
     cdef Py_ssize_t N = planes.shape[0], KH = kernel.shape[0]
     cdef Py_ssize_t KW = kernel.shape[1], nitems
@@ -148,6 +155,7 @@ def correlate_tiles(const real[:, :, ::1] planes, const real[:, ::1] kernel,
     if N == 0 or g.oh == 0 or g.ow == 0:
         return
     g.top, g.left, g.sy, g.sx, g.mode, g.cval = top, left, sy, sx, mode, cval
+    g.shift = shift
     g.nh, g.nw, g.th, g.tw = nh, nw, th, tw
     g.hs, g.ws = (g.oh - 1) * sy + 1, (g.ow - 1) * sx + 1
     g.ext_h, g.ext_w = g.hs + KH - 1, g.ws + KW - 1
@@ -198,7 +206,7 @@ cdef extern from "_tiles.hpp" nogil:
                       double* out, double fct)
 
 
-from libc.math cimport exp, expm1, pow, floor
+from libc.math cimport exp, expm1, pow, floor, sqrt, log, INFINITY
 
 cpdef enum Kind:
     LOWPASS = 0
@@ -254,16 +262,25 @@ cdef inline double _pass(double f2, double c, bint high,
     complement, in forms that neither overflow nor cancel: a steep
     Butterworth tends to the ideal filter, never to NaN, and a cutoff too
     small to square still gives 0 and 1."""
-    cdef double r = f2 / c / c, q
+    cdef double r, q
+    if g.shape == IDEAL:
+        # f <= c, on f itself: a grid frequency equal to the cutoff passes
+        # (the square root of a rounded square gives the value back)
+        return (1.0 if sqrt(f2) > c else 0.0) if high else \
+            (1.0 if sqrt(f2) <= c else 0.0)
+    r = f2 / c / c
     if g.shape == BUTTERWORTH:
         if r <= 1.0:
             q = _power(r, g.order, g.whole)
             return q / (1.0 + q) if high else 1.0 / (1.0 + q)
-        q = _power(1.0 / r, g.order, g.whole)
+        if r < INFINITY:
+            q = _power(1.0 / r, g.order, g.whole)
+        else:
+            # (f/c)**2 beyond the largest double (a tiny cutoff): its
+            # order-th power of the reciprocal by logarithms
+            q = exp(-g.order * (log(f2) - 2.0 * log(c)))
         return 1.0 / (1.0 + q) if high else q / (1.0 + q)
-    if g.shape == GAUSSIAN:
-        return -expm1(-0.5 * r) if high else exp(-0.5 * r)
-    return (1.0 if r > 1.0 else 0.0) if high else (1.0 if r <= 1.0 else 0.0)
+    return -expm1(-0.5 * r) if high else exp(-0.5 * r)
 
 
 cdef inline double _transfer(double f2, const FreqCall* g) noexcept nogil:
@@ -336,14 +353,16 @@ cdef void _freq_cols(FreqCall* g, Py_ssize_t item, real* dummy) noexcept nogil:
     if err:
         g.failed = 1
         return
+    # The frequencies as numpy.fft.fftfreq gives them, k * (1 / n): a grid
+    # frequency on an ideal filter's cutoff then falls on the same side.
     for k in range(n0 // 2 + 1):
-        fy2 = <double> k / <double> n0
+        fy2 = <double> k * (1.0 / <double> n0)
         fy2 = fy2 * fy2
         r1 = z + 2 * k * g.n1c
         m = n0 - k
         r2 = z + 2 * m * g.n1c if 0 < k < m else NULL
         for j in range(nc):
-            fx = <double> (j0 + j) / <double> g.n1
+            fx = <double> (j0 + j) * (1.0 / <double> g.n1)
             hv = <real> (_transfer(fy2 + fx * fx, g) * norm)
             r1[2 * j] *= hv
             r1[2 * j + 1] *= hv
