@@ -601,17 +601,21 @@ def test_extreme_stride_reads_only_the_samples_it_needs(stride, padding):
     assert_close(got, expected, atol(np.float64, kernel, x))
 
 
+@pytest.mark.parametrize("colour", [False, True], ids=["grey", "colour"])
 @pytest.mark.parametrize("dtype", [np.float32, np.uint8])
-def test_repeated_call_gives_the_same_result(dtype):
+def test_repeated_call_gives_the_same_result(dtype, colour):
     """A repeated call takes the cached plan and bound loops: the same
     correct result again."""
     kernel = _kernel("gabor_45")
-    x = _image("repeat", dtype, (64, 70))
-    first = cfilter.correlate(x, kernel, method="lowrank")
-    second = cfilter.correlate(x, kernel, method="lowrank")
+    shape = (64, 70, 3) if colour else (64, 70)
+    x = _image("repeat", dtype, shape)
+    options = dict(method="lowrank", channel_axis=-1 if colour else None)
+    first = cfilter.correlate(x, kernel, **options)
+    second = cfilter.correlate(x, kernel, **options)
     np.testing.assert_array_equal(first, second)
-    assert_close(second, ndi.correlate(x.astype(np.float64), kernel),
-                 atol(dtype, kernel, x), np.float32)
+    expected = _per_plane(x, kernel, (0, 1)) if colour else \
+        ref_correlate2d(x, kernel)
+    assert_close(second, expected, atol(dtype, kernel, x), np.float32)
 
 
 @pytest.mark.parametrize("value", [np.nan, np.inf])
