@@ -1,4 +1,5 @@
-"""Issue 15's features against their peers, interleaved in one process.
+"""Template search, frequency filters and NaN-aware filtering against their
+peers, interleaved in one process.
 
     python benchmarks/bench_features.py [--threads N ...] [--quick]
 
@@ -21,6 +22,7 @@ import sys
 import numpy as np
 
 import cfilter
+from cfilter import _bench
 
 sys.path.insert(0, os.path.dirname(__file__))
 from _timing import interleaved, table  # noqa: E402
@@ -109,10 +111,19 @@ def main(argv=None):
                     help="timed rounds per case (default 21: these calls "
                     "allocate tens of megabytes, and their times spread "
                     "more than the filters')")
+    ap.add_argument("--json", help="also write the measurements to this "
+                    "file (with the machine, versions, date and load)")
     args = ap.parse_args(argv)
     if args.repeats < 1 or min(args.threads) < 1:
         ap.error("--repeats and --threads take whole numbers >= 1")
-    print(report(args.threads, args.quick, args.repeats))
+    del _bench.TABLES[:]
+    text = report(args.threads, args.quick, args.repeats)
+    print(text)
+    if args.json:
+        _bench.save_results(args.json, "features",
+                            [{"threads": args.threads, "title": "features",
+                              "tables": list(_bench.TABLES)}],
+                            quick=args.quick)
 
 
 if __name__ == "__main__":

@@ -9,16 +9,22 @@ percentile of each case and their ratios.  ``--idle`` runs the same cases
 with no load, for comparison.
 
     python benchmarks/bench_load.py [--idle] [--repeats N] [--threads N ...]
-                                    [--json PATH]
+                                    [--callers N ...] [--json PATH]
 
 Ratios below 1 mean cfilter is faster.  Goals: every case's median ratio at
 or below 1.0 and its p90 ratio at or below 1.5.
+
+``--callers 2 4`` adds the pattern of a threaded scheduler (Dask's, a web
+server's): that many Python threads at once, each filtering its own 512 x
+512 images (direct 5x5, then Gaussian sigma 1) with each library's default
+threads; the table gives the wall time of the whole batch, so its ratio is
+the inverse of the throughputs' (goal: at or below 1.0).
 """
 import argparse
-import json
 import os
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -109,6 +115,47 @@ def measure(repeats):
     return rows
 
 
+def callers(n, calls=40):
+    """Wall time of ``n`` Python threads each making ``calls`` calls on
+    its own 512 x 512 image, per library and filter, interleaved."""
+    rng = np.random.default_rng(1)
+    images = [rng.random((512, 512), dtype=np.float32) for _ in range(n)]
+    k5 = rng.standard_normal((5, 5)).astype(np.float32)
+    reflect = cv2.BORDER_REFLECT
+    work = {
+        "direct 5x5": {
+            "cfilter": lambda x: cfilter.correlate(x, k5),
+            "opencv": lambda x: cv2.filter2D(x, -1, k5, borderType=reflect)},
+        "Gaussian σ1": {
+            "cfilter": lambda x: cfilter.gaussian_blur(x, 1),
+            "opencv": lambda x: cv2.GaussianBlur(x, (9, 9), 1,
+                                                 borderType=reflect)},
+    }
+
+    def batch(fn):
+        def run():
+            start = threading.Barrier(n)
+
+            def loop(x):
+                start.wait()
+                for _ in range(calls):
+                    fn(x)
+            threads = [threading.Thread(target=loop, args=(x,))
+                       for x in images]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        return run
+
+    rows = []
+    for name, cands in work.items():
+        med = _bench.interleaved({k: batch(f) for k, f in cands.items()},
+                                 repeats=7, warmup=1)
+        rows.append((f"{n} callers x {calls} calls, 512² {name}", med))
+    return rows
+
+
 def report(rows, title):
     lines = [title, "",
              "| case | cfilter ms (p90) | OpenCV ms (p90) | median ratio "
@@ -131,13 +178,16 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, nargs="+", default=[None],
                     help="threads for both libraries, one table each "
                          "(default: each library's own default)")
+    ap.add_argument("--callers", type=int, nargs="*", default=[],
+                    help="also time this many Python threads calling at "
+                    "once (several values: one row each)")
     ap.add_argument("--json", help="also write the results to this file")
     args = ap.parse_args(argv)
-    if args.repeats < 1:
-        ap.error("--repeats must be >= 1")
+    if args.repeats < 1 or any(c < 1 for c in args.callers):
+        ap.error("--repeats and --callers take whole numbers >= 1")
     load = 0 if args.idle else args.load
     procs = start_load(load) if load else []
-    results = []
+    runs = []
     try:
         for n in args.threads:
             _bench.set_threads(n)
@@ -145,18 +195,26 @@ def main(argv=None):
             threads = (f"cfilter {cfilter.get_num_threads()} threads, "
                        f"OpenCV {cv2.getNumThreads()} threads")
             state = (f"{load} spinning process(es)" if load else "idle")
-            print(report(rows, f"{state}, {threads}, OpenCV "
-                               f"{cv2.__version__}, load average "
-                               f"{os.getloadavg()[0]:.1f}"))
+            title = (f"{state}, {threads}, OpenCV {cv2.__version__}, load "
+                     f"average {os.getloadavg()[0]:.1f}")
+            print(report(rows, title))
             print()
-            results.append({"threads": n, "rows": rows})
+            del _bench.TABLES[:]
+            if args.callers:
+                crow = [r for c in args.callers for r in callers(c)]
+                print(_bench.table(crow, ["cfilter", "opencv"], "cfilter"))
+                print()
+            runs.append({"threads": _bench.get_threads(), "title": title,
+                         "load_rows": [{"case": name, "median_ms": {
+                             k: v[0] * 1e3 for k, v in st.items()},
+                             "p90_ms": {k: v[1] * 1e3 for k, v in st.items()}}
+                             for name, st in rows],
+                         "tables": list(_bench.TABLES)})
     finally:
         stop_load(procs)
     if args.json:
-        meta = _bench.machine_facts()
-        meta.update(load_processes=load, repeats=args.repeats)
-        with open(args.json, "w") as fh:
-            json.dump({"meta": meta, "results": results}, fh, indent=1)
+        _bench.save_results(args.json, "load", runs, load_processes=load,
+                            repeats=args.repeats)
 
 
 if __name__ == "__main__":

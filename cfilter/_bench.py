@@ -91,7 +91,24 @@ def interleaved(candidates, repeats=15, warmup=2, seed=0):
     return {name: float(np.median(ts)) for name, ts in times.items()}
 
 
-def table(rows, columns, reference):
+# The data of every table made, in order (what --json writes).
+TABLES = []
+
+
+def save_results(path, group, runs, **extra):
+    """Write recorded measurements to ``path`` as JSON: the machine facts
+    (:func:`machine_facts`), the benchmark ``group``, and ``runs``, a list
+    of ``{"threads": n, "title": str, "tables": [...]}`` (the tables'
+    data as :func:`table` records them in ``TABLES``)."""
+    import json
+    meta = machine_facts()
+    meta.update(extra)
+    with open(path, "w") as fh:
+        json.dump({"group": group, "meta": meta, "runs": runs}, fh,
+                  indent=1)
+
+
+def table(rows, columns, reference, unit="ms"):
     """A Markdown table: medians in ms and each column's ratio to `reference`.
 
     Parameters
@@ -102,6 +119,8 @@ def table(rows, columns, reference):
         Candidate names, in column order.
     reference : str
         The column the ratios are taken of (``reference / column``).
+    unit : {'ms', 'µs'}, optional
+        The unit the times are printed in.
 
     Returns
     -------
@@ -116,11 +135,16 @@ def table(rows, columns, reference):
     |---|---|---|---|
     | 3x3 | 1.00 | 4.00 | 0.25 |
     """
-    head = ["case"] + [f"{c} ms" for c in columns] + \
+    TABLES.append({"columns": list(columns), "reference": reference,
+                   "rows": [{"case": case,
+                             "seconds": {c: med[c] for c in columns
+                                         if c in med}} for case, med in rows]})
+    scale = 1e6 if unit == "µs" else 1e3
+    head = ["case"] + [f"{c} {unit}" for c in columns] + \
         [f"{reference}/{c}" for c in columns if c != reference]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for case, med in rows:
-        cells = [case] + [f"{med[c] * 1e3:.2f}" if c in med else "-"
+        cells = [case] + [f"{med[c] * scale:.2f}" if c in med else "-"
                           for c in columns]
         cells += [f"{med[reference] / med[c]:.2f}" if c in med else "-"
                   for c in columns if c != reference]
@@ -406,14 +430,13 @@ def small(sizes=(64, 256, 512), quick=False):
                 c["opencv"] = theirs
             looped = {k: (lambda f=f: [f() for _ in range(batch)])
                       for k, f in c.items()}
-            # table() prints ms; a batch of 1000 calls prints µs per call
             med = interleaved(looped, repeats)
             rows.append((f"{n}² {name}",
-                         {k: v / batch * 1e3 for k, v in med.items()}))
+                         {k: v / batch for k, v in med.items()}))
     cols = ["cfilter"] + [p for p in ("opencv", "scipy") if p in libs]
     return "\n".join([f"float32 small images, reflect, µs per call, "
                       f"{_threads_title()}",
-                      table(rows, cols, "cfilter").replace(" ms |", " µs |")])
+                      table(rows, cols, "cfilter", unit="µs")])
 
 
 def run(size=2048, quick=False, out=print):
@@ -451,8 +474,24 @@ def script(report, doc, argv=None, size=True):
     ap.add_argument("--threads", type=int, nargs="+", default=[None],
                     help="threads for cfilter and OpenCV (several: one "
                     "table each); default: as set")
+    ap.add_argument("--json", help="also write the measurements to this "
+                    "file (with the machine, versions, date and load)")
     args = ap.parse_args(argv)
+    runs = []
     for n in args.threads:
         set_threads(n)
-        print(report(args.size, args.quick) if size
-              else report(quick=args.quick))
+        del TABLES[:]
+        text = (report(args.size, args.quick) if size
+                else report(quick=args.quick))
+        print(text)
+        runs.append({"threads": get_threads(), "title": text.splitlines()[0],
+                     "tables": list(TABLES)})
+    if args.json:
+        save_results(args.json, report.__name__, runs, quick=args.quick)
+
+
+def get_threads():
+    """cfilter's and OpenCV's thread counts now."""
+    cv2 = peers().get("opencv")
+    return {"cfilter": cfilter.get_num_threads(),
+            "opencv": cv2.getNumThreads() if cv2 is not None else None}

@@ -15,7 +15,7 @@ from ._core._boundary import BoundaryMode
 # The output checks live with the delivery; re-exported for the callers
 # that validate an output before any work.
 from ._output import check_output as check_output_array, output_dtype  # noqa: F401
-from ._threads import cpu_count, get_num_threads, threads_in_effect
+from ._threads import after_fork, cpu_count, get_num_threads, threads_in_effect
 
 # name -> mode; canonical names first so the error message lists them first.
 _MODE_NAMES = {
@@ -368,12 +368,19 @@ class RecentCache:
 
     Keys and values are the caller's; a value of None is never stored (it
     means "not cached").  An unhashable key raises TypeError, as a dict
-    does."""
+    does.  A forked child starts with the cache empty and a lock of its
+    own (the parent's could have been held by a thread the child does not
+    have, and the entries hold the parent's thread counts)."""
 
     def __init__(self, size):
         self.size = size
         self._data = OrderedDict()
         self._lock = threading.Lock()
+        after_fork(self._after_fork)
+
+    def _after_fork(self):
+        self._lock = threading.Lock()
+        self._data = OrderedDict()
 
     def get(self, key):
         with self._lock:

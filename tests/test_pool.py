@@ -354,3 +354,45 @@ def test_no_openmp_runtime_is_linked():
             data = fh.read()
         for runtime in (b"libgomp", b"libomp", b"libiomp"):
             assert runtime not in data, (path, runtime)
+
+
+def _correlate_in_child(conn):
+    x = np.random.default_rng(9).random((64, 70))
+    conn.send(cfilter.correlate(x, np.ones((3, 3)) / 9))
+    conn.close()
+
+
+@pytest.mark.skipif(not FORK, reason="no fork on this platform")
+def test_a_child_forked_while_a_cache_lock_is_held_is_not_stuck():
+    """The plan and fast-path caches are guarded by locks: a fork while
+    another thread holds one gives the child a fresh lock and an empty
+    cache (registered with _threads.after_fork), not a lock no thread of
+    the child will ever release."""
+    from cfilter import _api
+    held, release = threading.Event(), threading.Event()
+
+    def hold():
+        with _api._PLANS._lock, _api._FAST._lock:
+            held.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert held.wait(10)
+        ctx = multiprocessing.get_context("fork")
+        mine, theirs = ctx.Pipe(duplex=False)
+        child = ctx.Process(target=_correlate_in_child, args=(theirs,))
+        child.start()
+        theirs.close()
+        if not mine.poll(60):
+            child.kill()
+            pytest.fail("a child forked while a cache lock was held hung")
+        got = mine.recv()
+        child.join(30)
+    finally:
+        release.set()
+        holder.join()
+    x = np.random.default_rng(9).random((64, 70))
+    np.testing.assert_allclose(got, ndi.correlate(x, np.ones((3, 3)) / 9,
+                                                  mode="reflect"), atol=1e-12)
