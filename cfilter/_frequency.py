@@ -7,6 +7,10 @@ float32), multiplied by ``H(f)`` -- a function of the radial frequency
 ``f = sqrt(fy**2 + fx**2)`` in cycles per pixel on the extended plane's
 frequency grid -- transformed back, and cropped.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from . import _validate as V
@@ -14,6 +18,10 @@ from ._engine import scale_by_rows
 from ._indexing import extend
 from ._output import as_planes, deliver
 from ._threads import scratch, share_out
+
+if TYPE_CHECKING:
+    from ._typing import (Array, ArrayLike, FrequencyKind, FrequencyShape,
+                          Mode, Output, RealPair)
 
 __all__ = ["frequency_filter"]
 
@@ -224,9 +232,14 @@ def filter_columns(rows, n0, apply, workers, out=None):
     return out
 
 
-def frequency_filter(image, cutoff, *, kind="lowpass", shape="butterworth",
-                     order=2.0, mode="nearest", cval=0.0, pad=0,
-                     channel_axis=None, output=None, workers=None):
+def frequency_filter(image: ArrayLike, cutoff: RealPair, *,
+                     kind: FrequencyKind = "lowpass",
+                     shape: FrequencyShape = "butterworth",
+                     order: float = 2.0, mode: Mode = "nearest",
+                     cval: float = 0.0, pad: int = 0,
+                     channel_axis: int | None = None,
+                     output: Output | None = None,
+                     workers: int | None = None) -> Array:
     """Filter by a transfer function of the radial frequency.
 
     The spectrum of each (extended) plane is multiplied by ``H(f)``, ``f``
