@@ -2,7 +2,9 @@
 # Build cfilter's release files with the default settings of setup.py:
 #   dist/       the sdist, and a wheel built from that sdist (python -m build)
 #   wheelhouse/ the wheel repaired by auditwheel: a manylinux tag, any
-#               shared library it needs outside that policy copied in
+#               shared library it needs outside that policy copied in, and
+#               the debugging symbols stripped (Python's own CFLAGS hold
+#               -g; stripped, the wheel is about a fifth of the size)
 # then print the files, their sizes and the build time.
 #
 # Usage: tools/build_wheel.sh            (from anywhere in the checkout)
@@ -49,7 +51,7 @@ fi
 
 say "auditwheel: the wheel's external libraries and its manylinux tag"
 "$VENV/auditwheel" show "${wheels[0]}"
-"$VENV/auditwheel" repair --wheel-dir wheelhouse "${wheels[0]}"
+"$VENV/auditwheel" repair --strip --wheel-dir wheelhouse "${wheels[0]}"
 end=$(date +%s)
 
 say "result"
