@@ -13,6 +13,8 @@ thread count is read and set with :func:`get_num_threads` and
 # First: the compiled core chooses its CPU level (and refuses, with one
 # line, a CPU below the lowest level built) before anything else loads.
 from . import _core  # noqa: F401
+from typing import TYPE_CHECKING
+
 from . import kernels
 from ._config import show_config
 from ._api import (FilterPlan, convolve, convolve1d, correlate, correlate1d,
@@ -36,26 +38,34 @@ _LAZY = {
     "match_template": ("._template", "match_template"),
 }
 
-
-def __getattr__(name):
-    try:
-        module, attribute = _LAZY[name]
-    except KeyError:
-        raise AttributeError(f"module {__name__!r} has no attribute "
-                             f"{name!r}") from None
-    import importlib
-    try:
-        value = importlib.import_module(module, __name__)
-    except ImportError as exc:
-        # An optional dependency missing (dask for cfilter.dask): not an
-        # attribute then, so hasattr() and dir()-walking tools go on; the
-        # message still says what to install.
-        raise AttributeError(f"module {__name__!r} has no attribute "
-                             f"{name!r} ({exc})") from exc
-    if attribute is not None:
-        value = getattr(value, attribute)
-    globals()[name] = value
-    return value
+if TYPE_CHECKING:
+    # What type checkers and editors see of the names above (a module
+    # __getattr__ would make every misspelt name valid for them).
+    from . import dask, nn
+    from ._frequency import frequency_filter
+    from ._matrix import convolution_matrix
+    from ._template import match_template
+    from ._transpose import conv_transpose
+else:
+    def __getattr__(name):
+        try:
+            module, attribute = _LAZY[name]
+        except KeyError:
+            raise AttributeError(f"module {__name__!r} has no attribute "
+                                 f"{name!r}") from None
+        import importlib
+        try:
+            value = importlib.import_module(module, __name__)
+        except ImportError as exc:
+            # An optional dependency missing (dask for cfilter.dask): not an
+            # attribute then, so hasattr() and dir()-walking tools go on; the
+            # message still says what to install.
+            raise AttributeError(f"module {__name__!r} has no attribute "
+                                 f"{name!r} ({exc})") from exc
+        if attribute is not None:
+            value = getattr(value, attribute)
+        globals()[name] = value
+        return value
 
 
 def __dir__():

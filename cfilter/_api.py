@@ -3,7 +3,9 @@
 Each public function only states its signature and documentation; the work
 flows one way: validate -> plan -> engine -> cast.
 """
-from typing import NamedTuple, Optional
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NamedTuple, Optional
 
 import numpy as np
 
@@ -14,6 +16,11 @@ from .kernels import Kernel
 from ._output import as_planes, core_array, deliver
 from ._padding import resolve_padding
 from ._plan import kernel_eps, plan_filter
+
+if TYPE_CHECKING:
+    from ._typing import (Array, ArrayLike, Axes, Engine, IntPair, Method,
+                          Mode, NanPolicy, Output, Padding, Padding1D,
+                          SeparableMethod)
 
 __all__ = ["correlate", "convolve", "correlate1d", "convolve1d", "sep_filter",
            "plan", "FilterPlan"]
@@ -263,21 +270,24 @@ class FilterPlan(NamedTuple):
     ('direct', (49, 39), ((0, 0), (0, 0)), "method='direct' was asked for")
     """
 
-    method: str
+    method: Engine
     reason: str
-    costs: dict
-    output_shape: tuple
-    padding: tuple
-    stride: tuple
-    dilation: tuple
-    fft_tiles: Optional[tuple]
+    costs: dict[str, float]
+    output_shape: tuple[int, ...]
+    padding: tuple[tuple[int, int], tuple[int, int]]
+    stride: tuple[int, int]
+    dilation: tuple[int, int]
+    fft_tiles: Optional[tuple[tuple[int, int], tuple[int, int]]]
     rank: Optional[int] = None
 
 
 @docfiller
-def plan(image, kernel, *, convolve=False, mode="reflect", cval=0.0,
-         padding="same", stride=1, dilation=1, axes=None, channel_axis=None,
-         method="auto", workers=None, nan_policy="propagate"):
+def plan(image: ArrayLike, kernel: ArrayLike, *, convolve: bool = False,
+         mode: Mode = "reflect", cval: float = 0.0, padding: Padding = "same",
+         stride: IntPair = 1, dilation: IntPair = 1, axes: Axes | None = None,
+         channel_axis: int | None = None, method: Method = "auto",
+         workers: int | None = None,
+         nan_policy: NanPolicy = "propagate") -> FilterPlan:
     """Tell which engine a :func:`correlate` (or :func:`convolve`) call would
     run, and why, without filtering.
 
@@ -339,9 +349,13 @@ def plan(image, kernel, *, convolve=False, mode="reflect", cval=0.0,
 
 
 @docfiller
-def correlate(image, kernel, *, mode="reflect", cval=0.0, padding="same",
-              stride=1, dilation=1, axes=None, channel_axis=None, output=None,
-              method="auto", workers=None, nan_policy="propagate"):
+def correlate(image: ArrayLike, kernel: ArrayLike, *, mode: Mode = "reflect",
+              cval: float = 0.0, padding: Padding = "same",
+              stride: IntPair = 1, dilation: IntPair = 1,
+              axes: Axes | None = None, channel_axis: int | None = None,
+              output: Output | None = None, method: Method = "auto",
+              workers: int | None = None,
+              nan_policy: NanPolicy = "propagate") -> Array:
     """Correlate an image with a 2-D kernel.
 
     ``out[i, j] = sum_{m, l} kernel[m, l] * x~[i*sy + m*dy - top, j*sx + l*dx - left]``
@@ -397,9 +411,13 @@ def correlate(image, kernel, *, mode="reflect", cval=0.0, padding="same",
 
 
 @docfiller
-def convolve(image, kernel, *, mode="reflect", cval=0.0, padding="same",
-             stride=1, dilation=1, axes=None, channel_axis=None, output=None,
-             method="auto", workers=None, nan_policy="propagate"):
+def convolve(image: ArrayLike, kernel: ArrayLike, *, mode: Mode = "reflect",
+             cval: float = 0.0, padding: Padding = "same",
+             stride: IntPair = 1, dilation: IntPair = 1,
+             axes: Axes | None = None, channel_axis: int | None = None,
+             output: Output | None = None, method: Method = "auto",
+             workers: int | None = None,
+             nan_policy: NanPolicy = "propagate") -> Array:
     """Convolve an image with a 2-D kernel.
 
     Convolution is correlation with the kernel turned by 180 degrees:
@@ -455,10 +473,15 @@ def convolve(image, kernel, *, mode="reflect", cval=0.0, padding="same",
 
 
 @docfiller
-def sep_filter(image, row_weights, col_weights, *, mode="reflect", cval=0.0,
-               padding="same", stride=1, dilation=1, axes=None,
-               channel_axis=None, output=None, method="separable",
-               workers=None, nan_policy="propagate"):
+def sep_filter(image: ArrayLike, row_weights: ArrayLike,
+               col_weights: ArrayLike, *, mode: Mode = "reflect",
+               cval: float = 0.0, padding: Padding = "same",
+               stride: IntPair = 1, dilation: IntPair = 1,
+               axes: Axes | None = None, channel_axis: int | None = None,
+               output: Output | None = None,
+               method: SeparableMethod = "separable",
+               workers: int | None = None,
+               nan_policy: NanPolicy = "propagate") -> Array:
     """Correlate with the separable kernel ``outer(col_weights, row_weights)``.
 
     The column weights run down each column (axis 0 of a 2-D image), the row
@@ -553,9 +576,12 @@ def _filter1d(image, weights, axis, *, flip, mode, cval, padding, stride,
 
 
 @docfiller
-def correlate1d(image, weights, axis=-1, *, mode="reflect", cval=0.0,
-                padding="same", stride=1, dilation=1, output=None,
-                workers=None, nan_policy="propagate"):
+def correlate1d(image: ArrayLike, weights: ArrayLike, axis: int = -1, *,
+                mode: Mode = "reflect", cval: float = 0.0,
+                padding: Padding1D = "same", stride: int = 1,
+                dilation: int = 1, output: Output | None = None,
+                workers: int | None = None,
+                nan_policy: NanPolicy = "propagate") -> Array:
     """Correlate along one axis of an array of any dimension.
 
     ``out[..., i, ...] = sum_m weights[m] * x~[..., i*s + m*d - p_before, ...]``
@@ -603,9 +629,12 @@ def correlate1d(image, weights, axis=-1, *, mode="reflect", cval=0.0,
 
 
 @docfiller
-def convolve1d(image, weights, axis=-1, *, mode="reflect", cval=0.0,
-               padding="same", stride=1, dilation=1, output=None,
-               workers=None, nan_policy="propagate"):
+def convolve1d(image: ArrayLike, weights: ArrayLike, axis: int = -1, *,
+               mode: Mode = "reflect", cval: float = 0.0,
+               padding: Padding1D = "same", stride: int = 1,
+               dilation: int = 1, output: Output | None = None,
+               workers: int | None = None,
+               nan_policy: NanPolicy = "propagate") -> Array:
     """Convolve along one axis: :func:`correlate1d` with reversed weights.
 
     With 'same' padding an even-length kernel is centred as

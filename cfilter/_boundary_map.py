@@ -1,14 +1,22 @@
 """The boundary modes as index maps: which image sample each coordinate of
 the extended axis reads (the public face of ``_indexing``)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from . import _validate as V
 from ._indexing import mapped_range
 
+if TYPE_CHECKING:
+    from ._typing import Mode, NDArray
+
 __all__ = ["boundary_indices"]
 
 
-def boundary_indices(n, start, length, mode="reflect"):
+def boundary_indices(n: int, start: int, length: int,
+                     mode: Mode = "reflect") -> NDArray[np.intp]:
     """The image index each coordinate of an extended axis reads.
 
     Coordinate ``c`` of an axis of ``n`` samples is ``c``'s own sample when

@@ -1,9 +1,17 @@
 """``cfilter.show_config()``: how this copy of cfilter was built and runs."""
+from __future__ import annotations
+
 import os
+from typing import TYPE_CHECKING, overload
 
 from . import _core
 from ._core._boundary import build_info
 from ._threads import get_num_threads
+
+if TYPE_CHECKING:
+    from typing import Any, Literal
+
+    from ._typing import ConfigMode
 
 __all__ = ["show_config"]
 
@@ -45,7 +53,14 @@ def config():
     }
 
 
-def show_config(mode="stdout"):
+# mode='dicts' returns the facts, 'stdout' prints them (for type checkers).
+@overload
+def show_config(mode: Literal["stdout"] = ...) -> None: ...
+@overload
+def show_config(mode: Literal["dicts"]) -> dict[str, Any]: ...
+
+
+def show_config(mode: ConfigMode = "stdout") -> dict[str, Any] | None:
     """Print (or return) how cfilter was built and how it will run.
 
     The compiled core's compiler flags (``-march``, ``-O``) for the CPU

@@ -3,7 +3,16 @@
 A docstring names a shared entry as ``%(name)s``; :func:`docfiller` substitutes
 it, so a parameter is described the same way everywhere.
 """
+from __future__ import annotations
+
 import textwrap
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any, Callable, TypeVar
+
+    # (the decorated function keeps its signature for type checkers)
+    _F = TypeVar("_F", bound=Callable[..., Any])
 
 _mode = """\
 mode : {'reflect', 'mirror', 'nearest', 'wrap', 'constant'}, optional
@@ -123,7 +132,7 @@ DOCDICT = {
 }
 
 
-def docfiller(func):
+def docfiller(func: _F) -> _F:
     """Fill ``%(name)s`` entries of ``func.__doc__`` from :data:`DOCDICT`,
     indented like the line they stand on."""
     doc = func.__doc__

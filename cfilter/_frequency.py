@@ -9,11 +9,19 @@ the extended plane's frequency grid, evaluated in float64 in forms that
 neither overflow nor cancel (``_core/_fftconv.pyx``) -- transformed back,
 and cropped.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from . import _validate as V
 from ._engine import filter_spectra
 from ._output import as_planes, deliver
+
+if TYPE_CHECKING:
+    from ._typing import (Array, ArrayLike, FrequencyKind, FrequencyShape,
+                          Mode, Output, RealPair)
 
 __all__ = ["frequency_filter"]
 
@@ -46,14 +54,19 @@ def _cutoffs(cutoff, kind):
     return values
 
 
-def frequency_filter(image, cutoff, *, kind="lowpass", shape="butterworth",
-                     order=2.0, mode="nearest", cval=0.0, pad=0,
-                     channel_axis=None, output=None, workers=None):
+def frequency_filter(image: ArrayLike, cutoff: RealPair, *,
+                     kind: FrequencyKind = "lowpass",
+                     shape: FrequencyShape = "butterworth",
+                     order: float = 2.0, mode: Mode = "nearest",
+                     cval: float = 0.0, pad: int = 0,
+                     channel_axis: int | None = None,
+                     output: Output | None = None,
+                     workers: int | None = None) -> Array:
     """Filter by a transfer function of the radial frequency.
 
     The spectrum of each (extended) plane is multiplied by ``H(f)``, ``f``
     the radial frequency in cycles per pixel (0.5 is Nyquist), and
-    transformed back (seed 003's frequency filtering).  With ``c`` the
+    transformed back.  With ``c`` the
     cutoff, the lowpass shapes are
 
     * butterworth: ``H = 1 / (1 + (f/c)**(2*order))`` (0.5 at ``f = c``);

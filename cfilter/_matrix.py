@@ -6,12 +6,23 @@ mode's index map (``_indexing.mapped_indices``, the numpy twin of the core's
 ``map_index``) sends it to an image pixel, or drops it under 'constant'.
 Duplicate entries (several taps folded onto one pixel) are summed.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from . import _validate as V
 from ._core._boundary import BoundaryMode
 from ._indexing import mapped_indices
 from ._padding import forward_lengths, resolve_padding
+
+if TYPE_CHECKING:
+    from typing import Sequence
+
+    from scipy.sparse import csr_array
+
+    from ._typing import ArrayLike, IntPair, Mode, Padding
 
 __all__ = ["convolution_matrix"]
 
@@ -25,8 +36,10 @@ def _axis_map(n, k, before, s, d, out_len, mode):
     return mapped[coord]
 
 
-def convolution_matrix(kernel, input_shape, *, mode="constant",
-                       padding="same", stride=1, dilation=1, flip=False):
+def convolution_matrix(kernel: ArrayLike, input_shape: Sequence[int], *,
+                       mode: Mode = "constant", padding: Padding = "same",
+                       stride: IntPair = 1, dilation: IntPair = 1,
+                       flip: bool = False) -> csr_array:
     """The sparse matrix of :func:`correlate` (or :func:`convolve`).
 
     ``C = convolution_matrix(kernel, x.shape, ...)`` satisfies

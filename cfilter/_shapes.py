@@ -10,11 +10,19 @@ dilation ``d`` and padding ``p_before``/``p_after``:
 padding).  The public functions validate; the arithmetic itself lives in
 ``_padding``, shared with the planner, the transpose and the matrix view.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, overload
 
 import numpy as np
 
 from . import _validate as V
 from ._padding import forward_lengths, resolve_padding, transposed_lengths
+
+if TYPE_CHECKING:
+    from typing import Sequence
+
+    from ._typing import IntPair, Padding
 
 __all__ = ["conv_output_shape", "transposed_output_shape"]
 
@@ -53,8 +61,21 @@ def _prepare(input_shape, kernel_shape, padding, stride, dilation):
     return lengths, scalar, kshape, pads, stride, dilation
 
 
-def conv_output_shape(input_shape, kernel_shape, padding=0, stride=1,
-                      dilation=1):
+# An int length gives an int, a shape gives a tuple (for type checkers).
+@overload
+def conv_output_shape(input_shape: int, kernel_shape: IntPair,
+                      padding: Padding = ..., stride: IntPair = ...,
+                      dilation: IntPair = ...) -> int: ...
+@overload
+def conv_output_shape(input_shape: Sequence[int], kernel_shape: IntPair,
+                      padding: Padding = ..., stride: IntPair = ...,
+                      dilation: IntPair = ...) -> tuple[int, ...]: ...
+
+
+def conv_output_shape(input_shape: int | Sequence[int],
+                      kernel_shape: IntPair, padding: Padding = 0,
+                      stride: IntPair = 1,
+                      dilation: IntPair = 1) -> int | tuple[int, ...]:
     """Output shape of a (strided, dilated, padded) convolution.
 
     Per axis ``o = floor((i + p_before + p_after - (d*(k-1) + 1)) / s) + 1``,
@@ -122,8 +143,24 @@ def conv_output_shape(input_shape, kernel_shape, padding=0, stride=1,
     return out[0] if scalar else out
 
 
-def transposed_output_shape(input_shape, kernel_shape, padding=0, stride=1,
-                            dilation=1, output_padding=0):
+@overload
+def transposed_output_shape(input_shape: int, kernel_shape: IntPair,
+                            padding: Padding = ..., stride: IntPair = ...,
+                            dilation: IntPair = ...,
+                            output_padding: IntPair = ...) -> int: ...
+@overload
+def transposed_output_shape(input_shape: Sequence[int],
+                            kernel_shape: IntPair, padding: Padding = ...,
+                            stride: IntPair = ..., dilation: IntPair = ...,
+                            output_padding: IntPair = ...
+                            ) -> tuple[int, ...]: ...
+
+
+def transposed_output_shape(input_shape: int | Sequence[int],
+                            kernel_shape: IntPair, padding: Padding = 0,
+                            stride: IntPair = 1, dilation: IntPair = 1,
+                            output_padding: IntPair = 0
+                            ) -> int | tuple[int, ...]:
     """Output shape of a transposed convolution.
 
     Per axis ``o' = s*(i' - 1) + d*(k-1) + 1 - p_before - p_after + a``,

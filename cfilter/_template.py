@@ -18,6 +18,10 @@ not grow, of the image shifted by a representative value, so ``mean(x**2)
 holding NaN or Inf takes its means from :func:`cfilter.correlate` instead,
 whose planner keeps a NaN to the windows it touches.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from . import _validate as V
@@ -27,6 +31,12 @@ from ._indexing import extend
 from ._output import core_array
 from ._shapes import conv_output_shape
 from ._threads import scratch
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    from ._typing import (Array, ArrayLike, Mode, Padding,
+                          TemplateMethod)
 
 __all__ = ["match_template"]
 
@@ -75,8 +85,11 @@ def _spatial(image, template, channel_axis):
     return np.moveaxis(image, axis, 0), np.moveaxis(template, axis, 0)
 
 
-def match_template(image, template, *, padding="valid", mode="constant",
-                   cval=0.0, channel_axis=None, method="auto", workers=None):
+def match_template(image: ArrayLike, template: ArrayLike, *,
+                   padding: Padding = "valid", mode: Mode = "constant",
+                   cval: float = 0.0, channel_axis: int | None = None,
+                   method: TemplateMethod = "auto",
+                   workers: int | None = None) -> Array:
     """Find a template: the zero-normalised cross-correlation at every offset.
 
     Each score is the Pearson correlation between the template and the image
@@ -202,6 +215,7 @@ def match_template(image, template, *, padding="valid", mode="constant",
     chosen = plan(planes, t[0], axes=(1, 2), mode=mode, cval=cval - shift,
                   padding=pad, method=method, workers=nthreads)
     oh, ow = chosen.output_shape[1:]
+    num: Any        # the summed numerator (the result itself for the FFT)
     if chosen.method == "fft" and np.isfinite(cval):
         # The FFT engine's tiles, channel by channel, straight into the
         # result; the shift taken off as the tiles are filled.

@@ -44,7 +44,7 @@ def _from_environment():
 _num_threads = _from_environment()
 
 
-def get_num_threads():
+def get_num_threads() -> int:
     """Threads a call uses when it is not given ``workers``.
 
     Starts as ``CFILTER_NUM_THREADS`` from the environment, or the number of
@@ -61,7 +61,7 @@ def get_num_threads():
     return _num_threads
 
 
-def set_num_threads(n):
+def set_num_threads(n: int) -> int:
     """Set the default number of threads; returns the previous value.
 
     Parameters

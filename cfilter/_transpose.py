@@ -5,6 +5,10 @@ and lengths come from ``_padding``, the work is the compiled gather of
 ``_core/_transpose.pyx`` behind ``_engine.run_transpose``, and the result is
 delivered by ``_output.deliver``.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from . import _validate as V
@@ -14,6 +18,12 @@ from ._limits import check_result_size
 from ._output import as_planes, deliver
 from ._padding import forward_lengths, resolve_padding, transposed_lengths
 from ._shapes import resolve_output_padding
+
+if TYPE_CHECKING:
+    from typing import Sequence
+
+    from ._typing import (Array, ArrayLike, Axes, IntPair, Mode, Output,
+                          Padding)
 
 __all__ = ["conv_transpose"]
 
@@ -59,9 +69,14 @@ def _lengths_from_output_shape(target, ylens, kshape, pads, stride, dilation):
 
 
 @docfiller
-def conv_transpose(image, kernel, *, stride=1, padding=0, output_padding=0,
-                   dilation=1, mode="constant", output_shape=None, axes=None,
-                   channel_axis=None, output=None, workers=None):
+def conv_transpose(image: ArrayLike, kernel: ArrayLike, *,
+                   stride: IntPair = 1, padding: Padding = 0,
+                   output_padding: IntPair = 0, dilation: IntPair = 1,
+                   mode: Mode = "constant",
+                   output_shape: Sequence[int] | None = None,
+                   axes: Axes | None = None, channel_axis: int | None = None,
+                   output: Output | None = None,
+                   workers: int | None = None) -> Array:
     """Transposed correlation: the adjoint of :func:`correlate`.
 
     With ``C`` the matrix of :func:`correlate` for the same kernel, mode,

@@ -43,7 +43,7 @@ METHODS = ("auto", "direct", "separable", "lowrank", "box", "fft")
 PADDING_NAMES = ("same", "valid", "full")
 
 
-def mode_names():
+def mode_names() -> tuple[str, ...]:
     """The canonical boundary-mode names, in documentation order.
 
     Every function's ``mode`` accepts these and the aliases listed in the

@@ -4,7 +4,10 @@ Each filter takes the core keywords of :func:`cfilter.correlate` and passes
 them on; the filters that combine several responses (gradient magnitude,
 unsharp masking) combine them in floating point and cast once at the end.
 """
+from __future__ import annotations
+
 import functools
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -13,6 +16,23 @@ from ._api import correlate
 from ._docstrings import docfiller
 from ._output import deliver_array, output_dtype
 from ._validate import as_image, as_pair, as_real, spatial_axes
+
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    from ._typing import (Array, ArrayLike, Axes, IntPair, Method, Mode,
+                          NanPolicy, Output, RealPair)
+
+    class _GradientFilter(Protocol):
+        """The signature of :func:`sobel`, :func:`prewitt` and
+        :func:`scharr`."""
+
+        def __call__(self, image: ArrayLike, axis: int | None = None, *,
+                     mode: Mode = ..., cval: float = ...,
+                     stride: IntPair = ..., axes: Axes | None = ...,
+                     channel_axis: int | None = ...,
+                     output: Output | None = ...,
+                     workers: int | None = ...) -> Array: ...
 
 __all__ = ["gaussian_blur", "box_blur", "sobel", "prewitt", "scharr",
            "laplace", "sharpen", "unsharp_mask"]
@@ -42,10 +62,13 @@ def _float_output(output):
 
 
 @docfiller
-def gaussian_blur(image, sigma, *, truncate=4.0, radius=None, mode="reflect",
-                  cval=0.0, stride=1, axes=None, channel_axis=None,
-                  output=None, method="auto", workers=None,
-                  nan_policy="propagate"):
+def gaussian_blur(image: ArrayLike, sigma: RealPair, *, truncate: float = 4.0,
+                  radius: IntPair | None = None, mode: Mode = "reflect",
+                  cval: float = 0.0, stride: IntPair = 1,
+                  axes: Axes | None = None, channel_axis: int | None = None,
+                  output: Output | None = None, method: Method = "auto",
+                  workers: int | None = None,
+                  nan_policy: NanPolicy = "propagate") -> Array:
     """Blur with a Gaussian of standard deviation ``sigma`` (pixels).
 
     Equals ``scipy.ndimage.gaussian_filter`` over the two spatial axes; the
@@ -93,9 +116,11 @@ def gaussian_blur(image, sigma, *, truncate=4.0, radius=None, mode="reflect",
 
 
 @docfiller
-def box_blur(image, size, *, mode="reflect", cval=0.0, stride=1, axes=None,
-             channel_axis=None, output=None, method="auto", workers=None,
-             nan_policy="propagate"):
+def box_blur(image: ArrayLike, size: IntPair, *, mode: Mode = "reflect",
+             cval: float = 0.0, stride: IntPair = 1, axes: Axes | None = None,
+             channel_axis: int | None = None, output: Output | None = None,
+             method: Method = "auto", workers: int | None = None,
+             nan_policy: NanPolicy = "propagate") -> Array:
     """Mean over a ``size`` window: equals ``scipy.ndimage.uniform_filter``.
 
     'auto' uses moving sums (O(1) per pixel) when that is cheapest.
@@ -182,11 +207,15 @@ _GRADIENT_DOC = """Image gradient with the {title} operator.
     """
 
 
-def _make_gradient(name, title, slope):
+def _make_gradient(name: str, title: str, slope: str) -> _GradientFilter:
     kernel_of = getattr(kernels, name)
 
-    def gradient(image, axis=None, *, mode="reflect", cval=0.0, stride=1,
-                 axes=None, channel_axis=None, output=None, workers=None):
+    def gradient(image: ArrayLike, axis: int | None = None, *,
+                 mode: Mode = "reflect", cval: float = 0.0,
+                 stride: IntPair = 1, axes: Axes | None = None,
+                 channel_axis: int | None = None,
+                 output: Output | None = None,
+                 workers: int | None = None) -> Array:
         return _gradient(kernel_of, image, axis, mode, cval, stride, axes,
                          channel_axis, output, workers)
 
@@ -202,8 +231,11 @@ scharr = _make_gradient("scharr", "Scharr", "32.0")
 
 
 @docfiller
-def laplace(image, *, diagonal=False, mode="reflect", cval=0.0, stride=1,
-            axes=None, channel_axis=None, output=None, workers=None):
+def laplace(image: ArrayLike, *, diagonal: bool = False,
+            mode: Mode = "reflect", cval: float = 0.0, stride: IntPair = 1,
+            axes: Axes | None = None, channel_axis: int | None = None,
+            output: Output | None = None,
+            workers: int | None = None) -> Array:
     """The discrete Laplacian: equals ``scipy.ndimage.laplace`` in 2-D.
 
     Parameters
@@ -240,8 +272,10 @@ def laplace(image, *, diagonal=False, mode="reflect", cval=0.0, stride=1,
 
 
 @docfiller
-def sharpen(image, amount=1.0, *, mode="reflect", cval=0.0, stride=1,
-            axes=None, channel_axis=None, output=None, workers=None):
+def sharpen(image: ArrayLike, amount: float = 1.0, *, mode: Mode = "reflect",
+            cval: float = 0.0, stride: IntPair = 1, axes: Axes | None = None,
+            channel_axis: int | None = None, output: Output | None = None,
+            workers: int | None = None) -> Array:
     """Sharpen with the 3x3 kernel ``identity + amount * (identity - box3)``.
 
     The kernel sums to 1, so flat regions are unchanged.
@@ -278,9 +312,12 @@ def sharpen(image, amount=1.0, *, mode="reflect", cval=0.0, stride=1,
 
 
 @docfiller
-def unsharp_mask(image, sigma, amount=1.0, *, truncate=4.0, mode="reflect",
-                 cval=0.0, stride=1, axes=None, channel_axis=None,
-                 output=None, workers=None, nan_policy="propagate"):
+def unsharp_mask(image: ArrayLike, sigma: RealPair, amount: float = 1.0, *,
+                 truncate: float = 4.0, mode: Mode = "reflect",
+                 cval: float = 0.0, stride: IntPair = 1,
+                 axes: Axes | None = None, channel_axis: int | None = None,
+                 output: Output | None = None, workers: int | None = None,
+                 nan_policy: NanPolicy = "propagate") -> Array:
     """``image + amount * (image - gaussian_blur(image, sigma))``.
 
     Computed in floating point and not clipped for a float output; an

@@ -41,17 +41,26 @@ Every invalid parameter raises :class:`ValueError` (or :class:`TypeError` for
 a value of the wrong type) with a message naming the kernel, the parameter,
 the value given and what is allowed, e.g. ``gaussian: sigma=-1 must be > 0``.
 """
+from __future__ import annotations
 
 import inspect
 import math
 import numbers
 import re
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ._validate import (as_flag, as_int, as_pair, as_real, as_real_pair,
                         is_int, is_pair_container)
+
+if TYPE_CHECKING:
+    from typing import Any, Mapping
+
+    from ._typing import ArrayLike, DTypeLike, IntPair, NDArray, RealPair
+
+    _Factors = tuple[NDArray[np.float64], NDArray[np.float64]]  # (col, row)
 
 __all__ = [
     "Kernel",
@@ -159,8 +168,15 @@ class Kernel:
     """
 
     __slots__ = ("_array", "_factors", "_name", "_params")
+    _array: NDArray[np.float64]
+    _factors: _Factors | None
+    _name: str
+    _params: Mapping[str, Any]
 
-    def __init__(self, array, factors=None, *, name="custom", params=None):
+    def __init__(self, array: ArrayLike,
+                 factors: tuple[ArrayLike, ArrayLike] | None = None, *,
+                 name: str = "custom",
+                 params: Mapping[str, Any] | None = None) -> None:
         if not isinstance(name, str):
             raise TypeError(f"Kernel: name={name!r} must be a str, "
                             f"not {type(name).__name__}")
@@ -190,89 +206,91 @@ class Kernel:
 
     # -- read-only attributes ------------------------------------------------
     @property
-    def array(self):
+    def array(self) -> NDArray[np.float64]:
         """Read-only 2-D float64 weights."""
         return self._array
 
     @property
-    def factors(self):
+    def factors(self) -> _Factors | None:
         """``(col, row)`` read-only 1-D float64 arrays, or ``None``."""
         return self._factors
 
     @property
-    def name(self):
+    def name(self) -> str:
         """Catalog name of the kernel."""
         return self._name
 
     @property
-    def params(self):
+    def params(self) -> Mapping[str, Any]:
         """Read-only mapping of the parameters the kernel was built from."""
         return self._params
 
     @property
-    def shape(self):
+    def shape(self) -> tuple[int, ...]:
         """Shape ``(h, w)`` of the kernel."""
         return self._array.shape
 
     # -- what an array answers (numpy results; the kernel never changes) ----
     @property
-    def dtype(self):
+    def dtype(self) -> np.dtype[np.float64]:
         """``float64``, the weights' dtype."""
         return self._array.dtype
 
     @property
-    def ndim(self):
+    def ndim(self) -> int:
         """2."""
         return self._array.ndim
 
     @property
-    def size(self):
+    def size(self) -> int:
         """The number of weights."""
         return self._array.size
 
     @property
-    def T(self):
+    def T(self) -> NDArray[np.float64]:
         """The transposed weights, a read-only view."""
         return self._array.T
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: Any) -> Any:
         # (views of the read-only array are read-only too)
         return self._array[index]
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._array)
 
-    def sum(self, *args, **kwargs):
+    def sum(self, *args: Any, **kwargs: Any) -> Any:
         """``np.sum`` of the weights (numpy's arguments)."""
         return self._array.sum(*args, **kwargs)
 
-    def mean(self, *args, **kwargs):
+    def mean(self, *args: Any, **kwargs: Any) -> Any:
         """``np.mean`` of the weights (numpy's arguments)."""
         return self._array.mean(*args, **kwargs)
 
-    def min(self, *args, **kwargs):
+    def min(self, *args: Any, **kwargs: Any) -> Any:
         """``np.min`` of the weights (numpy's arguments)."""
         return self._array.min(*args, **kwargs)
 
-    def max(self, *args, **kwargs):
+    def max(self, *args: Any, **kwargs: Any) -> Any:
         """``np.max`` of the weights (numpy's arguments)."""
         return self._array.max(*args, **kwargs)
 
-    def astype(self, dtype, *args, **kwargs):
+    def astype(self, dtype: DTypeLike, *args: Any,
+               **kwargs: Any) -> NDArray[Any]:
         """The weights as ``dtype`` (numpy's ``astype``; a read-only
         float64 array when no copy is asked for and none is needed)."""
         return self._array.astype(dtype, *args, **kwargs)
 
-    def copy(self):
+    def copy(self) -> NDArray[np.float64]:
         """A writable copy of the weights (an ndarray)."""
         return self._array.copy()
 
-    def tolist(self):
+    def tolist(self) -> Any:
         """The weights as nested lists of floats."""
         return self._array.tolist()
 
     # -- protocol --------------------------------------------------------------
-    def __array__(self, dtype=None, copy=None):
+    def __array__(self, dtype: DTypeLike | None = None,
+                  copy: bool | None = None) -> NDArray[Any]:
         if dtype is None or np.dtype(dtype) == np.float64:
             if copy:
                 return self._array.copy()
@@ -284,10 +302,10 @@ class Kernel:
                              f"{np.dtype(dtype)} without a copy (copy=False)")
         return np.array(self._array, dtype=dtype, copy=True)
 
-    def __setattr__(self, attr, value):
+    def __setattr__(self, attr: str, value: Any) -> None:
         raise AttributeError(f"Kernel is immutable; cannot set {attr!r}")
 
-    def __delattr__(self, attr):
+    def __delattr__(self, attr: str) -> None:
         raise AttributeError(f"Kernel is immutable; cannot delete {attr!r}")
 
     def __reduce__(self):
@@ -295,7 +313,7 @@ class Kernel:
                            tuple(np.array(f) for f in self._factors),
                            self._name, dict(self._params)))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self._params.items())
         return (f"Kernel(name={self._name!r}, params={{{params}}}, "
                 f"shape={self.shape}, separable={self._factors is not None})")
@@ -388,7 +406,7 @@ def _one_hot(n, i):
 # Catalog entries
 # ---------------------------------------------------------------------------
 
-def identity(size=3):
+def identity(size: IntPair = 3) -> Kernel:
     """Identity kernel: a single 1 at the centre.
 
     Parameters
@@ -423,7 +441,7 @@ def identity(size=3):
                    factors=(_one_hot(h, h // 2), _one_hot(w, w // 2)))
 
 
-def box(size):
+def box(size: IntPair) -> Kernel:
     """Box (mean) kernel normalised to sum 1.
 
     Parameters
@@ -459,7 +477,8 @@ def box(size):
                    factors=(np.full(h, 1.0 / h), np.full(w, 1.0 / w)))
 
 
-def gaussian(sigma, truncate=4.0, radius=None):
+def gaussian(sigma: RealPair, truncate: float = 4.0,
+             radius: IntPair | None = None) -> Kernel:
     """Sampled Gaussian kernel, as ``scipy.ndimage.gaussian_filter`` uses.
 
     Parameters
@@ -515,7 +534,7 @@ def _gradient(name, axis, smooth):
     return _kernel(name, {"axis": ax}, factors=factors)
 
 
-def sobel(axis=0):
+def sobel(axis: int = 0) -> Kernel:
     """Sobel derivative kernel (unnormalised), as ``scipy.ndimage.sobel``.
 
     Parameters
@@ -549,7 +568,7 @@ def sobel(axis=0):
     return _gradient("sobel", axis, [1.0, 2.0, 1.0])
 
 
-def prewitt(axis=0):
+def prewitt(axis: int = 0) -> Kernel:
     """Prewitt derivative kernel (unnormalised), as ``scipy.ndimage.prewitt``.
 
     Parameters
@@ -579,7 +598,7 @@ def prewitt(axis=0):
     return _gradient("prewitt", axis, [1.0, 1.0, 1.0])
 
 
-def scharr(axis=0):
+def scharr(axis: int = 0) -> Kernel:
     """Scharr derivative kernel (unnormalised), as OpenCV's ``cv2.Scharr``.
 
     Parameters
@@ -611,7 +630,7 @@ def scharr(axis=0):
     return _gradient("scharr", axis, [3.0, 10.0, 3.0])
 
 
-def laplacian(diagonal=False):
+def laplacian(diagonal: bool = False) -> Kernel:
     """Discrete 3x3 Laplacian.
 
     Parameters
@@ -648,7 +667,8 @@ def laplacian(diagonal=False):
     return _kernel("laplacian", {"diagonal": diag}, array=arr)
 
 
-def log(sigma, truncate=4.0, radius=None):
+def log(sigma: RealPair, truncate: float = 4.0,
+        radius: IntPair | None = None) -> Kernel:
     """Laplacian of Gaussian, as ``scipy.ndimage.gaussian_laplace``.
 
     Parameters
@@ -695,7 +715,7 @@ def log(sigma, truncate=4.0, radius=None):
     return _kernel("log", params, array=arr)
 
 
-def sharpen(amount=1.0):
+def sharpen(amount: float = 1.0) -> Kernel:
     """3x3 sharpening kernel ``identity + amount * (identity - box(3))``.
 
     Parameters
@@ -732,7 +752,7 @@ def sharpen(amount=1.0):
     return _kernel("sharpen", {"amount": a}, array=arr)
 
 
-def emboss():
+def emboss() -> Kernel:
     """The classic 3x3 emboss kernel (light from the top left); sums to 1.
 
     Returns
@@ -750,7 +770,7 @@ def emboss():
     return _kernel("emboss", {}, array=arr)
 
 
-def motion_blur(length, angle=0.0):
+def motion_blur(length: int, angle: float = 0.0) -> Kernel:
     """Linear motion blur: an equal-weight line of pixels through the centre.
 
     The line is a segment of Euclidean length ``length - 1`` between the
@@ -840,7 +860,7 @@ _CATALOG = MappingProxyType({
 })
 
 
-def names():
+def names() -> list[str]:
     """List the names of the catalog entries, sorted.
 
     Returns
@@ -870,7 +890,7 @@ def _lookup(name):
     return key, _CATALOG[key]
 
 
-def get(name, /, **params):
+def get(name: str, /, **params: Any) -> Kernel:
     """Build a catalog kernel by name or from a spec string.
 
     Parameters
@@ -994,7 +1014,7 @@ def _split_top(text):
     return parts
 
 
-def parse_spec(spec):
+def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
     """Parse a kernel spec string ``"name[:key=value,...]"``.
 
     Values are converted as follows: ``true``/``false`` (any case) to bool,
@@ -1048,7 +1068,7 @@ def parse_spec(spec):
     if not name:
         raise ValueError(f"spec {spec!r} has no kernel name; write "
                          f"'name[:key=value,...]'")
-    params = {}
+    params: dict[str, Any] = {}
     if not rest.strip():
         return name, params
     if rest.count("(") + rest.count("[") != rest.count(")") + rest.count("]"):
@@ -1087,7 +1107,8 @@ def _format_value(value, name, key):
                      f"written in a spec string")
 
 
-def format_spec(name, params=None):
+def format_spec(name: str,
+                params: Mapping[str, Any] | None = None) -> str:
     """Write ``name`` and ``params`` as a spec string that :func:`parse_spec` reads.
 
     Parameters

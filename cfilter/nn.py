@@ -17,12 +17,21 @@ the kernel taps of that phase at fixed input offsets, so each phase is again
 an im2col product (no zeros are inserted between the input's pixels).
 The phases come from ``_phases``, which the compiled transpose reads too.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from . import _validate as V
 from ._api import correlate
 from ._phases import phase_gathers
 from ._shapes import conv_output_shape, transposed_output_shape
+
+if TYPE_CHECKING:
+    from typing import Literal
+
+    from ._typing import Array, ArrayLike, IntPair, TorchPaddingMode
 
 __all__ = ["conv2d", "conv_transpose2d"]
 
@@ -106,8 +115,11 @@ def _grouped_product(wmat, cols, groups):
     return out.reshape(n, groups * wmat.shape[1], out.shape[-1])
 
 
-def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
-           padding_mode="zeros"):
+def conv2d(x: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None,
+           stride: IntPair = 1,
+           padding: Literal["valid", "same"] | IntPair = 0,
+           dilation: IntPair = 1, groups: int = 1,
+           padding_mode: TorchPaddingMode = "zeros") -> Array:
     """2-D convolution layer (cross-correlation) of an NCHW batch.
 
     ``out[n, o] = bias[o] + sum_c correlate(x[n, c], weight[o, c'], ...)``
@@ -224,8 +236,10 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1,
     return out[0] if unbatched else out
 
 
-def conv_transpose2d(x, weight, bias=None, stride=1, padding=0,
-                     output_padding=0, groups=1, dilation=1):
+def conv_transpose2d(x: ArrayLike, weight: ArrayLike,
+                     bias: ArrayLike | None = None, stride: IntPair = 1,
+                     padding: IntPair = 0, output_padding: IntPair = 0,
+                     groups: int = 1, dilation: IntPair = 1) -> Array:
     """2-D transposed convolution layer of an NCHW batch.
 
     The adjoint of :func:`conv2d` with zero padding:

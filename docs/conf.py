@@ -48,6 +48,10 @@ numpydoc_show_class_members = False
 
 # -- autodoc -----------------------------------------------------------------
 autodoc_member_order = "bysource"
+# The signatures' type annotations are for editors and type checkers; the
+# numpydoc Parameters sections document the types, so the signatures are
+# shown without them (and overloads as the one signature).
+autodoc_typehints = "none"
 
 # -- doctest -----------------------------------------------------------------
 # Every page's examples start from these imports.

@@ -6,9 +6,25 @@ compare cfilter against (scipy.ndimage, scipy.signal, torch and a small
 DESIGN.md §2).
 """
 
+import importlib.util
+
 import numpy as np
 import pytest
 from numpy.lib.stride_tricks import sliding_window_view
+
+#: torch is an optional reference (the ``torch`` extra: from a general index
+#: it brings gigabytes of CUDA libraries).  The tests that compare with it
+#: carry this mark and skip without it; the rest of their modules still run.
+def _importable(name):
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ImportError:
+        return False
+
+
+requires_torch = pytest.mark.skipif(
+    not _importable("torch"),
+    reason="torch is not installed (pip install 'cfilter[torch]')")
 
 # ---------------------------------------------------------------------------
 # Boundary modes

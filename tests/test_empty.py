@@ -17,13 +17,18 @@ Ported cases: scipy.ndimage's ``test_filters.py`` empty inputs, torch's
 import numpy as np
 import pytest
 import scipy.signal as sps
-import torch
-import torch.nn.functional as F
 from scipy import ndimage as ndi
 
 import cfilter
 import cfilter.filters
 import cfilter.nn
+from conftest import requires_torch
+
+try:
+    import torch
+    import torch.nn.functional as F
+except ImportError:          # the tests marked requires_torch skip
+    torch = None
 
 RNG = np.random.default_rng(7)
 W = RNG.random((3, 3))
@@ -275,6 +280,7 @@ NN_CASES = {
 }
 
 
+@requires_torch
 @pytest.mark.parametrize("case", list(NN_CASES))
 def test_nn_conv2d_zero_batch_matches_torch(case):
     xs, ws, kw = NN_CASES[case]
@@ -288,6 +294,7 @@ def test_nn_conv2d_zero_batch_matches_torch(case):
     assert got.shape == tuple(want.shape)
 
 
+@requires_torch
 @pytest.mark.parametrize("kw", [dict(stride=2),
                                 dict(stride=2, padding=1, output_padding=1)])
 def test_nn_conv_transpose2d_zero_batch_matches_torch(kw):
@@ -298,22 +305,33 @@ def test_nn_conv_transpose2d_zero_batch_matches_torch(kw):
     assert got.shape == tuple(want.shape)
 
 
-def test_nn_conv2d_zero_input_channels_give_the_bias():
+def _no_input_channels():
     # torch test_convolution.test_conv_empty_channel: Conv2d(0, 33, 3,
-    # stride=2) on a (2, 0, 50, 100) input.  The sum over no channels is 0,
-    # so the layer gives its bias broadcast, (2, 33, 24, 49), as DESIGN.md
-    # §2 asks.  (torch's own test passes check_size=False; torch 2.x itself
-    # returns a (2, 0, 24, 49) array there, so only the spatial shape is
-    # compared with it.)
+    # stride=2) on a (2, 0, 50, 100) input.
     x = np.zeros((2, 0, 50, 100), np.float32)
     w = RNG.random((33, 0, 3, 3)).astype(np.float32)
     b = RNG.random(33).astype(np.float32)
+    return x, w, b
+
+
+def test_nn_conv2d_zero_input_channels_give_the_bias():
+    # The sum over no channels is 0, so the layer gives its bias
+    # broadcast, (2, 33, 24, 49), as DESIGN.md §2 asks.
+    x, w, b = _no_input_channels()
     got = cfilter.nn.conv2d(x, w, b, stride=2)
     assert got.shape == (2, 33, 24, 49)
     assert np.array_equal(got, np.broadcast_to(b[:, None, None], got.shape))
+    assert not cfilter.nn.conv2d(x, w, stride=2).any()
+
+
+@requires_torch
+def test_nn_conv2d_zero_input_channels_spatial_shape_matches_torch():
+    # torch's own test passes check_size=False; torch 2.x itself returns a
+    # (2, 0, 24, 49) array there, so only the spatial shape is compared.
+    x, w, b = _no_input_channels()
+    got = cfilter.nn.conv2d(x, w, b, stride=2)
     torch_out = F.conv2d(_t(x), _t(w), _t(b), stride=2)
     assert tuple(torch_out.shape[2:]) == got.shape[2:]
-    assert not cfilter.nn.conv2d(x, w, stride=2).any()
 
 
 def test_nn_zero_output_channels_give_an_empty_result():
@@ -326,6 +344,7 @@ def test_nn_zero_output_channels_give_an_empty_result():
         == (2, 0, 7, 8)
 
 
+@requires_torch
 @pytest.mark.parametrize("fn", ["conv2d", "conv_transpose2d"])
 def test_nn_zero_height_is_refused_as_torch_refuses_it(fn):
     # torch supports zero batches and channels only; a zero spatial length

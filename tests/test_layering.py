@@ -36,9 +36,11 @@ LAYERS = {
 # Helpers any layer may use; they import only other helpers and _core.
 # _limits is one: _plan asks it about sizes and geometry, _engine runs its
 # gather/scatter around the compiled loops.  _phases is one: the transposed
-# phases, read by _engine (for the compiled transpose) and by nn.
+# phases, read by _engine (for the compiled transpose) and by nn.  _typing
+# is one: the types of the public signatures, which imports nothing from
+# cfilter.
 HELPERS = {"cfilter._threads", "cfilter._indexing", "cfilter._docstrings",
-           "cfilter._limits", "cfilter._phases"}
+           "cfilter._limits", "cfilter._phases", "cfilter._typing"}
 # _engine is the only caller of the compiled loops; the rest of the core is
 # off limits except _boundary's enum and build facts (BoundaryMode,
 # build_info), which validation, index maps and show_config need, the
