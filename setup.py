@@ -117,6 +117,13 @@ class BuildExt(build_ext):
     """Chooses the optimisation and instruction-set flags the compiler
     accepts, per level of a dispatch build."""
 
+    def finalize_options(self):
+        super().finalize_options()
+        # The modules compile in parallel (one per CPU) unless told
+        # otherwise: a portable build compiles each hot module three times.
+        if self.parallel is None:
+            self.parallel = os.cpu_count() or 1
+
     def run(self):
         # setuptools rebuilds a module only when its sources changed, not
         # its flags: a build of another flavour than the last one is forced.

@@ -17,8 +17,10 @@ def _cython_up_to_date():
     if not pyx or not c_dir.is_dir():
         return False
     for src in pyx:
-        c = c_dir / (src.stem + ".c")
-        if not c.exists() or c.stat().st_mtime < src.stat().st_mtime:
+        # C, or C++ for the modules that include C++ headers (pocketfft)
+        c = next((c_dir / (src.stem + ext) for ext in (".c", ".cpp")
+                  if (c_dir / (src.stem + ext)).exists()), None)
+        if c is None or c.stat().st_mtime < src.stat().st_mtime:
             return False
     return True
 
