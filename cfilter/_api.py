@@ -89,20 +89,27 @@ def _execute(req, kernel, plan, planes, shape=None, channels=1):
         interleaved=channels > 1)
 
 
-# Plans of recent calls, by everything a plan depends on (small kernels
-# only, so the key is cheap to build): a repeated call on same-shaped
-# images skips the planner's rank-1 test and cost model.
+# Plans of recent calls, by everything a plan depends on: a repeated call
+# on same-shaped images skips the planner's rank-1 test, SVD and cost
+# model.  A large kernel is keyed by a digest of its weights, so the cache
+# never holds more than a few bytes per kernel.
 PLAN_CACHE_SIZE = 256
 PLAN_CACHE_MAX_WEIGHTS = 1024
 _PLANS = V.RecentCache(PLAN_CACHE_SIZE)
 
 
+def _weights_key(weights):
+    data = weights.tobytes()
+    if weights.size <= PLAN_CACHE_MAX_WEIGHTS:
+        return data
+    import hashlib
+    return hashlib.blake2b(data, digest_size=20).digest()
+
+
 def _plan_key(req, weights, factors, flip, eps):
-    if weights.size > PLAN_CACHE_MAX_WEIGHTS:
-        return None
     key = (req.spatial_shape, weights.shape, weights.dtype.str,
-           weights.tobytes(), repr(req.padding), req.stride, req.dilation,
-           req.method, flip, req.nthreads, req.nan_policy, eps)
+           _weights_key(weights), repr(req.padding), req.stride,
+           req.dilation, req.method, flip, req.nthreads, req.nan_policy, eps)
     if factors is not None:
         key += tuple(np.asarray(f, dtype=np.float64).tobytes()
                      for f in factors)

@@ -292,9 +292,11 @@ COSTS = {
     # and the sum into the output) + per tap of every term
     "lowrank": (38.7, 12.0, 0.97),
 }
-# What an SVD costs per kh * kw * min(kh, kw), in the same units: 'auto'
-# factorises a kernel only when that is under 5% of the call's cost.
-SVD_COST = 20.0
+# What an SVD costs per kh * kw * min(kh, kw), in the same units (numpy's
+# LAPACK: 5.5 ms for 127 x 127, 1 ms for 63 x 63 on the benchmark machine):
+# 'auto' factorises a kernel only when that is under 5% of the call's cost
+# (a plan is then kept for the calls that follow, SVD included).
+SVD_COST = 100.0
 
 
 def lowrank_cost(out_shape, kernel_shape, terms):
