@@ -18,6 +18,7 @@ from ._core._samples import Sample
 from ._core._transpose import conv_transpose_planes
 from ._indexing import mapped_indices
 from ._limits import effective_geometry, gather, scatter_add
+from ._output import cast_into
 from ._phases import phase_table
 from ._threads import scratch, share_out
 
@@ -162,7 +163,9 @@ def run(planes, kernel, plan, mode, cval, nthreads, out, compute=None,
                                     nthreads, out)
         result = np.empty(out.shape, dtype=compute)
         run_ignoring_nan(planes, kernel, plan, mode, cval, nthreads, result)
-        _cast_into(result, out)
+        # what the native writers do (NaN gives 0), for the types they
+        # do not write
+        cast_into(result, out)
         return out
     if plan.engine_geometry is not None:
         # Extreme geometry (see _limits): the engines see only the samples
@@ -195,7 +198,9 @@ def run(planes, kernel, plan, mode, cval, nthreads, out, compute=None,
         result = np.empty(out.shape, dtype=compute)
         _run(planes, kernel, plan, mode, cval, nthreads, result, compute,
              channels)
-        _cast_into(result, out)
+        # what the native writers do (NaN gives 0), for the types they
+        # do not write
+        cast_into(result, out)
         return out
     _run(planes, kernel, plan, mode, cval, nthreads, out, compute, channels)
     return out
@@ -214,17 +219,11 @@ def _integer_box(src, kernel, plan, cval, dst):
             or abs(cval) >= 32768):
         return None
     value = kernel.flat[0]
-    if not (kernel == value).all():
+    # (an infinite weight meets a 0 sample as plain arithmetic's NaN, which
+    # a sum of samples times the weight would not give)
+    if not np.isfinite(value) or not (kernel == value).all():
         return None
     return float(value)
-
-
-def _cast_into(result, dest):
-    # What the native writers do, for the types they do not write.
-    if dest.dtype.kind in "iu":
-        info = np.iinfo(dest.dtype)
-        result = np.clip(np.rint(result), info.min, info.max)
-    np.copyto(dest, result, casting="unsafe")
 
 
 def _run_planar(planes, kernel, plan, mode, cval, nthreads, out, compute,
