@@ -18,6 +18,7 @@ from ._core._samples import Sample
 from ._core._transpose import conv_transpose_planes
 from ._indexing import mapped_indices
 from ._limits import effective_geometry, gather, scatter_add
+from ._output import cast_into
 from ._phases import phase_table
 from ._threads import scratch, share_out
 
@@ -162,7 +163,9 @@ def run(planes, kernel, plan, mode, cval, nthreads, out, compute=None,
                                     nthreads, out)
         result = np.empty(out.shape, dtype=compute)
         run_ignoring_nan(planes, kernel, plan, mode, cval, nthreads, result)
-        _cast_into(result, out)
+        # what the native writers do (NaN gives 0), for the types they
+        # do not write
+        cast_into(result, out)
         return out
     if plan.engine_geometry is not None:
         # Extreme geometry (see _limits): the engines see only the samples
@@ -195,7 +198,9 @@ def run(planes, kernel, plan, mode, cval, nthreads, out, compute=None,
         result = np.empty(out.shape, dtype=compute)
         _run(planes, kernel, plan, mode, cval, nthreads, result, compute,
              channels)
-        _cast_into(result, out)
+        # what the native writers do (NaN gives 0), for the types they
+        # do not write
+        cast_into(result, out)
         return out
     _run(planes, kernel, plan, mode, cval, nthreads, out, compute, channels)
     return out
@@ -214,17 +219,11 @@ def _integer_box(src, kernel, plan, cval, dst):
             or abs(cval) >= 32768):
         return None
     value = kernel.flat[0]
-    if not (kernel == value).all():
+    # (an infinite weight meets a 0 sample as plain arithmetic's NaN, which
+    # a sum of samples times the weight would not give)
+    if not np.isfinite(value) or not (kernel == value).all():
         return None
     return float(value)
-
-
-def _cast_into(result, dest):
-    # What the native writers do, for the types they do not write.
-    if dest.dtype.kind in "iu":
-        info = np.iinfo(dest.dtype)
-        result = np.clip(np.rint(result), info.min, info.max)
-    np.copyto(dest, result, casting="unsafe")
 
 
 def _run_planar(planes, kernel, plan, mode, cval, nthreads, out, compute,
@@ -400,21 +399,34 @@ def _abs_plan(plan):
 
 
 def run_ignoring_nan(planes, kernel, plan, mode, cval, nthreads, out):
-    """Normalised convolution (DESIGN section 8, ``nan_policy='ignore'``).
+    """Normalised convolution (``nan_policy='ignore'``).
 
     ``out = sum_valid(w*x) * sum(w) / sum_valid(w)``, NaN where no weight is
-    valid.  The planned engine filters two planes per image plane: ``Y``,
-    the image with NaN set to 0 (shifted by ``cval`` in constant mode), and
-    ``N``, 1 where the image is NaN.  Both are extended with 0 in constant
-    mode, so the values the mode supplies count as valid (``cval`` itself
-    unless it is NaN) and a copied NaN counts as invalid.  Then
-    ``sum_valid(w) = sum(w) - corr(N, w)`` and
-    ``sum_valid(w*x) = corr(Y, w) + c * sum_valid(w)``.  The planes are finite,
-    so every engine (box and fft included) serves them.  ``N`` is uint8 for
-    the engines that read it; with few NaNs ``corr(N, w)`` is instead made
-    by adding each NaN's weights onto the outputs that read it, or, for a
-    separable kernel, its column weights onto the column pass's rows
-    before the engine's row pass (:func:`_flag_route` decides).
+    valid.  The planned engine filters ``Y``, the image with NaN set to 0
+    (extended by the mode, with ``cval`` itself in constant mode), into
+    ``sum_valid(w*x)``, and the valid weights are summed themselves --
+    never the invalid ones subtracted from the total in the work type,
+    which cancels the leading digits of a sum of few valid weights.  Three
+    routes, whichever costs least (:func:`_flag_route`):
+
+    * ``"engine"``: the planned engine filters the validity ``M`` (1 where
+      the image is a number; outside the image 1, or 0 for a NaN
+      ``cval``, and copies of ``M`` in the other modes), uint8 for the
+      engines that read it;
+    * ``"columns"``, for a separable plan and few NaNs: each column's
+      valid weights are its total less its NaNs' weights, both in float64
+      (:func:`_nan.column_valid_sums`), then the engine's row pass sums
+      them;
+    * ``"scatter"``, for very few NaNs: each NaN's weights are added, in
+      float64, onto the outputs that read it, and the valid weights' sum
+      is the total less those, in float64 (exactly the total where no
+      NaN is in reach).
+
+    All the planes are finite, so every engine (box and fft included)
+    serves them.  An infinite ``cval`` is no value the box or FFT engines
+    could carry: ``Y`` is then extended with 0 and each output gets what
+    plain arithmetic gives its taps outside the image
+    (:func:`_outside_terms`).
 
     "No valid weight" is judged by the absolute weights, ``sum_valid(|w|)``,
     so a signed kernel whose valid weights happen to cancel is not taken for
@@ -426,10 +438,12 @@ def run_ignoring_nan(planes, kernel, plan, mode, cval, nthreads, out):
     H, W = planes.shape[1:]
     dtype = planes.dtype
     constant = mode == BoundaryMode.CONSTANT
-    # With a NaN cval the outside is invalid: then filter the validity M
-    # (0 outside) instead of the NaN indicator N (0 outside = valid).
-    nan_cval = constant and not np.isfinite(cval)
-    shift = cval if constant and not nan_cval else 0.0
+    # With a NaN cval the outside is invalid (M is 0 there); any other
+    # cval is a valid value (M is 1 there).
+    nan_cval = constant and bool(np.isnan(cval))
+    inf_cval = constant and bool(np.isinf(cval))
+    y_cval = 0.0 if nan_cval or inf_cval else cval
+    m_cval = 0.0 if nan_cval else 1.0
     signed = bool(np.any(kernel < 0))
     # The flags are uint8 for the engines that read it (a quarter of the
     # traffic of a float plane); the others read the compute type only.
@@ -440,44 +454,49 @@ def run_ignoring_nan(planes, kernel, plan, mode, cval, nthreads, out):
     y_planes = scratch("nan_values", planes.shape, dtype)
     flags = scratch("nan_flags", planes.shape, flag_dtype)
     found = _nan.split_nan(planes.reshape(-1), y_planes.reshape(-1),
-                           flags.reshape(-1), shift, nan_cval,
+                           flags.reshape(-1),
                            _nan_threads(nthreads, planes.size))
-    if not found and not nan_cval:
+    if not found and not nan_cval and not inf_cval:
         # No NaN: 'ignore' is 'propagate'.
         del y_planes, flags
         return run(planes, kernel, plan, mode, cval, nthreads, out)
     # Fresh full-size buffers cost page faults as much as passes: the image
-    # part's result goes straight into ``out`` and the flags' result reuses
+    # part's result goes straight into ``out`` and the weights' sums reuse
     # the image part's buffer when the shapes allow.
-    run(y_planes, kernel, plan, mode, 0.0, nthreads, out)
+    run(y_planes, kernel, plan, mode, y_cval, nthreads, out)
+    if inf_cval:
+        with np.errstate(invalid="ignore"):     # inf - inf is NaN, as ever
+            out += _outside_terms(kernel, plan, (H, W), cval)
     route = "engine" if nan_cval else _flag_route(found, kernel.shape, plan,
                                                    len(planes))
-    # The flags' sums: in the image part's buffer when the shapes allow,
-    # unless the column scatter needs that buffer for its columns.
-    if y_planes.shape == out.shape and route != "columns":
-        flag_sums = y_planes
-    else:
-        flag_sums = scratch("nan_sums", out.shape, out.dtype)
     # With no negative weight sum_valid(|w|) is sum_valid(w): no third sum.
     kernels = (kernel, np.abs(kernel)) if signed else (kernel,)
-    sums = [flag_sums] + [np.empty_like(out) for _ in kernels[1:]]
+    # The weights' sums: in the image part's buffer when the shapes allow,
+    # unless the columns need it; the NaNs' sums in float64, whatever the
+    # work type.
+    sum_dtype = np.float64 if route == "scatter" else out.dtype
+    if (route == "engine" and y_planes.shape == out.shape):
+        first = y_planes
+    else:
+        first = scratch("nan_sums", out.shape, sum_dtype)
+    sums = [first] + [np.empty(out.shape, sum_dtype) for _ in kernels[1:]]
     if route != "engine":
         where = (_nan.flag_positions(flags.reshape(-1), found,
-                                     _nan_threads(nthreads, flags.size))
-                 if narrow else np.flatnonzero(flags))
+                                     _nan_threads(nthreads, flags.size),
+                                     zeros=True)
+                 if narrow else np.flatnonzero(flags.reshape(-1) == 0))
         del flags
     if route == "scatter":
         for w, acc in zip(kernels, sums):
             acc.fill(0)
             _scatter_nan_weights(where, (H, W), w, plan, mode, nthreads, acc)
     elif route == "columns":
-        # A separable kernel: each NaN's column weights are scattered onto
-        # the column pass's rows (kh additions per NaN, not kh * kw), then
-        # the planned engine runs the row pass over them.
+        # A separable kernel: the column pass's valid sums from the NaNs
+        # alone (kh additions per NaN, not kh * kw), then the planned
+        # engine's row pass over them.  The row pass reads a column
+        # outside the image as all valid.
         row_plan = _row_pass_plan(plan)
         shape = (len(planes), plan.out_shape[0], W)
-        cols = (y_planes if y_planes.shape == shape
-                else scratch("nan_columns", shape, out.dtype))
         (top, _), _ = plan.pads
         (sy, _), (dy, _) = plan.stride, plan.dilation
         kh = kernel.shape[0]
@@ -486,15 +505,19 @@ def run_ignoring_nan(planes, kernel, plan, mode, cval, nthreads, out):
             dtype=np.intp)
         starts = np.searchsorted(
             where, np.arange(len(planes) * H + 1) * W).astype(np.intp)
+        cols = (y_planes if y_planes.shape == shape
+                else scratch("nan_columns", shape, out.dtype))
         for w, acc in zip(kernels, sums):
             wcol, wrow = (plan if w is kernel else _abs_plan(plan)).factors
-            _nan.column_flag_sums(
+            # (returns the column's total: the valid sum of a column
+            # outside the image, in constant mode)
+            outside = _nan.column_valid_sums(
                 where, starts, H, W, source_row,
-                np.ascontiguousarray(wcol, dtype=out.dtype), sy, dy, cols,
+                np.ascontiguousarray(wcol, dtype=np.float64), sy, dy, cols,
                 _nan_threads(nthreads, cols.size))
             _run(cols, np.asarray(wrow)[None, :],
-                 row_plan._replace(factors=(np.ones(1), wrow)), mode, 0.0,
-                 nthreads, acc, dtype, 1)
+                 row_plan._replace(factors=(np.ones(1), wrow)), mode,
+                 outside, nthreads, acc, dtype, 1)
     else:
         for w, acc in zip(kernels, sums):
             w_plan = plan if w is kernel else _abs_plan(plan)
@@ -502,19 +525,49 @@ def run_ignoring_nan(planes, kernel, plan, mode, cval, nthreads, out):
                 # Straight to the planned engine, which reads uint8: run()
                 # would send an equal-weight kernel's flags through the
                 # integer box sums instead, off the plan the costs chose.
-                _run(flags, w, w_plan, mode, 0.0, nthreads, acc, dtype, 1)
+                _run(flags, w, w_plan, mode, m_cval, nthreads, acc, dtype, 1)
             else:
-                run(flags, w, w_plan, mode, 0.0, nthreads, acc)
+                run(flags, w, w_plan, mode, m_cval, nthreads, acc)
         del flags
-    flag_abs = sums[-1]
     total, total_abs = float(np.sum(kernel)), float(np.sum(np.abs(kernel)))
     flat_out = out.reshape(-1)
-    _nan.combine_nan(flat_out, flag_sums.reshape(-1), flag_abs.reshape(-1),
+    _nan.combine_nan(flat_out, sums[0].reshape(-1), sums[-1].reshape(-1),
                      flat_out, total, total_abs,
                      float(NAN_WEIGHT_EPS * np.finfo(dtype).eps * total_abs),
-                     shift, nan_cval, signed,
+                     route != "scatter", signed,
                      _nan_threads(nthreads, flat_out.size))
     return out
+
+
+def _outside_terms(kernel, plan, shape, cval):
+    """What the taps outside the image add to each output ``(oh, ow)``
+    when constant mode's ``cval`` is infinite, by plain arithmetic: 0
+    where no tap reads outside, ``cval`` times the sign of the weights
+    that do when they all have one sign, NaN when they have both or one
+    of them is 0 (``0 * inf``).  Counted, per output, from which kernel
+    rows and columns fall outside (tap ``(a, b)`` of output ``(i, j)`` is
+    outside when its row or its column is)."""
+    (H, W), (kh, kw) = shape, kernel.shape
+    (top, _), (left, _) = plan.pads
+    (sy, sx), (dy, dx) = plan.stride, plan.dilation
+    oh, ow = plan.out_shape
+    rows = np.arange(oh)[:, None] * sy - top + np.arange(kh) * dy
+    cols = np.arange(ow)[:, None] * sx - left + np.arange(kw) * dx
+    # 1 for the taps inside along each axis
+    rows_in = ((rows >= 0) & (rows < H)).astype(np.float64)
+    cols_in = ((cols >= 0) & (cols < W)).astype(np.float64)
+
+    def outside(taps):
+        # taps outside = all taps - taps inside along both axes (counts,
+        # exact in float64)
+        taps = taps.astype(np.float64)
+        return taps.sum() - rows_in @ taps @ cols_in.T > 0.5
+
+    positive, negative = outside(kernel > 0), outside(kernel < 0)
+    nan = outside(kernel == 0) | (positive & negative)
+    terms = np.where(positive, cval, np.where(negative, -cval, 0.0))
+    terms[nan] = np.nan
+    return terms
 
 
 # What one addition of the NaN scatter costs, in the engines'
@@ -529,12 +582,13 @@ _SCATTER_PER_THREAD = 1 << 15
 
 
 def _flag_route(nnan, kernel_shape, plan, nplanes):
-    """How ``corr(N, w)`` is made, whichever costs least: ``"engine"``, the
-    planned engine's run over the flags; ``"scatter"``, each NaN's weights
-    added onto the outputs that read it (``kh * kw`` additions per NaN:
-    for images with few NaNs); ``"columns"``, for a separable plan, each
-    NaN's column weights added onto the column pass's rows (``kh``
-    additions per NaN) and the engine's row pass over them."""
+    """How the valid weights' sums are made, whichever costs least:
+    ``"engine"``, the planned engine's run over the validity mask;
+    ``"scatter"``, each NaN's weights added onto the outputs that read it
+    (``kh * kw`` additions per NaN: for images with few NaNs);
+    ``"columns"``, for a separable plan, each NaN's column weights taken
+    from the column totals (``kh`` additions per NaN) and the engine's row
+    pass over them (see :func:`run_ignoring_nan`)."""
     if plan.engine_geometry is not None:
         return "engine"            # the inverse maps would be huge
     kh, kw = kernel_shape

@@ -5,7 +5,7 @@ numpy.pad + sliding-window correlation (independent of cfilter): the
 numerator ``sum_valid(w*x)`` correlates the image with NaN set to 0 (the
 mode's outside values, cval included, count as valid), the denominator
 ``sum_valid(w)`` correlates the validity mask (extended by the same mode,
-1 outside for a finite cval), and ``sum_valid(|w|)`` decides "no valid
+1 outside unless cval is NaN), and ``sum_valid(|w|)`` decides "no valid
 weight".  Every engine is compared with it, and with every other.
 """
 import numpy as np
@@ -28,7 +28,7 @@ def ignore_reference(x, w, dtype=np.float64, *, mode="reflect", cval=0.0,
     x = np.asarray(x, dtype=np.float64)
     w = np.asarray(w, dtype=np.float64)
     valid = ~np.isnan(x)
-    finite_cval = np.isfinite(cval)
+    finite_cval = not np.isnan(cval)    # a NaN cval leaves the outside out
     opts = dict(mode=mode, padding=padding, stride=stride, dilation=dilation,
                 convolve=convolve)
 
@@ -481,7 +481,8 @@ def test_scattered_routes_on_colour_planes_and_threads(rng, monkeypatch,
 @pytest.mark.parametrize("nthreads", [1, 2, 3])
 def test_flag_positions_equal_numpy_flatnonzero(rng, n, density, nthreads):
     """The NaN positions the scatters start from: every nonzero byte (any
-    value), ascending, across words, chunks and threads."""
+    value), ascending, across words, chunks and threads; and the zeros of
+    a validity mask of 0 and 1."""
     from cfilter._core import _nan
     flags = np.where(rng.random(n) < density,
                      rng.integers(1, 256, n), 0).astype(np.uint8)
@@ -490,3 +491,8 @@ def test_flag_positions_equal_numpy_flatnonzero(rng, n, density, nthreads):
     np.testing.assert_array_equal(got, expected)
     with pytest.raises(ValueError, match="count differs"):
         _nan.flag_positions(flags, len(expected) + 1, nthreads)
+    valid = (flags == 0).astype(np.uint8)
+    got = _nan.flag_positions(valid, len(expected), nthreads, zeros=True)
+    np.testing.assert_array_equal(got, expected)
+    with pytest.raises(ValueError, match="count differs"):
+        _nan.flag_positions(valid, len(expected) + 1, nthreads, zeros=True)

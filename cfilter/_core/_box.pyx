@@ -716,13 +716,20 @@ def box_sum_int_planes(const small_int[:, :, ::1] images, out,
     for integers).  The caller checks that kh * kw * max|sample| (and
     |cval|) fit in an int.  The work items are blocks of output rows of
     one plane; each starts its window sums afresh, and integer sums are
-    exact, so the result does not depend on the thread count."""
+    exact, so the result does not depend on the thread count.
+
+    ``out``'s sample type is read from the array: a ``dst_kind`` that is
+    not its type, or an output that is not C-contiguous, aligned and in
+    the machine's byte order, is a TypeError or ValueError (as is an
+    unaligned ``images``), never a misread."""
     cdef IntBoxCall g
     cdef Py_ssize_t N = images.shape[0], nitems
     cdef int[:, ::1] sums, ext, tbuf
     cdef double[:, ::1] obuf
     cdef float[:, ::1] fbuf
     g.dst = planes_of(out, dst_kind)
+    if images.size and (<size_t> &images[0, 0, 0]) % sizeof(small_int):
+        raise ValueError("box_sum_int_planes: images must be aligned")
     g.H, g.n = images.shape[1], images.shape[2]
     g.C, g.W = C, images.shape[2] // C
     g.oh, g.ow = g.dst.H, g.dst.n // C

@@ -6,8 +6,10 @@ the image into those planes and combine the filtered planes, each in one
 pass over memory (the numpy versions took about five passes each, as much
 time as the engine runs themselves); element-wise, so every thread count
 gives the same bits.  For an image with few NaNs, ``flag_positions`` lists
-them and ``scatter_nan_weights`` makes the filtered NaN plane from them
-alone.
+them and ``scatter_nan_weights`` or ``column_valid_sums`` add up their
+weights alone (in float64, whatever the work type: the valid weights'
+sum is then the total less those, and no digit the work type keeps is
+lost where few weights are valid).
 """
 from libc.math cimport NAN
 from libc.string cimport memcpy
@@ -18,6 +20,7 @@ from libc.stdint cimport uint8_t, uint64_t
 
 from ._types cimport real
 from ._pool cimport run_items
+from ._scratch cimport per_thread
 
 
 cdef enum:
@@ -73,18 +76,17 @@ cdef extern from *:
     #include <string.h>
     /* One branch-free loop per type pair, in plain C with restrict
        pointers, so the compiler vectorises it (isnan() rather than v != v,
-       and the subtraction done everywhere, for the same reason). */
+       for the same reason).  y is x with NaN set to 0; f the validity, 1
+       where x is a number. */
     #define CFILTER_SPLIT(NAME, REAL, FLAG)                                  \
     static Py_ssize_t NAME(const REAL *restrict x, REAL *restrict y,        \
-                           FLAG *restrict f, Py_ssize_t n, REAL s,           \
-                           int flip) {                                       \
+                           FLAG *restrict f, Py_ssize_t n) {                 \
         Py_ssize_t i, count = 0;                                             \
         for (i = 0; i < n; i++) {                                            \
             REAL v = x[i];                                                   \
-            REAL d = v - s;                                                  \
             int nan = isnan(v) != 0;                                         \
-            y[i] = nan ? (REAL)0 : d;                                        \
-            f[i] = (FLAG)(nan ^ flip);                                       \
+            y[i] = nan ? (REAL)0 : v;                                        \
+            f[i] = (FLAG)(1 - nan);                                          \
             count += nan;                                                    \
         }                                                                    \
         return count;                                                        \
@@ -104,58 +106,56 @@ cdef extern from *:
     CFILTER_ADD_ROW(cfilter_add_row_f, float)
     CFILTER_ADD_ROW(cfilter_add_row_d, double)
     /* combine_nan's rule for kernels without negative weights (then
-       fa is f), in place on y.  One loop per case (NaN cval, shift), so
-       no test is left in the loop; y restrict, so no aliasing check sends
-       it down the scalar path; and the NaN set by OR-ing a quiet NaN's
-       bits in, not by a select, which gcc does not vectorise after a
-       float comparison (it could trap). */
-    #define CFILTER_COMBINE_CASE(NAME, REAL, BITS, QNAN, NAN_CVAL, SHIFT)    \
-    static void NAME(REAL *restrict y, const REAL *restrict f,              \
-                     Py_ssize_t n, REAL t, REAL small, REAL full, REAL s) {  \
+       fa is f), in place on y, from the weights' sums f of type ACC: the
+       valid weights' (VALID) or the NaNs' (else; the valid weights' sum
+       is then t - f, taken in ACC).  One loop per case, so no test is
+       left in the loop; y restrict, so no aliasing check sends it down
+       the scalar path; and the NaN set by OR-ing a quiet NaN's bits in,
+       not by a select, which gcc does not vectorise after a float
+       comparison (it could trap). */
+    #define CFILTER_COMBINE_CASE(NAME, REAL, ACC, BITS, QNAN, VALID)         \
+    static void NAME(REAL *restrict y, const ACC *restrict f,               \
+                     Py_ssize_t n, ACC t, ACC small, ACC full) {             \
         Py_ssize_t i;                                                        \
         for (i = 0; i < n; i++) {                                            \
-            REAL fv = f[i];                                                  \
-            REAL valid = NAN_CVAL ? fv : t - fv;                             \
-            BITS empty = NAN_CVAL ? fv <= small : fv >= full;                \
-            REAL num = SHIFT ? y[i] + valid * s : y[i];                      \
-            REAL r = num * (t / valid);                                      \
+            ACC fv = f[i];                                                   \
+            ACC valid = VALID ? fv : t - fv;                                 \
+            BITS empty = VALID ? fv <= small : fv >= full;                   \
+            REAL r = (REAL)((ACC)y[i] * (t / valid));                        \
             BITS bits;                                                       \
             memcpy(&bits, &r, sizeof bits);                                  \
-            bits |= (BITS)0 - empty & QNAN;                                  \
+            bits |= ((BITS)0 - empty) & QNAN;                                \
             memcpy(&y[i], &bits, sizeof bits);                               \
         }                                                                    \
     }
-    #define CFILTER_COMBINE(NAME, REAL, BITS, QNAN)                          \
-    CFILTER_COMBINE_CASE(NAME##_00, REAL, BITS, QNAN, 0, 0)                  \
-    CFILTER_COMBINE_CASE(NAME##_01, REAL, BITS, QNAN, 0, 1)                  \
-    CFILTER_COMBINE_CASE(NAME##_10, REAL, BITS, QNAN, 1, 0)                  \
-    CFILTER_COMBINE_CASE(NAME##_11, REAL, BITS, QNAN, 1, 1)                  \
-    static void NAME(REAL *y, const REAL *f, Py_ssize_t n, REAL t,           \
-                     REAL small, REAL full, REAL s, int nan_cval) {          \
-        if (nan_cval)                                                        \
-            (s != 0 ? NAME##_11 : NAME##_10)(y, f, n, t, small, full, s);    \
-        else                                                                 \
-            (s != 0 ? NAME##_01 : NAME##_00)(y, f, n, t, small, full, s);    \
+    #define CFILTER_COMBINE(NAME, REAL, ACC, BITS, QNAN)                     \
+    CFILTER_COMBINE_CASE(NAME##_valid, REAL, ACC, BITS, QNAN, 1)             \
+    CFILTER_COMBINE_CASE(NAME##_nan, REAL, ACC, BITS, QNAN, 0)               \
+    static void NAME(REAL *y, const ACC *f, Py_ssize_t n, ACC t, ACC small,  \
+                     ACC full, int valid_sums) {                             \
+        (valid_sums ? NAME##_valid : NAME##_nan)(y, f, n, t, small, full);   \
     }
-    CFILTER_COMBINE(cfilter_combine_f, float, uint32_t, 0x7fc00000u)
-    CFILTER_COMBINE(cfilter_combine_d, double, uint64_t,
+    CFILTER_COMBINE(cfilter_combine_ff, float, float, uint32_t, 0x7fc00000u)
+    CFILTER_COMBINE(cfilter_combine_fd, float, double, uint32_t, 0x7fc00000u)
+    CFILTER_COMBINE(cfilter_combine_dd, double, double, uint64_t,
                     0x7ff8000000000000ull)
     """
-    void cfilter_combine_f(float* y, const float* f, Py_ssize_t n, float t,
-                           float small, float full, float s,
-                           int nan_cval) nogil
-    void cfilter_combine_d(double* y, const double* f, Py_ssize_t n,
-                           double t, double small, double full, double s,
-                           int nan_cval) nogil
+    void cfilter_combine_ff(float* y, const float* f, Py_ssize_t n, float t,
+                            float small, float full, int valid_sums) nogil
+    void cfilter_combine_fd(float* y, const double* f, Py_ssize_t n,
+                            double t, double small, double full,
+                            int valid_sums) nogil
+    void cfilter_combine_dd(double* y, const double* f, Py_ssize_t n,
+                            double t, double small, double full,
+                            int valid_sums) nogil
     Py_ssize_t cfilter_split_f(const float* x, float* y, float* f,
-                               Py_ssize_t n, float s, int flip) nogil
+                               Py_ssize_t n) nogil
     Py_ssize_t cfilter_split_d(const double* x, double* y, double* f,
-                               Py_ssize_t n, double s, int flip) nogil
+                               Py_ssize_t n) nogil
     Py_ssize_t cfilter_split_fu8(const float* x, float* y, uint8_t* f,
-                                 Py_ssize_t n, float s, int flip) nogil
+                                 Py_ssize_t n) nogil
     Py_ssize_t cfilter_split_du8(const double* x, double* y,
-                                 uint8_t* f, Py_ssize_t n, double s,
-                                 int flip) nogil
+                                 uint8_t* f, Py_ssize_t n) nogil
     void cfilter_add_row_f(float* acc, const float* w, Py_ssize_t n) nogil
     void cfilter_add_row_d(double* acc, const double* w, Py_ssize_t n) nogil
 
@@ -172,8 +172,6 @@ cdef struct SplitCall:
     void* flag
     Py_ssize_t n
     Py_ssize_t* found       # per chunk
-    double shift
-    int flip
 
 
 cdef void _split_rows(const SplitCall* g, Py_ssize_t c, real* r,
@@ -185,17 +183,13 @@ cdef void _split_rows(const SplitCall* g, Py_ssize_t c, real* r,
     cdef flag_t* flag = <flag_t*> g.flag + start
     if flag_t is uint8_t:
         if real is float:
-            g.found[c] = cfilter_split_fu8(x, y, flag, stop - start,
-                                           <float>g.shift, g.flip)
+            g.found[c] = cfilter_split_fu8(x, y, flag, stop - start)
         else:
-            g.found[c] = cfilter_split_du8(x, y, flag, stop - start,
-                                           g.shift, g.flip)
+            g.found[c] = cfilter_split_du8(x, y, flag, stop - start)
     elif real is float and flag_t is float:
-        g.found[c] = cfilter_split_f(x, y, flag, stop - start,
-                                     <float>g.shift, g.flip)
+        g.found[c] = cfilter_split_f(x, y, flag, stop - start)
     elif real is double and flag_t is double:
-        g.found[c] = cfilter_split_d(x, y, flag, stop - start, g.shift,
-                                     g.flip)
+        g.found[c] = cfilter_split_d(x, y, flag, stop - start)
 
 
 cdef void _split_fu8(void* g, Py_ssize_t c, int slot) noexcept nogil:
@@ -215,11 +209,11 @@ cdef void _split_dd(void* g, Py_ssize_t c, int slot) noexcept nogil:
 
 
 def split_nan(const real[::1] x, real[::1] y, flag_t[::1] flag,
-              double shift, bint nan_cval, int nthreads):
-    """``y = x - shift`` with NaN set to 0; ``flag`` = 1 at NaN and 0
-    elsewhere (the other way round with ``nan_cval``), of the compute type
-    or uint8 (a quarter of the traffic, for the engines that read uint8).
-    Returns the number of NaNs found."""
+              int nthreads):
+    """``y = x`` with NaN set to 0, and ``flag`` the validity mask: 1
+    where ``x`` is a number, 0 at NaN; of the compute type or uint8 (a
+    quarter of the traffic, for the engines that read uint8).  Returns the
+    number of NaNs found."""
     cdef SplitCall g
     cdef Py_ssize_t n = x.shape[0]
     cdef Py_ssize_t nchunks = (n + CHUNK - 1) // CHUNK
@@ -233,7 +227,7 @@ def split_nan(const real[::1] x, real[::1] y, flag_t[::1] flag,
     found = np.zeros(nchunks, dtype=np.intp)
     cdef Py_ssize_t[::1] counts = found
     g.x, g.y, g.flag, g.n = &x[0], &y[0], &flag[0], n
-    g.found, g.shift, g.flip = &counts[0], shift, 1 if nan_cval else 0
+    g.found = &counts[0]
     with nogil:
         if flag_t is uint8_t:
             if real is float:
@@ -391,42 +385,50 @@ def scatter_nan_weights(const Py_ssize_t[::1] where,
             run_items(_scatter_d, &g, N * g.nbands, nthreads)
 
 
+ctypedef fused acc_t:
+    float
+    double
+
+
 cdef struct CombineCall:
     void* y
     const void* f
     const void* fa
     void* o
     Py_ssize_t n
-    double t, small, full, s
-    bint nan_cval, signed, in_place
+    double t, small, full
+    bint valid_sums, signed, in_place
 
 
-cdef void _combine_chunk(const CombineCall* g, Py_ssize_t c,
-                         real* dummy) noexcept nogil:
+cdef void _combine_chunk(const CombineCall* g, Py_ssize_t c, real* dummy,
+                         acc_t* dummy_acc) noexcept nogil:
     cdef Py_ssize_t start = c * CHUNK
     cdef Py_ssize_t stop = min(start + CHUNK, g.n), i
     cdef real* y = <real*> g.y
-    cdef const real* f = <const real*> g.f
-    cdef const real* fa = <const real*> g.fa
+    cdef const acc_t* f = <const acc_t*> g.f
+    cdef const acc_t* fa = <const acc_t*> g.fa
     cdef real* o = <real*> g.o
-    cdef real t = <real> g.t, small = <real> g.small, s = <real> g.s
-    cdef real full = <real> g.full
-    cdef real fv, fav, valid, scale, mag
+    cdef acc_t t = <acc_t> g.t, small = <acc_t> g.small
+    cdef acc_t full = <acc_t> g.full
+    cdef acc_t fv, fav, valid, scale, mag
     cdef real nan = <real>NAN
     cdef bint empty, partial
-    cdef bint nan_cval = g.nan_cval
+    cdef bint valid_sums = g.valid_sums
     if not g.signed and g.in_place:
-        if real is float:
-            cfilter_combine_f(&y[start], &f[start], stop - start, t,
-                              small, full, s, nan_cval)
-        else:
-            cfilter_combine_d(&y[start], &f[start], stop - start, t,
-                              small, full, s, nan_cval)
+        if real is float and acc_t is float:
+            cfilter_combine_ff(&y[start], &f[start], stop - start, t,
+                               small, full, valid_sums)
+        elif real is float:
+            cfilter_combine_fd(&y[start], &f[start], stop - start, t,
+                               small, full, valid_sums)
+        elif acc_t is double:
+            cfilter_combine_dd(&y[start], &f[start], stop - start, t,
+                               small, full, valid_sums)
         return
     for i in range(start, stop):
         fv = f[i]
         fav = fa[i]
-        if nan_cval:
+        if valid_sums:
             valid = fv
             empty = fav <= small
         else:
@@ -436,7 +438,7 @@ cdef void _combine_chunk(const CombineCall* g, Py_ssize_t c,
             o[i] = nan
             continue
         if g.signed:
-            if nan_cval:
+            if valid_sums:
                 partial = fav < full
             else:
                 partial = fav > small
@@ -448,82 +450,103 @@ cdef void _combine_chunk(const CombineCall* g, Py_ssize_t c,
             elif partial:
                 scale = 0
         else:
-            # Exactly 1 where every weight is valid (f == 0).
+            # Exactly 1 where every weight is valid (f == 0 from the NaNs'
+            # sums).
             scale = t / valid
-        if s != 0:
-            o[i] = (y[i] + valid * s) * scale
-        else:
-            o[i] = y[i] * scale
+        o[i] = <real>(y[i] * scale)
 
 
-cdef void _combine_f(void* g, Py_ssize_t c, int slot) noexcept nogil:
-    _combine_chunk(<const CombineCall*> g, c, <float*> NULL)
+cdef void _combine_ff(void* g, Py_ssize_t c, int slot) noexcept nogil:
+    _combine_chunk(<const CombineCall*> g, c, <float*> NULL, <float*> NULL)
 
 
-cdef void _combine_d(void* g, Py_ssize_t c, int slot) noexcept nogil:
-    _combine_chunk(<const CombineCall*> g, c, <double*> NULL)
+cdef void _combine_fd(void* g, Py_ssize_t c, int slot) noexcept nogil:
+    _combine_chunk(<const CombineCall*> g, c, <float*> NULL, <double*> NULL)
 
 
-def combine_nan(real[::1] y, const real[::1] f, const real[::1] fa,
+cdef void _combine_dd(void* g, Py_ssize_t c, int slot) noexcept nogil:
+    _combine_chunk(<const CombineCall*> g, c, <double*> NULL, <double*> NULL)
+
+
+def combine_nan(real[::1] y, const acc_t[::1] f, const acc_t[::1] fa,
                 real[::1] o, double total, double total_abs, double tiny,
-                double shift, bint nan_cval, bint signed, int nthreads):
+                bint valid_sums, bint signed, int nthreads):
     """The normalised result ``o`` (which may be ``y``) from ``y =
-    corr(Y, w)``, ``f = corr(N, w)`` and ``fa = corr(N, |w|)`` (``M``
-    instead of ``N`` with ``nan_cval``; ``fa`` may be ``f`` when no weight
-    is negative).  The rules are run_ignoring_nan's: with ``valid =
-    sum_valid(w)``, NaN where ``sum_valid(|w|) <= tiny``; else ``(y +
-    valid * shift) * total / valid``, where for a signed kernel the
-    rescaling is skipped (factor 1) where the valid weights cancel, and a
-    zero-sum kernel gives 0 wherever some weight is invalid."""
+    corr(Y, w)`` and the weights' sums ``f`` (of ``w``) and ``fa`` (of
+    ``|w|``; it may be ``f`` when no weight is negative): with
+    ``valid_sums`` those of the valid weights, ``corr(M, w)``, else those
+    of the NaNs' weights, ``corr(N, w)``, taken in float64 so that the
+    valid weights' ``total - f`` (in float64 too) loses no digit of a
+    float32 ``y``.  ``f`` is of ``y``'s type or float64.  The rules are
+    run_ignoring_nan's: with ``valid = sum_valid(w)``, NaN where
+    ``sum_valid(|w|) <= tiny``; else ``y * total / valid``, where for a
+    signed kernel the rescaling is skipped (factor 1) where the valid
+    weights cancel, and a zero-sum kernel gives 0 wherever some weight is
+    invalid."""
     cdef CombineCall g
     cdef Py_ssize_t n = y.shape[0]
     cdef Py_ssize_t nchunks = (n + CHUNK - 1) // CHUNK
-    cdef real ta = <real>total_abs, small = <real>tiny
+    if real is double and acc_t is float:
+        raise TypeError("combine_nan: float32 sums for float64 values")
     if f.shape[0] != n or fa.shape[0] != n or o.shape[0] != n:
         raise ValueError("combine_nan: the planes differ in length")
     if n == 0:
         return
     g.y, g.f, g.fa, g.o, g.n = &y[0], &f[0], &fa[0], &o[0], n
-    g.t, g.small, g.full, g.s = <real>total, small, ta - small, <real>shift
-    g.nan_cval, g.signed, g.in_place = nan_cval, signed, &o[0] == &y[0]
+    # The constants in the sums' type, as the loops compare them.
+    g.t, g.small = <acc_t>total, <acc_t>tiny
+    g.full = <acc_t>(<acc_t>total_abs - <acc_t>tiny)
+    g.valid_sums, g.signed, g.in_place = valid_sums, signed, &o[0] == &y[0]
     with nogil:
-        if real is float:
-            run_items(_combine_f, &g, nchunks, nthreads)
-        else:
-            run_items(_combine_d, &g, nchunks, nthreads)
+        if real is float and acc_t is float:
+            run_items(_combine_ff, &g, nchunks, nthreads)
+        elif real is float:
+            run_items(_combine_fd, &g, nchunks, nthreads)
+        elif acc_t is double:
+            run_items(_combine_dd, &g, nchunks, nthreads)
 
 
-cdef inline Py_ssize_t _count_flags(const uint8_t* f,
-                                    Py_ssize_t n) noexcept nogil:
-    """Nonzero bytes among ``f[0 .. n - 1]``, eight at a time."""
+cdef enum:
+    # XOR-ed onto eight flag bytes of 0 or 1 to count or list the zeros.
+    ONES = 0x01010101
+
+
+cdef inline Py_ssize_t _count_flags(const uint8_t* f, Py_ssize_t n,
+                                    uint64_t flip) noexcept nogil:
+    """Nonzero bytes among ``f[0 .. n - 1]`` XOR the byte ``flip & 1``,
+    eight at a time (``flip`` 0 or eight bytes of 1)."""
     cdef Py_ssize_t i, j, count = 0, nwords = n // 8
     cdef uint64_t word
     for i in range(nwords):
         memcpy(&word, &f[8 * i], 8)
+        word ^= flip
         if word != 0:
             count += cfilter_nonzero_bytes(word)
     for j in range(8 * nwords, n):
-        count += f[j] != 0
+        count += (f[j] ^ <uint8_t>(flip & 1)) != 0
     return count
 
 
 cdef inline Py_ssize_t _list_flags(const uint8_t* f, Py_ssize_t n,
                                    Py_ssize_t offset, Py_ssize_t* pos,
-                                   Py_ssize_t room) noexcept nogil:
-    """Write ``offset + i`` for the nonzero ``f[i]``, ascending, into
-    ``pos`` (at most ``room``); returns how many.  A sparse plane's
-    nonzero words are few: the scan skips zero words eight bytes at a
-    time, then takes each nonzero byte by its lowest set bit (one branch
-    per flag, where testing the eight bytes mispredicted often)."""
+                                   Py_ssize_t room,
+                                   uint64_t flip) noexcept nogil:
+    """Write ``offset + i`` for the nonzero ``f[i] ^ (flip & 1)``,
+    ascending, into ``pos`` (at most ``room``); returns how many.  A
+    sparse plane's nonzero words are few: the scan skips zero words eight
+    bytes at a time, then takes each nonzero byte by its lowest set bit
+    (one branch per flag, where testing the eight bytes mispredicted
+    often)."""
     cdef Py_ssize_t i, j, k = 0, nwords = n // 8
     cdef uint64_t word
     for i in range(nwords):
         memcpy(&word, &f[8 * i], 8)    # one load, no aliasing
+        word ^= flip
         while word != 0 and k < room:
             pos[k] = offset + 8 * i + cfilter_take_byte(&word)
             k += 1
     for j in range(8 * nwords, n):
-        if f[j] != 0 and k < room:
+        if (f[j] ^ <uint8_t>(flip & 1)) != 0 and k < room:
             pos[k] = offset + j
             k += 1
     return k
@@ -534,13 +557,14 @@ cdef struct FlagCall:
     Py_ssize_t n
     Py_ssize_t* offsets     # nchunks + 1
     Py_ssize_t* pos
+    uint64_t flip
 
 
 cdef void _count_item(void* ctx, Py_ssize_t c, int slot) noexcept nogil:
     cdef const FlagCall* g = <const FlagCall*> ctx
     cdef Py_ssize_t start = c * CHUNK
     cdef Py_ssize_t stop = min(start + CHUNK, g.n)
-    g.offsets[c + 1] = _count_flags(g.flags + start, stop - start)
+    g.offsets[c + 1] = _count_flags(g.flags + start, stop - start, g.flip)
 
 
 cdef void _list_item(void* ctx, Py_ssize_t c, int slot) noexcept nogil:
@@ -550,16 +574,19 @@ cdef void _list_item(void* ctx, Py_ssize_t c, int slot) noexcept nogil:
     # (a chunk without flags has no place in pos, not even its first)
     if g.offsets[c + 1] > g.offsets[c]:
         _list_flags(g.flags + start, stop - start, start,
-                    g.pos + g.offsets[c], g.offsets[c + 1] - g.offsets[c])
+                    g.pos + g.offsets[c], g.offsets[c + 1] - g.offsets[c],
+                    g.flip)
 
 
 def flag_positions(const uint8_t[::1] flags, Py_ssize_t count,
-                   int nthreads=1):
-    """The ``count`` indices where ``flags`` is nonzero, ascending.  With
-    several threads each chunk's flags are counted first, then listed
-    from their offsets, in parallel."""
+                   int nthreads=1, bint zeros=False):
+    """The ``count`` indices where ``flags`` is nonzero, ascending; with
+    ``zeros``, where it is 0 (then every flag must be 0 or 1: the NaNs of
+    a validity mask).  With several threads each chunk's flags are counted
+    first, then listed from their offsets, in parallel."""
     cdef FlagCall g
     cdef Py_ssize_t n = flags.shape[0], nchunks, total
+    cdef uint64_t flip = (<uint64_t>ONES << 32 | ONES) if zeros else 0
     result = np.empty(count, dtype=np.intp)
     cdef Py_ssize_t[::1] pos = result
     cdef Py_ssize_t[::1] offsets
@@ -570,14 +597,14 @@ def flag_positions(const uint8_t[::1] flags, Py_ssize_t count,
     if nthreads <= 1:
         with nogil:
             total = _list_flags(&flags[0], n, 0,
-                                &pos[0] if count else NULL, count)
+                                &pos[0] if count else NULL, count, flip)
         if total != count:
             raise ValueError("flag_positions: count differs from the flags")
         return result
     nchunks = (n + CHUNK - 1) // CHUNK
     offsets_arr = np.zeros(nchunks + 1, dtype=np.intp)
     offsets = offsets_arr
-    g.flags, g.n, g.offsets = &flags[0], n, &offsets[0]
+    g.flags, g.n, g.offsets, g.flip = &flags[0], n, &offsets[0], flip
     g.pos = &pos[0] if count else NULL
     with nogil:
         run_items(_count_item, &g, nchunks, nthreads)
@@ -595,24 +622,28 @@ cdef struct ColumnCall:
     const Py_ssize_t* where
     const Py_ssize_t* starts
     const Py_ssize_t* source_row
-    const void* wcol
+    const double* wcol
     void* out
-    Py_ssize_t H, W, oh, kh, sy, dy, nrows, total
+    double* rows            # per thread: a row of sums, ``stride`` apart
+    Py_ssize_t stride
+    double total
+    Py_ssize_t H, W, oh, kh, sy, dy, nrows, count
 
 
-cdef void _column_rows(const ColumnCall* g, Py_ssize_t item,
+cdef void _column_rows(const ColumnCall* g, Py_ssize_t item, int slot,
                        real* dummy) noexcept nogil:
     cdef Py_ssize_t task, p, t, ky, e, r, k, c, base
     cdef Py_ssize_t H = g.H, W = g.W
-    cdef const real* wcol = <const real*> g.wcol
+    cdef const double* wcol = g.wcol
+    cdef double* acc = g.rows + slot * g.stride
+    cdef double total = g.total
     cdef real* row
-    cdef real wv
-    for task in range(item * g.nrows, min((item + 1) * g.nrows, g.total)):
+    cdef double wv
+    for task in range(item * g.nrows, min((item + 1) * g.nrows, g.count)):
         p = task // g.oh
         t = task - p * g.oh
-        row = <real*> g.out + task * W
         for c in range(W):
-            row[c] = 0
+            acc[c] = 0
         base = p * H * W
         for ky in range(g.kh):
             e = t * g.sy + ky * g.dy
@@ -621,51 +652,70 @@ cdef void _column_rows(const ColumnCall* g, Py_ssize_t item,
                 continue
             wv = wcol[ky]
             for k in range(g.starts[p * H + r], g.starts[p * H + r + 1]):
-                row[g.where[k] - base - r * W] += wv
+                acc[g.where[k] - base - r * W] += wv
+        row = <real*> g.out + task * W
+        for c in range(W):
+            row[c] = <real>(total - acc[c])
 
 
 cdef void _column_f(void* g, Py_ssize_t item, int slot) noexcept nogil:
-    _column_rows(<const ColumnCall*> g, item, <float*> NULL)
+    _column_rows(<const ColumnCall*> g, item, slot, <float*> NULL)
 
 
 cdef void _column_d(void* g, Py_ssize_t item, int slot) noexcept nogil:
-    _column_rows(<const ColumnCall*> g, item, <double*> NULL)
+    _column_rows(<const ColumnCall*> g, item, slot, <double*> NULL)
 
 
-def column_flag_sums(const Py_ssize_t[::1] where, const Py_ssize_t[::1] starts,
-                     Py_ssize_t H, Py_ssize_t W,
-                     const Py_ssize_t[::1] source_row,
-                     const real[::1] wcol, Py_ssize_t sy, Py_ssize_t dy,
-                     real[:, :, ::1] out, int nthreads):
-    """The column pass of ``corr(N, w)`` for a separable ``w`` from the
-    NaNs alone: ``out[p, t, c]`` (all of it written) is the sum of
-    ``wcol[ky]`` over the taps ``ky`` whose extended row ``t*sy + ky*dy``
-    is a copy of a source row holding a NaN in column ``c``.  ``where``
-    are the NaNs' flat indices into the (N, H, W) planes, ascending;
-    ``starts[p * H + r]`` is the first of them in row ``r`` of plane ``p``
-    (``starts`` has ``N * H + 1`` entries); ``source_row[e]`` is the source
-    row extended row ``e`` copies, -1 outside (the boundary mode's map).
-    Output row by output row, so each row's additions stay in cache and
-    are made in the same order whatever the number of threads."""
+def column_valid_sums(const Py_ssize_t[::1] where,
+                      const Py_ssize_t[::1] starts, Py_ssize_t H,
+                      Py_ssize_t W, const Py_ssize_t[::1] source_row,
+                      const double[::1] wcol, Py_ssize_t sy, Py_ssize_t dy,
+                      real[:, :, ::1] out, int nthreads):
+    """The column pass of ``corr(M, w)`` for a separable ``w`` (M the
+    validity, 1 outside the image) from the NaNs alone: ``out[p, t, c]``
+    (all of it written) is ``sum(wcol)`` less the sum of ``wcol[ky]`` over
+    the taps ``ky`` whose extended row ``t*sy + ky*dy`` is a copy of a
+    source row holding a NaN in column ``c``.  Both sums are taken in
+    float64, so a column with few valid taps keeps its work type's
+    digits.  ``where`` are the NaNs' flat indices into the (N, H, W)
+    planes, ascending; ``starts[p * H + r]`` is the first of them in row
+    ``r`` of plane ``p`` (``starts`` has ``N * H + 1`` entries);
+    ``source_row[e]`` is the source row extended row ``e`` copies, -1
+    outside (the boundary mode's map).  Output row by output row, so each
+    row's additions stay in cache and are made in the same order whatever
+    the number of threads.  Returns ``sum(wcol)`` as added here (a
+    column outside the image has that valid sum in constant mode)."""
     cdef Py_ssize_t N = out.shape[0], oh = out.shape[1], kh = wcol.shape[0]
     cdef ColumnCall g
+    cdef double[:, ::1] rows
+    cdef Py_ssize_t nitems, ky
+    cdef double total = 0
+    for ky in range(kh):
+        total += wcol[ky]
     if N == 0 or oh == 0 or W == 0:
-        return
+        return total
     if (out.shape[2] != W or starts.shape[0] != N * H + 1
             or source_row.shape[0] < (oh - 1) * sy + (kh - 1) * dy + 1
             or starts[N * H] > where.shape[0]):
-        raise ValueError("column_flag_sums: inconsistent geometry")
+        raise ValueError("column_valid_sums: inconsistent geometry")
     g.where = &where[0] if where.shape[0] else NULL
     g.starts, g.source_row = &starts[0], &source_row[0]
     g.wcol, g.out = &wcol[0], &out[0, 0, 0]
+    g.total = total
     g.H, g.W, g.oh, g.kh, g.sy, g.dy = H, W, oh, kh, sy, dy
     # Output rows per item: a few thousand additions at least.
     g.nrows = max(1, 16384 // W)
-    g.total = N * oh
+    g.count = N * oh
+    nitems = (g.count + g.nrows - 1) // g.nrows
+    if nthreads < 1:
+        nthreads = 1
+    if nthreads > nitems:
+        nthreads = <int> nitems
+    rows = per_thread(nthreads, W, np.float64)
+    g.rows, g.stride = &rows[0, 0], rows.shape[1]
     with nogil:
         if real is float:
-            run_items(_column_f, &g, (g.total + g.nrows - 1) // g.nrows,
-                      nthreads)
+            run_items(_column_f, &g, nitems, nthreads)
         else:
-            run_items(_column_d, &g, (g.total + g.nrows - 1) // g.nrows,
-                      nthreads)
+            run_items(_column_d, &g, nitems, nthreads)
+    return total

@@ -98,15 +98,24 @@ cdef inline real _round(real v) noexcept nogil:
 
 
 cdef inline real _clamp(real v, real lo, real hi) noexcept nogil:
-    # Written so that a NaN becomes lo rather than an undefined conversion.
+    # Saturation; a NaN fails both comparisons and becomes lo, which is 0,
+    # NaN's integer value, for the unsigned types (vector max and min).
     v = v if v > lo else lo
     return v if v < hi else hi
+
+
+cdef inline real _clamp_signed(real v, real lo, real hi) noexcept nogil:
+    # For lo < 0: a NaN is made 0 first (one more vector compare and
+    # blend), since _clamp would make it lo.
+    v = v if v == v else 0
+    return _clamp(v, lo, hi)
 
 
 cdef inline void store_row(char* dst, const real* src, Sample kind,
                            Py_ssize_t n) noexcept nogil:
     """dst[k] = src[k] in the sample type: integers rounded to nearest, half
-    to even, and saturated at the type's limits (all exact in float32)."""
+    to even, and saturated at the type's limits (all exact in float32); NaN
+    gives 0."""
     cdef Py_ssize_t k
     cdef unsigned char* u8
     cdef signed char* i8
@@ -121,7 +130,7 @@ cdef inline void store_row(char* dst, const real* src, Sample kind,
     elif kind == I8:
         i8 = <signed char*> dst
         for k in range(n):
-            i8[k] = <signed char>_clamp(_round(src[k]), -128, 127)
+            i8[k] = <signed char>_clamp_signed(_round(src[k]), -128, 127)
     elif kind == U16:
         u16 = <unsigned short*> dst
         for k in range(n):
@@ -129,7 +138,8 @@ cdef inline void store_row(char* dst, const real* src, Sample kind,
     elif kind == I16:
         i16 = <short*> dst
         for k in range(n):
-            i16[k] = <short>_clamp(_round(src[k]), -32768, 32767)
+            i16[k] = <short>_clamp_signed(_round(src[k]), -32768,
+                                              32767)
     elif kind == F32:
         f32 = <float*> dst
         for k in range(n):
@@ -202,13 +212,53 @@ cdef inline void flush_row(const Planes* pl, Py_ssize_t p, Py_ssize_t i,
         store_row(row_address(pl, p, i), scratch, pl.kind, pl.n)
 
 
-cdef inline Planes planes_of(object array, Sample kind):
-    """The Planes of a C-contiguous (N, H, n) array (checked by the caller)
-    whose samples are of ``kind``."""
+cdef inline Sample sample_of(cnp.ndarray a) except *:
+    """The sample type of ``a``'s elements, read from its dtype; a
+    TypeError for any other dtype or a byte order not the machine's."""
+    cdef int t = cnp.PyArray_TYPE(a)
+    if not cnp.PyArray_ISNOTSWAPPED(a):
+        raise TypeError(f"compiled core: {a.dtype} samples are not in the "
+                        "machine's byte order")
+    if t == cnp.NPY_FLOAT:
+        return F32
+    if t == cnp.NPY_DOUBLE:
+        return F64
+    if t == cnp.NPY_UBYTE:
+        return U8
+    if t == cnp.NPY_BYTE:
+        return I8
+    if t == cnp.NPY_USHORT:
+        return U16
+    if t == cnp.NPY_SHORT:
+        return I16
+    raise TypeError(f"compiled core: no sample type for {a.dtype}; it "
+                    "reads and writes float32, float64, uint8, int8, "
+                    "uint16 and int16")
+
+
+cdef inline Planes planes_of(object array, Sample kind) except *:
+    """The Planes of ``array``, a C-contiguous, aligned, native-order (N,
+    H, n) ndarray of samples of ``kind``.  The type is read from the array
+    itself, so a caller's ``kind`` that is not the array's is a TypeError,
+    never a misread; any other layout is a ValueError.  (A few
+    nanoseconds: flags and fields of the array struct.)"""
     cdef Planes pl
     cdef cnp.ndarray a = <cnp.ndarray?> array
+    cdef Sample found = sample_of(a)
+    if found != kind:
+        names = ("float32", "float64", "uint8", "int8", "uint16", "int16")
+        raise TypeError(
+            f"compiled core: the planes hold {a.dtype} samples, but "
+            + (f"{names[<int>kind]}" if 0 <= <int>kind < len(names)
+               else f"sample code {<int>kind}") + " was passed")
+    if cnp.PyArray_NDIM(a) != 3:
+        raise ValueError(f"compiled core: planes must be 3-D (N, H, n), got "
+                         f"{cnp.PyArray_NDIM(a)}-D")
+    if not cnp.PyArray_IS_C_CONTIGUOUS(a) or not cnp.PyArray_ISALIGNED(a):
+        raise ValueError("compiled core: planes must be C-contiguous and "
+                         "aligned")
     pl.data = <char*> cnp.PyArray_DATA(a)
-    pl.kind = kind
+    pl.kind = found
     pl.H = cnp.PyArray_DIM(a, 1)
     pl.n = cnp.PyArray_DIM(a, 2)
     pl.row_bytes = cnp.PyArray_STRIDE(a, 1)
