@@ -109,11 +109,25 @@ def _weights_key(weights):
 def _plan_key(req, weights, factors, flip, eps):
     key = (req.spatial_shape, weights.shape, weights.dtype.str,
            _weights_key(weights), repr(req.padding), req.stride,
-           req.dilation, req.method, flip, req.nthreads, req.nan_policy, eps)
+           req.dilation, req.method, flip, req.nthreads, req.nan_policy, eps,
+           req.dtype.str)
     if factors is not None:
         key += tuple(np.asarray(f, dtype=np.float64).tobytes()
                      for f in factors)
     return key
+
+
+def _nan_avoid(req):
+    """What 'auto' avoids for this request: under nan_policy='ignore' in
+    float32, the engines whose rounding is relative to more than each
+    output's own terms (the transform's to a whole tile, lowrank's to
+    terms of both signs); a hole's edge divides by a small sum of valid
+    weights and would magnify it.  (Asked for explicitly, they run in
+    float64 there.)"""
+    if req.nan_policy == "ignore" and req.dtype == np.float32:
+        return (("fft", "lowrank"), "with nan_policy='ignore' in float32 "
+                "its rounding would be magnified at a hole's edge")
+    return None
 
 
 def _prepare(image, kernel, *, flip, **options):
@@ -149,7 +163,8 @@ def _prepare(image, kernel, *, flip, **options):
                            else req.method,
                            convolve=flip, factors=factors,
                            is_finite=lambda: asked.append(1) or finite(),
-                           nthreads=req.nthreads, kernel_eps=eps)
+                           nthreads=req.nthreads, kernel_eps=eps,
+                           avoid=_nan_avoid(req))
         # A plan that looked at the image's values holds only for it.
         if key is not None and not asked:
             _PLANS.put(key, plan)

@@ -107,7 +107,7 @@ def separable_factors(kernel, rtol=None, eps=None):
 
 def plan_filter(shape, kernel, padding, stride, dilation, method, convolve,
                 factors=None, is_finite=None, nthreads=1, axis_names=None,
-                kernel_eps=None):
+                kernel_eps=None, avoid=None):
     """The plan for correlating planes of ``shape`` with a 2-D ``kernel``.
 
     ``kernel`` is the array actually correlated (already flipped for
@@ -120,6 +120,8 @@ def plan_filter(shape, kernel, padding, stride, dilation, method, convolve,
     ``axis_names`` name the two axes in a "kernel does not fit" error.
     ``kernel_eps`` is the rounding unit of the kernel's original dtype (see
     :func:`kernel_eps`), which scales the rank-1 test; float64's if None.
+    ``avoid`` is ``(methods, why)``: methods 'auto' must not choose (their
+    costs are still reported), and the reason.
     """
     pads = resolve_padding(padding, kernel.shape, dilation, convolve=convolve)
     out = forward_lengths(shape, kernel.shape, pads, stride, dilation,
@@ -176,6 +178,11 @@ def plan_filter(shape, kernel, padding, stride, dilation, method, convolve,
     if method == "auto":
         method = min(costs, key=costs.get)
         reason = f"auto: {method} has the lowest modelled cost"
+        if avoid is not None and method in avoid[0]:
+            safe = {m: c for m, c in costs.items() if m not in avoid[0]}
+            reason = (f"auto: {method} would be cheapest, but {avoid[1]}; ")
+            method = min(safe, key=safe.get)
+            reason += f"{method} is the cheapest of the rest"
         # Only a winner that would spread NaN/Inf pays for the scan.
         if method in ("box", "fft") and is_finite is not None and not is_finite():
             safe = {m: c for m, c in costs.items() if m not in ("box", "fft")}
