@@ -155,16 +155,6 @@ def run(planes, kernel, plan, mode, cval, nthreads, out, compute=None,
         if channels > 1:
             return _run_planar(planes, kernel, plan, mode, cval, nthreads,
                                out, compute, channels, nan_policy)
-        if compute == np.float32 and plan.method in ("fft", "lowrank"):
-            # Their float32 rounding is relative to a whole tile (fft) or
-            # to terms of both signs (lowrank), and a hole's edge divides
-            # by a small sum of valid weights: float64 keeps the result
-            # within float32's rounding of the exact value.
-            result = np.empty(out.shape, dtype=np.float64)
-            run_ignoring_nan(planes.astype(np.float64), kernel, plan, mode,
-                             cval, nthreads, result)
-            cast_into(result, out)
-            return out
         # the normalised convolution works on planes of the compute type
         if planes.dtype != compute:
             planes = planes.astype(compute)
@@ -470,6 +460,17 @@ def run_ignoring_nan(planes, kernel, plan, mode, cval, nthreads, out):
         # No NaN: 'ignore' is 'propagate'.
         del y_planes, flags
         return run(planes, kernel, plan, mode, cval, nthreads, out)
+    if dtype == np.float32 and plan.method in ("fft", "lowrank"):
+        # Their float32 rounding is relative to a whole tile (fft) or to
+        # terms of both signs (lowrank), and a hole's edge divides by a
+        # small sum of valid weights: float64 keeps the result within
+        # float32's rounding of the exact value.
+        del y_planes, flags
+        result = np.empty(out.shape, dtype=np.float64)
+        run_ignoring_nan(planes.astype(np.float64), kernel, plan, mode, cval,
+                         nthreads, result)
+        cast_into(result, out)
+        return out
     # Fresh full-size buffers cost page faults as much as passes: the image
     # part's result goes straight into ``out`` and the weights' sums reuse
     # the image part's buffer when the shapes allow.
