@@ -117,16 +117,14 @@ def _plan_key(req, weights, factors, flip, eps):
     return key
 
 
-def _nan_avoid(req):
-    """What 'auto' avoids for this request: under nan_policy='ignore' in
-    float32, the engines whose rounding is relative to more than each
-    output's own terms (the transform's to a whole tile, lowrank's to
-    terms of both signs); a hole's edge divides by a small sum of valid
-    weights and would magnify it.  (Asked for explicitly, they run in
-    float64 there.)"""
+def _nan_penalty(req):
+    """Factors on the modelled costs of this request: under
+    nan_policy='ignore' in float32 the engines whose rounding is relative
+    to more than each output's own terms (the transform's to a whole tile,
+    lowrank's to terms of both signs) run in float64, since a hole's edge
+    divides by a small sum of valid weights and would magnify it."""
     if req.nan_policy == "ignore" and req.dtype == np.float32:
-        return (("fft", "lowrank"), "with nan_policy='ignore' in float32 "
-                "its rounding would be magnified at a hole's edge")
+        return {"fft": 2.0, "lowrank": 2.0}
     return None
 
 
@@ -164,7 +162,7 @@ def _prepare(image, kernel, *, flip, **options):
                            convolve=flip, factors=factors,
                            is_finite=lambda: asked.append(1) or finite(),
                            nthreads=req.nthreads, kernel_eps=eps,
-                           avoid=_nan_avoid(req))
+                           penalty=_nan_penalty(req))
         # A plan that looked at the image's values holds only for it.
         if key is not None and not asked:
             _PLANS.put(key, plan)

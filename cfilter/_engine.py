@@ -532,13 +532,16 @@ def run_ignoring_nan(planes, kernel, plan, mode, cval, nthreads, out):
     else:
         for w, acc in zip(kernels, sums):
             w_plan = plan if w is kernel else _abs_plan(plan)
-            if narrow:
+            if narrow and w_plan.method in _CONVERTING:
                 # Straight to the planned engine, which reads uint8: run()
                 # would send an equal-weight kernel's flags through the
                 # integer box sums instead, off the plan the costs chose.
                 _run(flags, w, w_plan, mode, m_cval, nthreads, acc, dtype, 1)
             else:
-                run(flags, w, w_plan, mode, m_cval, nthreads, acc)
+                # (a lowrank plan's absolute weights run on an engine that
+                # reads the compute type only: run() converts the flags)
+                run(flags, w, w_plan, mode, m_cval, nthreads, acc,
+                    compute=dtype)
         del flags
     total, total_abs = float(np.sum(kernel)), float(np.sum(np.abs(kernel)))
     flat_out = out.reshape(-1)

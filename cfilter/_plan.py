@@ -107,7 +107,7 @@ def separable_factors(kernel, rtol=None, eps=None):
 
 def plan_filter(shape, kernel, padding, stride, dilation, method, convolve,
                 factors=None, is_finite=None, nthreads=1, axis_names=None,
-                kernel_eps=None, avoid=None):
+                kernel_eps=None, penalty=None):
     """The plan for correlating planes of ``shape`` with a 2-D ``kernel``.
 
     ``kernel`` is the array actually correlated (already flipped for
@@ -120,8 +120,8 @@ def plan_filter(shape, kernel, padding, stride, dilation, method, convolve,
     ``axis_names`` name the two axes in a "kernel does not fit" error.
     ``kernel_eps`` is the rounding unit of the kernel's original dtype (see
     :func:`kernel_eps`), which scales the rank-1 test; float64's if None.
-    ``avoid`` is ``(methods, why)``: methods 'auto' must not choose (their
-    costs are still reported), and the reason.
+    ``penalty`` maps methods to a factor on their modelled cost (the
+    engines run them in float64 under ``nan_policy='ignore'`` in float32).
     """
     pads = resolve_padding(padding, kernel.shape, dilation, convolve=convolve)
     out = forward_lengths(shape, kernel.shape, pads, stride, dilation,
@@ -166,6 +166,7 @@ def plan_filter(shape, kernel, padding, stride, dilation, method, convolve,
     costs = method_costs(out, kernel.shape, estride, edil, factors,
                          box_value, tiles)
     terms = None
+    penalty = penalty or {}
     if method == "lowrank" or (
             method == "auto" and factors is None and finite_kernel
             and min(kernel.shape) > 1
@@ -175,14 +176,13 @@ def plan_filter(shape, kernel, padding, stride, dilation, method, convolve,
         # worth its cost only for calls large enough to repay it.
         terms = lowrank_factors(kernel, eps=kernel_eps)
         costs["lowrank"] = lowrank_cost(out, kernel.shape, len(terms[0]))
+    for m, factor in penalty.items():
+        if m in costs:
+            costs[m] *= factor
     if method == "auto":
         method = min(costs, key=costs.get)
         reason = f"auto: {method} has the lowest modelled cost"
-        if avoid is not None and method in avoid[0]:
-            safe = {m: c for m, c in costs.items() if m not in avoid[0]}
-            reason = (f"auto: {method} would be cheapest, but {avoid[1]}; ")
-            method = min(safe, key=safe.get)
-            reason += f"{method} is the cheapest of the rest"
+
         # Only a winner that would spread NaN/Inf pays for the scan.
         if method in ("box", "fft") and is_finite is not None and not is_finite():
             safe = {m: c for m, c in costs.items() if m not in ("box", "fft")}
