@@ -51,7 +51,7 @@ def tile_costs(repeats):
         k = max(3, n // 6) | 1
         kernel = rng.random((k, k)).astype(np.float32)
         t = n - k + 1
-        tiles = -(-size // t) ** 2
+        tiles = (-(-size // t)) ** 2
 
         def run():
             _fftconv.correlate_tiles(planes, kernel, out, k // 2, k // 2, 1,

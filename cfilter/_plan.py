@@ -249,12 +249,26 @@ def _tile_choices(span, reach):
     return choices
 
 
-# The compiled engine's time per tile pixel grows with log2(nh * nw) (the
-# transforms) plus a fixed part (filling the tile, the product, the copy
-# out), in units of log2 steps; lengths above 1024 spill out of the cache
-# and count double (measured on 2048 x 2048 float32, one thread, by
-# benchmarks/calibrate.py --tiles).
-TILE_FIXED = 2.0
+# The compiled engine's time per tile pixel, in ns, for each tile length
+# (one thread, 2048 x 2048 float32, by benchmarks/calibrate.py --tiles; the
+# mean of three runs).  Lengths past the table (one tile for a whole large
+# image) cost what the longest does, twice over past 1024: their transforms
+# spill out of the cache.
+TILE_NS = {
+    128: 6.3, 160: 6.1, 192: 6.0, 240: 5.7, 256: 6.4, 288: 6.1, 320: 6.0,
+    384: 6.3, 400: 6.0, 480: 6.1, 512: 6.0, 576: 4.9, 640: 5.4, 720: 5.9,
+    768: 5.5, 800: 5.4, 960: 7.8, 1024: 7.7,
+}
+
+
+def _tile_ns(n):
+    """The time per tile pixel of a tile of length ``n`` along an axis."""
+    if n in TILE_NS:
+        return TILE_NS[n]
+    above = [k for k in TILE_NS if k >= n]
+    if above:
+        return TILE_NS[min(above)]
+    return 2 * TILE_NS[max(TILE_NS)]
 
 
 @functools.lru_cache(maxsize=256)
@@ -263,9 +277,8 @@ def fft_tiles(out_shape, kernel_shape, stride, dilation, nthreads=1):
     its work, the cheapest over the candidate FFT lengths (one tile for the
     whole image included).
 
-    Work is ``tiles * nh*nw*(log2(nh*nw) + TILE_FIXED)``.  Lengths above
-    1024 count double: their transforms spill out of the cache (measured
-    on 2048x2048).  The tiling
+    Work is ``tiles * nh*nw`` times the measured time per tile pixel of
+    its lengths (``TILE_NS``), in ns.  The tiling
     never depends on ``nthreads`` (kept for the callers), so neither does
     the result, bit for bit."""
     spans = [(o - 1) * s + 1 for o, s in zip(out_shape, stride)]
@@ -275,9 +288,7 @@ def fft_tiles(out_shape, kernel_shape, stride, dilation, nthreads=1):
         strips = -(-spans[0] // th)
         for nw, tw in _tile_choices(spans[1], reach[1]):
             tiles = strips * -(-spans[1] // tw)
-            work = tiles * nh * nw * (np.log2(nh * nw) + TILE_FIXED)
-            if max(nh, nw) > 1024:
-                work *= 2
+            work = tiles * nh * nw * 0.5 * (_tile_ns(nh) + _tile_ns(nw))
             if best is None or work < best[1]:
                 best = (((nh, th), (nw, tw)), work)
     return best
@@ -287,17 +298,17 @@ def fft_tiles(out_shape, kernel_shape, stride, dilation, nthreads=1):
 # direct, separable and box cost (fixed + per_tap * taps) per output pixel,
 # with taps kh*kw for direct and kh+kw for separable; fft costs "fixed" per
 # pixel of the extended image it transforms plus "per_tap" per unit of FFT
-# work (tiles * n * log2 n).  Fitted by benchmarks/calibrate.py on float32
-# 2048x2048 with two threads on the project's 2-core machine (2026-11-21);
-# rerun it and paste its output here to recalibrate for another machine.
+# work (tiles * their pixels * TILE_NS); lowrank costs (fixed + terms *
+# (per_term + per_tap * (kh + kw))) per output pixel.  Fitted by
+# benchmarks/calibrate.py on float32 1024x1024 with two threads on the
+# project's 2-core machine (2026-12-07, the mean of three runs); rerun it
+# and paste its output here to recalibrate for another machine.
 COSTS = {
-    "direct": (18.9, 1.00),
-    "separable": (38.7, 0.97),
-    "box": (51.0, 0.0),
-    "fft": (62.6, 17.0),
-    # per output pixel: fixed + per term (its column and row passes' set-up
-    # and the sum into the output) + per tap of every term
-    "lowrank": (38.7, 12.0, 0.97),
+    "direct": (5.0, 1.00),
+    "separable": (2.3, 1.28),
+    "box": (35.1, 0.0),
+    "fft": (92.3, 19.9),
+    "lowrank": (78.7, 0.0, 1.65),
 }
 # What an SVD costs per kh * kw * min(kh, kw), in the same units (numpy's
 # LAPACK: 5.5 ms for 127 x 127, 1 ms for 63 x 63 on the benchmark machine):
