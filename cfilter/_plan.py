@@ -170,10 +170,13 @@ def plan_filter(shape, kernel, padding, stride, dilation, method, convolve,
     if method == "lowrank" or (
             method == "auto" and factors is None and finite_kernel
             and min(kernel.shape) > 1
+            and lowrank_cost(out, kernel.shape, 2) < min(costs.values())
             and SVD_COST * kernel.size * min(kernel.shape)
             < 0.05 * min(costs.values())):
         # A kernel of low rank r runs as r separable terms: its SVD is
-        # worth its cost only for calls large enough to repay it.
+        # worth its cost only for calls large enough to repay it, and only
+        # when two terms would beat the other engines (a small kernel's
+        # never would: no LAPACK call, whose threads spin afterwards).
         terms = lowrank_factors(kernel, eps=kernel_eps)
         costs["lowrank"] = lowrank_cost(out, kernel.shape, len(terms[0]))
     for m, factor in penalty.items():
