@@ -28,7 +28,7 @@ cdef enum:
     # Output rows per band: the column sums start afresh at each band's
     # first row (kh row additions instead of two), and the pool's threads
     # claim bands one at a time.
-    BAND = 128
+    BAND = 256
 
 
 cdef inline void _add_row(double* acc, const real* image, Py_ssize_t H,
