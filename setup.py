@@ -132,21 +132,32 @@ class BuildExt(build_ext):
         old = open(stamp).read() if os.path.exists(stamp) else None
         if old != flavour:
             self.force = True
+        # A build of one flavour removes the other's modules, in place and
+        # in the build folder a wheel is packed from: the loader would
+        # otherwise find them first (or instead), and a wheel would carry
+        # both.
+        places = [os.path.join(self.build_lib, CORE)]
         if self.inplace:
-            # An in-place build of one flavour removes the other's modules,
-            # which the loader would otherwise find first (or instead).
+            places.append(CORE)
+        for core in places:
             for lvl in LEVELS:
-                path = os.path.join(CORE, "_" + lvl)
+                path = os.path.join(core, "_" + lvl)
                 if not DISPATCH and os.path.isdir(path):
                     shutil.rmtree(path)
+                if DISPATCH and core == CORE:
+                    os.makedirs(path, exist_ok=True)
+            # (and the modules of no flavour: a module since removed)
+            wanted = {core: SHARED if DISPATCH else SHARED + HOT}
             if DISPATCH:
-                for lvl in LEVELS:
-                    os.makedirs(os.path.join(CORE, "_" + lvl), exist_ok=True)
-                for name in HOT:
-                    for fname in os.listdir(CORE):
-                        if fname.startswith(name + ".") and fname.endswith(
-                                (".so", ".pyd")):
-                            os.remove(os.path.join(CORE, fname))
+                wanted.update({os.path.join(core, "_" + lvl): HOT
+                               for lvl in LEVELS})
+            for folder, names in wanted.items():
+                if not os.path.isdir(folder):
+                    continue
+                for fname in os.listdir(folder):
+                    if (fname.endswith((".so", ".pyd"))
+                            and fname.split(".")[0] not in names):
+                        os.remove(os.path.join(folder, fname))
         super().run()
         os.makedirs(self.build_temp, exist_ok=True)
         with open(stamp, "w") as fh:
