@@ -27,14 +27,23 @@ cdef inline Py_ssize_t map_index(Py_ssize_t c, Py_ssize_t n, BoundaryMode mode) 
         return -1
     if mode == NEAREST:
         return 0 if c < 0 else n - 1
+    # Within one period of the edge (the common case: a kernel's reach
+    # beside the image) the index follows without a division, which costs
+    # tens of cycles and was a third of a small image's row overhead.
     if mode == WRAP:
+        if -n <= c < 2 * n:
+            return c + n if c < 0 else c - n
         return _pmod(c, n)
     if mode == REFLECT:
+        if -n <= c < 2 * n:
+            return -1 - c if c < 0 else 2 * n - 1 - c
         c = _pmod(c, 2 * n)
         return c if c < n else 2 * n - 1 - c
     # MIRROR: the edge sample is not repeated, so the period is 2n - 2.
     if n == 1:
         return 0
+    if 1 - n <= c <= 2 * n - 2:
+        return -c if c < 0 else 2 * n - 2 - c
     c = _pmod(c, 2 * n - 2)
     return c if c < n else 2 * n - 2 - c
 
