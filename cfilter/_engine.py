@@ -400,7 +400,7 @@ def _abs_plan(plan):
 
 
 def run_ignoring_nan(planes, kernel, plan, mode, cval, nthreads, out):
-    """Normalised convolution (DESIGN section 8, ``nan_policy='ignore'``).
+    """Normalised convolution (``nan_policy='ignore'``).
 
     ``out = sum_valid(w*x) * sum(w) / sum_valid(w)``, NaN where no weight is
     valid.  The planned engine filters two planes per image plane: ``Y``,

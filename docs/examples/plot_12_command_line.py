@@ -12,11 +12,13 @@ same program).
 """
 
 import os
+import re
 import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
+import textwrap
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -26,17 +28,36 @@ import skimage.io
 workdir = tempfile.mkdtemp(prefix="cfilter-batch-")
 
 
-def cfilter_cmd(*args):
-    """Run ``cfilter ARGS`` in the work folder and print what it prints."""
+def cfilter_cmd(*args, width=None):
+    """Run ``cfilter ARGS`` in the work folder and print what it prints;
+    with ``width``, a table's long lines are folded to fit the page."""
     print("$ cfilter " + " ".join(shlex.quote(a) for a in args))
     run = subprocess.run([sys.executable, "-m", "cfilter", *args],
                          cwd=workdir, capture_output=True, text=True,
-                         env={**os.environ, "COLUMNS": "100"})
+                         env={**os.environ, "COLUMNS": "79"})
     output = (run.stdout + run.stderr).rstrip()
     if output:
-        print(output)
+        print(output if width is None else fold(output, width))
     print(f"[exit status {run.returncode}]\n")
     return run
+
+
+def fold(text, width):
+    """Fold each line longer than ``width`` after its first two columns
+    (name and parameters), indenting the rest under its third column."""
+    lines = []
+    for line in text.splitlines():
+        columns = re.match(r"(\S+ +)(.*?  +)(.*)", line)
+        if len(line) <= width or not columns:
+            lines.append(line)
+            continue
+        head, rest = columns.group(1) + columns.group(2), columns.group(3)
+        if len(head) > width - 30:          # a long parameter list: wrap it
+            lines.append(head.rstrip())
+            head = " " * len(columns.group(1))
+        lines += textwrap.wrap(rest, width, initial_indent=head,
+                               subsequent_indent=" " * len(head))
+    return "\n".join(lines)
 
 
 # %%
@@ -61,8 +82,12 @@ for root, _, files in sorted(os.walk(os.path.join(workdir, "photos"))):
 # %%
 # The filters it knows
 # --------------------
+#
+# One line per name: its parameters with their defaults, and what it does
+# (the long lines are folded here to fit the page; a terminal shows each
+# on one line).
 
-cfilter_cmd("kernels")
+cfilter_cmd("kernels", width=79)
 
 # %%
 # A dry run, then the batch
