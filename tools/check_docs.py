@@ -16,6 +16,8 @@ Every page of the site is loaded from a local HTTP server. The check fails
 - shows backticks in its prose (text outside code: reStructuredText's
   inline markup that did not render, such as a literal inside bold),
 - shows a formula as raw TeX (MathJax did not load or did not typeset it),
+- uses a word of the project's workshop in its text ("seed", "DESIGN",
+  "issue 12", "stop 3", "the team"; see ``tests/test_docs_words.py``),
 - or fails to load at all.
 
 The key pages (``KEY_PAGES``) are also saved as PNG screenshots in SHOT_DIR
@@ -110,6 +112,21 @@ PAGE_REPORT_JS = r"""
     const at = text.indexOf("`");
     failures.push("backtick in prose: " +
                   text.slice(Math.max(0, at - 30), at + 30).trim());
+  }
+  // words of the project's workshop, not the user's (tests/test_docs_words.py
+  // checks the sources, code comments included)
+  const words = [/\bseeds?\b/i, /\bDESIGN\b/, /\bdesign\s+(notes?|contract|docs?)\b/i,
+                 /§\s*\d/, /\bissues?\s+#?\d+/i, /\bstops?\s+\d+/i,
+                 /\bthe\s+team\b/i];
+  const prose = document.createTreeWalker(article, NodeFilter.SHOW_TEXT);
+  while (prose.nextNode()) {
+    const node = prose.currentNode;
+    if (node.parentElement && node.parentElement.closest(
+        "pre, code, script, style, .highlight")) continue;
+    for (const word of words) {
+      const m = node.textContent.match(word);
+      if (m) failures.push("internal word in the text: " + m[0]);
+    }
   }
   for (const img of document.querySelectorAll("img[src*='broken_example']")) {
     failures.push("broken-example thumbnail: " + (img.alt || img.src));

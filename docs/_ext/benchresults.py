@@ -352,15 +352,20 @@ def headline_lines(results_dir, perf_doc="performance"):
         f"{'idle' if not any(is_busy(x) for x in idle) else 'unevenly loaded'}"
         f" machine (load average {max(loads) if loads else '?'} or less), "
         f"the last with one busy process per CPU and each library at its "
-        f"default thread count ({cpus_text(metas[-1])}). cfilter and OpenCV "
+        f"default thread count ({busy_threads(results_dir)}). cfilter and "
+        f"OpenCV "
         f"get the same number of threads; scipy runs on one. Every case, "
         f"and how to rerun them: :doc:`{perf_doc}`.", ""]
     return lines
 
 
-def cpus_text(meta):
-    n = meta.get("cpu_count")
-    return f"{n} threads each" if n else "all CPUs"
+def busy_threads(results_dir):
+    """How many threads each library had in the busy-machine run."""
+    runs = load(results_dir, "load_busy")["runs"]
+    counts = sorted({(r.get("threads") or {}).get("cfilter") for r in runs}
+                    - {None})
+    return (" and ".join(map(str, counts)) + " threads each") if counts \
+        else "each library's default"
 
 
 # ---------------------------------------------------------------------------
