@@ -353,9 +353,9 @@ def headline_lines(results_dir, perf_doc="performance"):
         f" machine (load average {max(loads) if loads else '?'} or less), "
         f"the last with one busy process per CPU and each library at its "
         f"default thread count ({busy_threads(results_dir)}). cfilter and "
-        f"OpenCV "
-        f"get the same number of threads; scipy runs on one. Every case, "
-        f"and how to rerun them: :doc:`{perf_doc}`.", ""]
+        f"OpenCV get the same number of threads; scipy (scipy.ndimage, and "
+        f"scipy.signal.fftconvolve for the large kernels) runs on one. "
+        f"Every case, and how to rerun them: :doc:`{perf_doc}`.", ""]
     return lines
 
 
