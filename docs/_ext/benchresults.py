@@ -146,12 +146,14 @@ def thread_counts(data):
 
 
 def is_busy(meta):
-    """Busy: spinning processes were started, or the load average before
-    the run was above half the CPUs."""
+    """Busy: spinning processes were started, or the load average was
+    higher than the benchmark's own threads explain (it is read when the
+    results are written, so the benchmark itself, up to one thread per
+    CPU, is in it)."""
     if meta.get("load_processes"):
         return True
     load_avg, cpus = meta.get("load_average"), meta.get("cpu_count") or 1
-    return load_avg is not None and load_avg > 0.5 * cpus
+    return load_avg is not None and load_avg > cpus + 0.5
 
 
 def conditions(meta, threads=None):
@@ -162,7 +164,7 @@ def conditions(meta, threads=None):
     parts = [f"Measured {meta.get('date', '?')} on {meta.get('cpu', '?')}, "
              f"{meta.get('cpu_count', '?')} CPUs, {state} (load average "
              f"{meta.get('load_average', '?')} when the results were "
-             f"written)"]
+             f"written, the benchmark's own threads included)"]
     versions = [f"{label} {meta[k]}" for k, label in
                 (("cfilter", "cfilter"), ("opencv", "OpenCV"),
                  ("scipy", "scipy"), ("numpy", "numpy")) if meta.get(k)]
@@ -350,7 +352,8 @@ def headline_lines(results_dir, perf_doc="performance"):
         f"OpenCV {m.get('opencv', '?')}, scipy {m.get('scipy', '?')}; "
         f"the first five rows on an "
         f"{'idle' if not any(is_busy(x) for x in idle) else 'unevenly loaded'}"
-        f" machine (load average {max(loads) if loads else '?'} or less), "
+        f" machine (load average {max(loads) if loads else '?'} or less, the "
+        f"benchmark's own threads included), "
         f"the last with one busy process per CPU and each library at its "
         f"default thread count ({busy_threads(results_dir)}). cfilter and "
         f"OpenCV get the same number of threads; scipy (scipy.ndimage, and "
