@@ -53,6 +53,8 @@ GROUPS = {
                  "--json benchmarks/results/load_idle.json",
     "load_busy": "python benchmarks/bench_load.py --callers 2 4 "
                  "--json benchmarks/results/load_busy.json",
+    "load_busy_1thread": "python benchmarks/bench_load.py --threads 1 "
+                         "--json benchmarks/results/load_busy_1thread.json",
 }
 
 #: How a column of the recorded tables is named on the page.
