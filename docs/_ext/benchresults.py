@@ -315,13 +315,16 @@ def headline(results_dir):
                              for k, v in cells.items()}))
     busy = load(results_dir, "load_busy")
     cells = {}
-    for run in busy["runs"]:
+    runs = list(busy["runs"])
+    if os.path.isfile(os.path.join(results_dir, "load_busy_1thread.json")):
+        runs += load(results_dir, "load_busy_1thread")["runs"]
+    for run in runs:
         n = (run.get("threads") or {}).get("cfilter")
         for row in run.get("load_rows", []):
             cells.setdefault(("opencv", n), []).append(
                 row["median_ms"]["cfilter"] / row["median_ms"]["opencv"])
     rows.append(("Busy machine (one spinning process per CPU), 64² to "
-                 "2048², median", {k: (geomean(v), min(v), max(v))
+                 "2048², medians", {k: (geomean(v), min(v), max(v))
                                    for k, v in cells.items()}))
     metas.append(busy["meta"])
     return rows, metas
@@ -356,8 +359,7 @@ def headline_lines(results_dir, perf_doc="performance"):
         f"{'idle' if not any(is_busy(x) for x in idle) else 'unevenly loaded'}"
         f" machine (load average {max(loads) if loads else '?'} or less, the "
         f"benchmark's own threads included), "
-        f"the last with one busy process per CPU and each library at its "
-        f"default thread count ({busy_threads(results_dir)}). cfilter and "
+        f"the last with one busy process per CPU. cfilter and "
         f"OpenCV get the same number of threads; scipy (scipy.ndimage, and "
         f"scipy.signal.fftconvolve for the large kernels) runs on one. "
         f"Every case, and how to rerun them: :doc:`{perf_doc}`.", ""]
@@ -396,13 +398,16 @@ def ratio_figure(data, path):
     fig.savefig(path, dpi=100)
 
 
-def load_figure(idle, busy, path):
+def load_figure(idle, busy, path, busy1=None):
     def medians(data, key):
         return {row["case"]: row[key]["cfilter"] / row[key]["opencv"]
                 for run in data["runs"] for row in run.get("load_rows", [])}
     series = [("idle, median", medians(idle, "median_ms")),
               ("busy, median", medians(busy, "median_ms")),
               ("busy, 90th percentile", medians(busy, "p90_ms"))]
+    if busy1 is not None:
+        series.append(("busy, 1 thread each, median",
+                       medians(busy1, "median_ms")))
     cases = list(dict.fromkeys(c for _, s in series for c in s))
     fig, ax = _figure(0.2 * len(cases) * len(series) + 1.6)
     _bars(ax, [f"{c} ÷ OpenCV" for c in cases],
@@ -517,10 +522,16 @@ def _setup_directives():
                 if group == "load":
                     idle, busy = (self._load("load_idle"),
                                   self._load("load_busy"))
-                    load_figure(idle, busy, path)
+                    busy1 = None
+                    if os.path.isfile(os.path.join(
+                            _results_dir(self.env), "load_busy_1thread.json")):
+                        busy1 = self._load("load_busy_1thread")
+                    load_figure(idle, busy, path, busy1)
                     what = ("bench_load.py: cfilter's median and 90th "
                             "percentile time over OpenCV's, idle and with "
-                            "one spinning process per CPU")
+                            "one spinning process per CPU, each library at "
+                            "its default thread count"
+                            + (" (and at one thread, busy)" if busy1 else ""))
                 else:
                     ratio_figure(self._load(group), path)
                     what = (f"The {group} group: cfilter's median time over "
@@ -542,6 +553,9 @@ def _setup_directives():
             try:
                 for group in [g for _, g, _ in HEADLINE] + ["load_busy"]:
                     self._load(group)
+                if os.path.isfile(os.path.join(_results_dir(self.env),
+                                               "load_busy_1thread.json")):
+                    self._load("load_busy_1thread")
                 lines = headline_lines(_results_dir(self.env))
             except (ResultsError, KeyError, TypeError,
                     ZeroDivisionError) as exc:
