@@ -90,6 +90,7 @@ for ax, (title, grid) in zip(axes, [("image f", f), ("g", g),
     ax.set_yticks([])
 axes[1].set_xticks(range(3), ["-1", "0", "1"])
 axes[1].set_yticks(range(3), ["-1", "0", "1"])
+fig.tight_layout()
 
 # %%
 # When the flip shows
@@ -119,11 +120,11 @@ assert np.allclose(cfilter.convolve(image, diff), -cfilter.correlate(image, diff
 # Up close
 # --------
 #
-# The same two results on the camera's tripod, enlarged: the edges that
-# :func:`~cfilter.correlate` draws red, :func:`~cfilter.convolve` draws
-# blue, and the reverse.
+# The same two results on the camera's tripod and the hand on it,
+# enlarged: the edges that :func:`~cfilter.correlate` draws red,
+# :func:`~cfilter.convolve` draws blue, and the reverse.
 
-crop = np.s_[150:214, 40:104]
+crop = np.s_[100:196, 110:206]
 fig, axes = plt.subplots(1, 2, figsize=(10, 5.6))
 for ax, func in zip(axes, [cfilter.correlate, cfilter.convolve]):
     ax.imshow(func(image, diff)[crop], cmap="RdBu_r", vmin=-120, vmax=120)

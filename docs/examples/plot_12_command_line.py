@@ -28,9 +28,9 @@ import skimage.io
 workdir = tempfile.mkdtemp(prefix="cfilter-batch-")
 
 
-def cfilter_cmd(*args, width=None):
-    """Run ``cfilter ARGS`` in the work folder and print what it prints;
-    with ``width``, a table's long lines are folded to fit the page."""
+def cfilter_cmd(*args, width=79):
+    """Run ``cfilter ARGS`` in the work folder and print what it prints,
+    its long lines folded to ``width`` columns to fit the page."""
     print("$ cfilter " + " ".join(shlex.quote(a) for a in args))
     run = subprocess.run([sys.executable, "-m", "cfilter", *args],
                          cwd=workdir, capture_output=True, text=True,
@@ -43,13 +43,18 @@ def cfilter_cmd(*args, width=None):
 
 
 def fold(text, width):
-    """Fold each line longer than ``width`` after its first two columns
-    (name and parameters), indenting the rest under its third column."""
+    """Fold each line longer than ``width``: a table row (columns apart by
+    two spaces or more) after its first two columns, indenting the rest
+    under its third; any other line after a word, indented by four."""
     lines = []
     for line in text.splitlines():
-        columns = re.match(r"(\S+ +)(.*?  +)(.*)", line)
-        if len(line) <= width or not columns:
+        if len(line) <= width:
             lines.append(line)
+            continue
+        columns = re.match(r"(\S+ +)(.*?  +)(.*)", line)
+        if not columns:
+            lines += textwrap.wrap(line, width, subsequent_indent="    ",
+                                   break_on_hyphens=False)
             continue
         head, rest = columns.group(1) + columns.group(2), columns.group(3)
         if len(head) > width - 30:          # a long parameter list: wrap it
@@ -84,10 +89,11 @@ for root, _, files in sorted(os.walk(os.path.join(workdir, "photos"))):
 # --------------------
 #
 # One line per name: its parameters with their defaults, and what it does
-# (the long lines are folded here to fit the page; a terminal shows each
-# on one line).
+# (here and below, long lines are folded to fit the page; a terminal shows
+# each on one line).
 
-cfilter_cmd("kernels", width=79)
+run = cfilter_cmd("kernels")
+assert run.returncode == 0
 
 # %%
 # A dry run, then the batch
