@@ -22,7 +22,7 @@ import numpy as np
 import cfilter
 
 __all__ = ["interleaved", "interleaved_times", "table", "peers", "direct", "filters", "photos",
-           "small", "set_threads", "run"]
+           "small", "set_threads", "load_state", "run"]
 
 
 def interleaved_times(candidates, repeats=15, warmup=2, seed=0):
@@ -439,8 +439,38 @@ def small(sizes=(64, 256, 512), quick=False):
                       table(rows, cols, "cfilter", unit="µs")])
 
 
-def run(size=2048, quick=False, out=print):
+def load_state():
+    """The one-minute load average, the CPU count and whether the machine
+    is busy: a load average above half the CPUs means other work competes
+    for the cores, and timings taken then are slow and uneven.
+
+    Returns
+    -------
+    tuple
+        ``(load_average or None, cpu_count, busy)``; the load average is
+        None where the platform has none (Windows).
+
+    Examples
+    --------
+    >>> from cfilter._bench import load_state
+    >>> load, cpus, busy = load_state()
+    >>> cpus >= 1 and busy == (load is not None and load > 0.5 * cpus)
+    True
+    """
+    import os
+    cpus = os.cpu_count() or 1
+    try:
+        load = float(os.getloadavg()[0])
+    except (AttributeError, OSError):       # no load average here
+        return None, cpus, False
+    return load, cpus, load > 0.5 * cpus
+
+
+def run(size=2048, quick=False, out=print, warn=None):
     """Both tables, one after the other, each passed to ``out`` when done.
+
+    The first line says the peers, the CPU count and the load average; on a
+    busy machine (:func:`load_state`) a warning goes to ``warn`` first.
 
     Parameters
     ----------
@@ -450,9 +480,21 @@ def run(size=2048, quick=False, out=print):
         Fewer repeats.
     out : callable, optional
         Receives each block of text (default :func:`print`).
+    warn : callable, optional
+        Receives the warning of a busy machine (default: ``out``).
     """
     found = ", ".join(peers())
-    out(f"cfilter {cfilter.__version__} against: {found}\n")
+    load, cpus, busy = load_state()
+    where = (f"{cpus} CPUs, load average {load:.2f}" if load is not None
+             else f"{cpus} CPUs, load average not available")
+    out(f"cfilter {cfilter.__version__} against: {found}; {where}\n")
+    if busy:
+        (warn or out)(
+            f"warning: this machine is busy (load average {load:.2f}, above "
+            f"half of its {cpus} CPUs): other work competes for the cores, "
+            f"so the times below are slower and the ratios less reliable "
+            f"than on an idle machine, especially with several threads.  "
+            f"Run again when the load average is low (uptime shows it).\n")
     out("## Direct correlation\n")
     out(direct(size, quick) + "\n")
     out("## Named filters\n")

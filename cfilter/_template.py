@@ -1,4 +1,4 @@
-"""Template search by zero-normalised cross-correlation (DESIGN section 8).
+"""Template search by zero-normalised cross-correlation.
 
 The score of a window ``x`` against the template ``t`` (``n`` values each)
 is their Pearson correlation::

@@ -238,7 +238,7 @@ def normalize_padding(padding, ndim):
 
 def as_image(image, name="image"):
     """An ndarray view of ``image`` (never modified), real-valued.  An
-    empty image is valid: it gives an empty result (DESIGN.md §2)."""
+    empty image is valid: it gives an empty result, as in scipy.ndimage."""
     arr = np.asarray(image)
     if arr.dtype.kind == "c":
         raise TypeError(f"{name} is complex ({arr.dtype}); cfilter filters real "
@@ -358,7 +358,7 @@ NAN_POLICIES = ("propagate", "ignore")
 
 def normalize_nan_policy(nan_policy):
     """'propagate' (NaN spreads like plain arithmetic) or 'ignore'
-    (normalised convolution, DESIGN section 8)."""
+    (normalised convolution)."""
     return as_choice(nan_policy, "nan_policy", NAN_POLICIES, "a NaN policy")
 
 

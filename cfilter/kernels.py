@@ -131,8 +131,8 @@ class Kernel:
     T : ndarray
         The transposed weights (a read-only view).
 
-    Methods
-    -------
+    Notes
+    -----
     Besides ``np.asarray(k)``, the array methods people reach for answer
     as numpy answers on ``k.array``, with numpy results: ``k.sum()``,
     ``k.min()``, ``k.max()``, ``k.mean()`` (with numpy's ``axis``,

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = ["conv2d", "conv_transpose2d"]
 
-# torch padding_mode -> cfilter mode (DESIGN.md §2 table).
+# torch padding_mode -> cfilter mode (the alias table of guide/modes).
 _PADDING_MODES = {"zeros": "constant", "reflect": "mirror",
                   "replicate": "nearest", "circular": "wrap"}
 

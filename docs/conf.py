@@ -15,9 +15,23 @@ the ``.. plot::`` pictures and the gallery all import ``cfilter``.
 The gallery's scripts live in ``docs/examples/``; sphinx-gallery runs them
 and writes their pages and pictures into ``docs/auto_examples/``, a build
 product that git ignores.
+
+The performance page and the front page draw their tables and figures from
+the recorded benchmark results in ``benchmarks/results/*.json`` with the
+local extension ``docs/_ext/benchresults.py`` (its pictures go into
+``docs/_generated/``, which git ignores); a missing results file fails the
+build, naming the command that records it.
+
+The formulas are typeset by MathJax, served from the site itself
+(``sphinx-mathjax-offline`` copies it into ``_static/``), so the pages need
+no network.
 """
 
+import os
+import sys
 from importlib import metadata
+
+sys.path.insert(0, os.path.abspath("_ext"))
 
 project = "cfilter"
 author = "the cfilter developers"
@@ -33,15 +47,26 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.doctest",
     "sphinx.ext.mathjax",
+    # MathJax from the site itself, not from a CDN
+    "sphinx-mathjax-offline",
     "numpydoc",
     "matplotlib.sphinxext.plot_directive",
     "sphinx_gallery.gen_gallery",
+    # tables and figures of benchmarks/results/*.json
+    "benchresults",
 ]
 
-exclude_patterns = ["_build", "examples", "auto_examples/*.ipynb",
-                    "auto_examples/*.py", "auto_examples/*.zip"]
+exclude_patterns = ["_build", "_ext", "_generated", "examples",
+                    "auto_examples/*.ipynb", "auto_examples/*.py",
+                    "auto_examples/*.zip"]
 root_doc = "index"
 default_role = "code"
+
+# -- maths: MathJax copied into the site (no CDN) ---------------------------
+mathjax_path = "mathjax/tex-chtml.js"
+
+# -- benchmark results (docs/_ext/benchresults.py) ----------------------------
+benchresults_dir = "../benchmarks/results"
 
 # -- numpydoc ----------------------------------------------------------------
 numpydoc_show_class_members = False
@@ -91,6 +116,8 @@ sphinx_gallery_conf = {
     "show_memory": False,
     # link the functions used in the examples to the API page
     "reference_url": {"cfilter": None},
+    # thumbnails drawn at 400x280 and shown at up to 250x175 (cfilter.css)
+    "thumbnail_size": (400, 280),
 }
 
 # -- HTML --------------------------------------------------------------------
@@ -113,6 +140,8 @@ html_sidebars = {
     "cli": [],
     "api": [],
     "performance": [],
+    "migrating": [],
+    "changes": [],
     "sanitizers": [],
     # the examples' code is as wide as a script's (79 columns)
     "auto_examples/*": [],

@@ -11,6 +11,13 @@ Every page of the site is loaded from a local HTTP server. The check fails
 - has an ``<img>`` that did not load (HTTP error, or a natural size of 0),
 - shows a failed gallery example (sphinx-gallery's broken-example thumbnail,
   or a traceback in an example's output),
+- has a code block wider than its box (a ``<pre>`` whose content overflows
+  it sideways: cut off, or behind a scroll bar),
+- shows backticks in its prose (text outside code: reStructuredText's
+  inline markup that did not render, such as a literal inside bold),
+- shows a formula as raw TeX (MathJax did not load or did not typeset it),
+- uses a word of the project's workshop in its text ("seed", "DESIGN",
+  "issue 12", "stop 3", "the team"; see ``tests/test_docs_words.py``),
 - or fails to load at all.
 
 The key pages (``KEY_PAGES``) are also saved as PNG screenshots in SHOT_DIR
@@ -42,12 +49,16 @@ from tornado.websocket import websocket_connect
 KEY_PAGES = [
     "index.html",
     "quickstart.html",
+    "migrating.html",
     "auto_examples/index.html",
     "auto_examples/plot_01_boundary_modes.html",
     "auto_examples/plot_09_transposed_upsampling.html",
+    "auto_examples/plot_12_command_line.html",
     "api.html",
     "guide/modes.html",
+    "guide/template.html",
     "performance.html",
+    "changes.html",
 ]
 WIDTH, HEIGHT = 1280, 1800
 REDIRECT = re.compile(r'<meta http-equiv="refresh" content="\d+; url=([^"]+)"')
@@ -63,8 +74,60 @@ PAGE_REPORT_JS = r"""
       new Promise(done => { img.addEventListener("load", done);
                             img.addEventListener("error", done);
                             setTimeout(done, 10000); })));
+  // MathJax typesets after the load event: wait for it (at most 20 s)
+  if (window.MathJax && window.MathJax.startup && window.MathJax.startup.promise) {
+    await Promise.race([window.MathJax.startup.promise,
+                        new Promise(done => setTimeout(done, 20000))]);
+  }
   window.scrollTo(0, 0);
   const failures = [];
+  // formulas: every math element typeset (an mjx-container inside)
+  const maths = [...document.querySelectorAll("span.math, div.math")];
+  const raw = maths.filter(m => !m.querySelector("mjx-container"));
+  if (raw.length) {
+    failures.push(raw.length + " formula(s) shown as raw TeX, e.g. " +
+                  raw[0].textContent.trim().slice(0, 40));
+  }
+  // code blocks wider than their box
+  for (const pre of document.querySelectorAll("pre")) {
+    if (pre.clientWidth > 0 && pre.scrollWidth > pre.clientWidth + 1) {
+      const line = pre.textContent.split("\n").reduce(
+          (a, b) => (b.length > a.length ? b : a), "");
+      failures.push(`code block wider than its box (${pre.scrollWidth} > ` +
+                    `${pre.clientWidth} px): ${line.trim().slice(0, 70)}`);
+    }
+  }
+  // backticks in prose: text outside code that shows a backtick
+  const article = document.querySelector("article") || document.body;
+  const walker = document.createTreeWalker(article, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const node = walker.currentNode;
+    if (!node.textContent.includes("`")) continue;
+    const parent = node.parentElement;
+    if (!parent || parent.closest(
+        "pre, code, kbd, samp, tt, script, style, textarea, .highlight, " +
+        ".math, mjx-container")) continue;
+    if (parent.offsetParent === null && parent.tagName !== "BODY") continue;
+    const text = node.textContent;
+    const at = text.indexOf("`");
+    failures.push("backtick in prose: " +
+                  text.slice(Math.max(0, at - 30), at + 30).trim());
+  }
+  // words of the project's workshop, not the user's (tests/test_docs_words.py
+  // checks the sources, code comments included)
+  const words = [/\bseeds?\b/i, /\bDESIGN\b/, /\bdesign\s+(notes?|contract|docs?)\b/i,
+                 /§\s*\d/, /\bissues?\s+#?\d+/i, /\bstops?\s+\d+/i,
+                 /\bthe\s+team\b/i];
+  const prose = document.createTreeWalker(article, NodeFilter.SHOW_TEXT);
+  while (prose.nextNode()) {
+    const node = prose.currentNode;
+    if (node.parentElement && node.parentElement.closest(
+        "pre, code, script, style, .highlight")) continue;
+    for (const word of words) {
+      const m = node.textContent.match(word);
+      if (m) failures.push("internal word in the text: " + m[0]);
+    }
+  }
   for (const img of document.querySelectorAll("img[src*='broken_example']")) {
     failures.push("broken-example thumbnail: " + (img.alt || img.src));
   }
@@ -262,7 +325,8 @@ def main(argv=None):
         for problem in problems:
             print("  " + problem)
         return 1
-    print("no missing image, no failed example")
+    print("no missing image, no failed example, no overflowing code block, "
+          "no backtick in prose, no raw formula")
     return 0
 
 

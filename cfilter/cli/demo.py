@@ -157,7 +157,9 @@ def cmd_demo(args):
 
 
 def cmd_bench(args):
+    import sys
     from cfilter import _bench
-    _bench.run(args.size, args.quick, out=lambda text: print(text,
-                                                              flush=True))
+    _bench.run(args.size, args.quick,
+               out=lambda text: print(text, flush=True),
+               warn=lambda text: print(text, file=sys.stderr, flush=True))
     return 0

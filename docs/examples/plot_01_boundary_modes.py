@@ -8,6 +8,8 @@ first the extended image itself, then what a wide blur makes of it, on the
 ``camera`` image of scikit-image and on a 1-D signal.
 """
 
+# sphinx_gallery_thumbnail_number = 1
+
 import matplotlib.pyplot as plt
 import numpy as np
 import skimage.data
@@ -35,16 +37,23 @@ centre[r, r] = 1
 numpy_name = {"reflect": "symmetric", "mirror": "reflect", "nearest": "edge",
               "wrap": "wrap", "constant": "constant"}
 
-fig, axes = plt.subplots(1, 5, figsize=(13, 3.2))
-for ax, mode in zip(axes, MODES):
+fig, axes = plt.subplots(2, 3, figsize=(10, 7))
+axes[0, 0].imshow(image, cmap="gray", vmin=0, vmax=255,
+                  extent=(r - 0.5, r + 127.5, r + 127.5, r - 0.5))
+axes[0, 0].set_xlim(-0.5, 128 + 2 * r - 0.5)
+axes[0, 0].set_ylim(128 + 2 * r - 0.5, -0.5)
+axes[0, 0].set_title("the image", fontsize=16)
+for ax, mode in zip(axes.flat[1:], MODES):
     extended = cfilter.correlate(image, centre, mode=mode, padding="full")
     assert np.array_equal(extended, np.pad(image, r, mode=numpy_name[mode]))
     ax.imshow(extended, cmap="gray", vmin=0, vmax=255)
+    ax.set_title(mode, fontsize=16, family="monospace")
+for ax in axes.flat:
     # the image's own border
     ax.add_patch(plt.Rectangle((r - 0.5, r - 0.5), 128, 128, fill=False,
-                               edgecolor="tab:red", linewidth=1.5))
-    ax.set_title(f'mode="{mode}"')
+                               edgecolor="tab:red", linewidth=2))
     ax.set_axis_off()
+fig.tight_layout()
 print("extended shape:", extended.shape, "= 128 + 2 *", r)
 
 # %%

@@ -9,7 +9,7 @@ a 3x3 function ``g``, and then shows what the flip does to a picture. See
 :doc:`/guide/convolution` for the maths.
 """
 
-# sphinx_gallery_thumbnail_number = 2
+# sphinx_gallery_thumbnail_number = 3
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -90,6 +90,7 @@ for ax, (title, grid) in zip(axes, [("image f", f), ("g", g),
     ax.set_yticks([])
 axes[1].set_xticks(range(3), ["-1", "0", "1"])
 axes[1].set_yticks(range(3), ["-1", "0", "1"])
+fig.tight_layout()
 
 # %%
 # When the flip shows
@@ -114,3 +115,19 @@ for ax, func in zip(axes[1:], [cfilter.correlate, cfilter.convolve]):
 for ax in axes:
     ax.set_axis_off()
 assert np.allclose(cfilter.convolve(image, diff), -cfilter.correlate(image, diff))
+
+# %%
+# Up close
+# --------
+#
+# The same two results on the camera's tripod and the hand on it,
+# enlarged: the edges that :func:`~cfilter.correlate` draws red,
+# :func:`~cfilter.convolve` draws blue, and the reverse.
+
+crop = np.s_[100:196, 110:206]
+fig, axes = plt.subplots(1, 2, figsize=(10, 5.6))
+for ax, func in zip(axes, [cfilter.correlate, cfilter.convolve]):
+    ax.imshow(func(image, diff)[crop], cmap="RdBu_r", vmin=-120, vmax=120)
+    ax.set_title(func.__name__, fontsize=22, family="monospace")
+    ax.set_axis_off()
+fig.tight_layout()

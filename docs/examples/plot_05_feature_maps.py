@@ -9,7 +9,7 @@ in its first layer) goes through :func:`cfilter.nn.conv2d`, which takes
 PyTorch's ``NCHW`` layout and conventions (a correlation, zero padding).
 """
 
-# sphinx_gallery_thumbnail_number = 1
+# sphinx_gallery_thumbnail_number = 3
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -128,3 +128,22 @@ out = cfilter.nn.conv2d(image[None, None], many)
 print("32 kernels of 16x16 on 256x256:", out.shape)
 assert out.shape == (1, 32, 241, 241)
 assert out.shape[2:] == cfilter.conv_output_shape((256, 256), (16, 16))
+
+# %%
+# Four maps up close
+# ------------------
+#
+# The camera's head and shoulders through four kernels of the bank: the
+# two Sobel directions answer edges across them, the Laplacian and the LoG
+# answer fine detail and blobs.
+
+fig, axes = plt.subplots(2, 2, figsize=(8, 5.6))
+names = list(bank)
+for ax, name in zip(axes.flat, ["Sobel, rows", "Sobel, columns", "Laplacian",
+                                "LoG, sigma 1"]):
+    fmap = maps[0, names.index(name)][20:120, 80:220]
+    lim = np.percentile(np.abs(fmap), 99)
+    ax.imshow(fmap, cmap="RdBu_r", vmin=-lim, vmax=lim)
+    ax.set_title(name, fontsize=15)
+    ax.set_axis_off()
+fig.tight_layout()

@@ -17,6 +17,8 @@ machine may be busy with other work); the :doc:`/performance` page has
 careful measurements.
 """
 
+# sphinx_gallery_thumbnail_number = 2
+
 import time
 
 import matplotlib.pyplot as plt
@@ -110,4 +112,26 @@ for ax, (family, r) in zip(axes, results.items()):
     ax.set_title(family, fontsize=11)
 axes[0].set_ylabel("ms per call, 384x384 float32, 1 thread")
 axes[0].legend()
+fig.tight_layout()
+
+# %%
+# The crossover in one picture
+# ----------------------------
+#
+# For a general kernel the choice is between the direct engine, whose time
+# grows with the kernel's area, and the FFT engine, whose time barely moves:
+
+r = results["random (full rank)"]
+fig, ax = plt.subplots(figsize=(8, 5.6))
+for method, times in r["times"].items():
+    ax.plot(SIZES, times, "o-", color=COLOURS[method], label=method,
+            linewidth=3, markersize=9)
+ax.set_xscale("log")
+ax.set_yscale("log")
+ax.set_xticks(SIZES, [str(k) for k in SIZES], fontsize=13)
+ax.set_xticks([], minor=True)
+ax.tick_params(axis="y", labelsize=12)
+ax.set_xlabel("kernel side (pixels)", fontsize=14)
+ax.set_ylabel("ms per call", fontsize=14)
+ax.legend(fontsize=15)
 fig.tight_layout()

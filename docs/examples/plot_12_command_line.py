@@ -12,11 +12,13 @@ same program).
 """
 
 import os
+import re
 import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
+import textwrap
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -26,17 +28,41 @@ import skimage.io
 workdir = tempfile.mkdtemp(prefix="cfilter-batch-")
 
 
-def cfilter_cmd(*args):
-    """Run ``cfilter ARGS`` in the work folder and print what it prints."""
+def cfilter_cmd(*args, width=79):
+    """Run ``cfilter ARGS`` in the work folder and print what it prints,
+    its long lines folded to ``width`` columns to fit the page."""
     print("$ cfilter " + " ".join(shlex.quote(a) for a in args))
     run = subprocess.run([sys.executable, "-m", "cfilter", *args],
                          cwd=workdir, capture_output=True, text=True,
-                         env={**os.environ, "COLUMNS": "100"})
+                         env={**os.environ, "COLUMNS": "79"})
     output = (run.stdout + run.stderr).rstrip()
     if output:
-        print(output)
+        print(output if width is None else fold(output, width))
     print(f"[exit status {run.returncode}]\n")
     return run
+
+
+def fold(text, width):
+    """Fold each line longer than ``width``: a table row (columns apart by
+    two spaces or more) after its first two columns, indenting the rest
+    under its third; any other line after a word, indented by four."""
+    lines = []
+    for line in text.splitlines():
+        if len(line) <= width:
+            lines.append(line)
+            continue
+        columns = re.match(r"(\S+ +)(.*?  +)(.*)", line)
+        if not columns:
+            lines += textwrap.wrap(line, width, subsequent_indent="    ",
+                                   break_on_hyphens=False)
+            continue
+        head, rest = columns.group(1) + columns.group(2), columns.group(3)
+        if len(head) > width - 30:          # a long parameter list: wrap it
+            lines.append(head.rstrip())
+            head = " " * len(columns.group(1))
+        lines += textwrap.wrap(rest, width, initial_indent=head,
+                               subsequent_indent=" " * len(head))
+    return "\n".join(lines)
 
 
 # %%
@@ -61,8 +87,13 @@ for root, _, files in sorted(os.walk(os.path.join(workdir, "photos"))):
 # %%
 # The filters it knows
 # --------------------
+#
+# One line per name: its parameters with their defaults, and what it does
+# (here and below, long lines are folded to fit the page; a terminal shows
+# each on one line).
 
-cfilter_cmd("kernels")
+run = cfilter_cmd("kernels")
+assert run.returncode == 0
 
 # %%
 # A dry run, then the batch

@@ -25,7 +25,7 @@ import cfilter
 
 K = cfilter.kernels
 camera = skimage.data.camera().astype(np.float32)   # 512x512, grey 0..255
-print(K.names())
+print(", ".join(K.names()))
 
 
 def to_display(response, kernel):
