@@ -87,11 +87,8 @@ cdef void _rows(const DirectCall* g, Py_ssize_t r0, Py_ssize_t r1, int c,
     cdef Py_ssize_t* used = tags + kh
     cdef Py_ssize_t* slot = tags + 2 * kh
     cdef Py_ssize_t* want = tags + 3 * kh
+    # (its converted rows are kept from item to item: set up per call)
     cdef RowCache* conv = <RowCache*> (tags + 6 * kh)
-    conv.tags = tags + 4 * kh
-    conv.used = tags + 5 * kh
-    conv.nslots = kh
-    conv.plane = -1
     # output row i of plane p, stepped along without a division per row
     p = r0 // oh
     i = r0 - p * oh - 1
@@ -223,6 +220,8 @@ def correlate_planes(images, Sample src_kind, const real[:, ::1] kernel,
     cdef Py_ssize_t* cnt
     cdef Py_ssize_t cstride, ncv, isz = sizeof(real)
     cdef real cv = <real>cval
+    cdef Py_ssize_t* tags
+    cdef RowCache* conv
 
     if N == 0 or oh == 0 or ow == 0:
         return
@@ -280,6 +279,16 @@ def correlate_planes(images, Sample src_kind, const real[:, ::1] kernel,
     phase_weights(wg, cnt, &kernel[0, 0], kh, kw, dx, sx)
     for k in range(7):
         g.blk[k] = blk[k]
+    # Each thread's cache of converted input rows, empty; kept from one
+    # work item to the next, so that consecutive items of a thread do not
+    # convert their shared rows again.
+    for k in range(nthreads):
+        tags = <Py_ssize_t*> (blk[6].base + k * blk[6].stride)
+        conv = <RowCache*> (tags + 6 * kh)
+        conv.tags = tags + 4 * kh
+        conv.used = tags + 5 * kh
+        conv.nslots = kh
+        conv.plane = -1
     g.H, g.W, g.C, g.kh, g.kw, g.oh, g.ow, g.total = H, W, C, kh, kw, oh, ow, total
     g.top, g.left, g.sy, g.sx, g.dy, g.dx = top, left, sy, sx, dy, dx
     g.jlo, g.jhi, g.lw, g.rw, g.rstart = jlo, jhi, lw, rw, rstart

@@ -145,14 +145,11 @@ cdef void _bands(const SepCall* g, Py_ssize_t b0, Py_ssize_t b1, int c,
     cdef const real** taps = <const real**> (rows + nrows + GROUP)
     cdef real** orows = <real**> (taps + kw)
     cdef Py_ssize_t* want = <Py_ssize_t*> (g.blk[5].base + c * g.blk[5].stride)
+    # (its converted rows are kept from item to item: set up per call)
     cdef RowCache* conv = <RowCache*> (want + nrows + 2 * nslots)
     cdef real* tbuf = <real*> (g.blk[6].base + c * g.blk[6].stride)
     cdef real* orow
     cdef real outside
-    conv.tags = want + nrows
-    conv.used = want + nrows + nslots
-    conv.nslots = nslots
-    conv.plane = -1
     for b in range(b0, b1):
         # band b: output rows [i, i1) of plane p
         p = b // g.ngroups
@@ -170,6 +167,19 @@ cdef void _bands(const SepCall* g, Py_ssize_t b0, Py_ssize_t b1, int c,
                            want, kh + GROUP - 1, cvrow)
                 for q in range(GROUP):
                     dst_rows[q] = bufs + q * blen + left * C
+                if terms == 1:
+                    # One term: each row is stored while it is in cache,
+                    # through one row of scratch for a converted output.
+                    _column_pass_group(dst_rows, rows, wcol, kh, W * C)
+                    for q in range(GROUP):
+                        orow = out_row(&g.dst, p, i + q, obuf)
+                        _row_pass(orow, bufs + q * blen, wrow, wg,
+                                  <real> g.outside_col[0], phbuf, taps,
+                                  &g.geo)
+                        flush_row(&g.dst, p, i + q, orow)
+                    i = i + GROUP
+                    continue
+                for q in range(GROUP):
                     orows[q] = out_row(&g.dst, p, i + q, obuf + q * n)
                 for t in range(terms):
                     _column_pass_group(dst_rows, rows, wcol + t * kh, kh,
@@ -254,6 +264,8 @@ def sep_correlate_planes(images, Sample src_kind, const real[:, ::1] wcol,
     cdef real* cvrow
     cdef double* outside
     cdef Py_ssize_t* cnt
+    cdef Py_ssize_t* want
+    cdef RowCache* conv
     cdef Py_ssize_t isz = sizeof(real)
 
     if wrow.shape[0] != terms or terms < 1:
@@ -269,9 +281,14 @@ def sep_correlate_planes(images, Sample src_kind, const real[:, ::1] wcol,
     # in the last bit.
     ngroups = (oh + GROUP - 1) // GROUP
     total = N * ngroups
+    # Several bands an item: a thread's next band then shares most of its
+    # input rows with the last, converted once (sixteen for a sample type
+    # that is converted, whose rows would otherwise be converted again at
+    # every item a thread takes: the threads take alternate items).
     g.bands = rows_per_item(GROUP * (W * kh + ow * kw) * C * terms) // GROUP
-    if g.bands < 1:
-        g.bands = 1
+    k = 4 if is_native(src_kind, <real*>NULL) else 16
+    if g.bands < k:
+        g.bands = k
     nitems = (total + g.bands - 1) // g.bands
     if nthreads > nitems:
         nthreads = <int> nitems
@@ -316,6 +333,16 @@ def sep_correlate_planes(images, Sample src_kind, const real[:, ::1] wcol,
     g.geo.cnt = cnt
     for k in range(7):
         g.blk[k] = blk[k]
+    # Each thread's cache of converted input rows, empty; kept from one
+    # work item to the next, so that consecutive bands of a thread do not
+    # convert their shared rows again.
+    for k in range(nthreads):
+        want = <Py_ssize_t*> (blk[5].base + k * blk[5].stride)
+        conv = <RowCache*> (want + nrows + 2 * nslots)
+        conv.tags = want + nrows
+        conv.used = want + nrows + nslots
+        conv.nslots = nslots
+        conv.plane = -1
     g.H, g.W, g.C, g.kh, g.kw, g.oh = H, W, C, kh, kw, oh
     g.top, g.sy, g.dy = top, sy, dy
     g.blen, g.nrows, g.nslots, g.cstride = blen, nrows, nslots, cstride
