@@ -687,7 +687,9 @@ def conv_transpose_planes(const real[:, :, ::1] ys, const real[:, ::1] kernel,
     border = np.empty((N, g.nborder + 1, g.width), dtype=np.asarray(out).dtype)
 
     cdef TransposeCall tc
-    tc.g, tc.scr, tc.ys, tc.out = &g, scr, &ys[0, 0, 0], &out[0, 0, 0]
+    # (y may have no rows or columns: the rows then read none of it)
+    tc.g, tc.scr, tc.out = &g, scr, &out[0, 0, 0]
+    tc.ys = &ys[0, 0, 0] if ys.shape[1] > 0 and ys.shape[2] > 0 else NULL
     tc.border = &border[0, 0, 0]
     # Canvas rows outside the planes first, whole rows with their columns
     # folded; in parallel only when there are many of them, since handing
