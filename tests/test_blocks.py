@@ -132,3 +132,38 @@ def test_same_bits_for_any_thread_count(method):
     two = cfilter.correlate(image, kernel, axes=(1, 2), method=method,
                             workers=2)
     np.testing.assert_array_equal(one, two)
+
+
+# The direct engine's edge segments: the outputs near each side are read
+# from rows extended by the mode, each segment at least a block wide, kept
+# per input row for the output rows that share it; the inside span between
+# them is either empty or at least a block.  Widths where the segments
+# overlap, touch or leave a short inside span, per-side padding (one side
+# without a segment), dilated taps, row stride and dilation (rows shared by
+# fewer outputs), and three channels (a block of 22 pixels).
+@pytest.mark.parametrize("width", [64, 66, 67, 69, 70, 96, 130, 131, 140])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_direct_edge_segments(width, channels):
+    shape = (13, width) + ((channels,) if channels > 1 else ())
+    cases = [((5, 5), "same", 1, 1), ((3, 4), ((1, 2), (0, 3)), 1, 1),
+             ((5, 3), ((2, 2), (4, 0)), 1, (1, 2)),
+             ((4, 5), ((0, 1), (7, 9)), (2, 1), (2, 1)),
+             ((6, 2), ((3, 3), (1, 1)), (3, 1), 1)]
+    for k, (ksize, padding, stride, dilation) in enumerate(cases):
+        mode = MODES[(k + width) % len(MODES)]
+        image = _image(shape, np.float32, seed=width * 5 + k)
+        kernel = np.random.default_rng(k).uniform(-1, 1, ksize)
+        kernel = kernel.astype(np.float32)
+        got = cfilter.correlate(image, kernel, mode=mode, cval=0.25,
+                                padding=padding, stride=stride,
+                                dilation=dilation, method="direct",
+                                channel_axis=-1 if channels > 1 else None)
+        planes = image[None] if channels == 1 else np.moveaxis(image, -1, 0)
+        ref = np.stack([ref_correlate2d(p, kernel, mode=mode, cval=0.25,
+                                        padding=padding, stride=stride,
+                                        dilation=dilation) for p in planes],
+                       axis=-1)
+        if channels == 1:
+            ref = ref[..., 0]
+        assert_matches(got, ref, tol(np.float32, kernel, np.append(image, 1)),
+                       dtype=np.float32)

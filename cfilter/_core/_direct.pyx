@@ -143,16 +143,38 @@ cdef void _rows(const DirectCall* g, Py_ssize_t r0, Py_ssize_t r1, int c,
         fetch_rows(srcs, &g.src, conv, cbuf, g.cstride, p, want, kh,
                    cvrow + left * C)
         for m in range(kh):
-            srow = srcs[m]
-            rows[m] = srow + (jlo * sx - left) * C
-            if lw > 0:
-                extend_pixels(srow, W, C, lbuf + m * lw * C, -left, lw,
-                              mode, cv)
-                lrows[m] = lbuf + m * lw * C
-            if rw > 0:
-                extend_pixels(srow, W, C, rbuf + m * rw * C, g.rstart,
-                              rw, mode, cv)
-                rrows[m] = rbuf + m * rw * C
+            rows[m] = srcs[m] + (jlo * sx - left) * C
+        if lw > 0 or rw > 0:
+            # Slot s of the edge segments holds those of row coordinate
+            # tags[s]: the kh output rows that read an input row extend
+            # it once, not kh times.
+            for s in range(kh):
+                used[s] = 0
+            for m in range(kh):
+                y = i * sy + m * dy - top
+                slot[m] = -1
+                for s in range(kh):
+                    if tags[s] == y:
+                        slot[m] = s
+                        used[s] = 1
+                        break
+            for m in range(kh):
+                if slot[m] < 0:
+                    s = 0
+                    while used[s]:
+                        s = s + 1
+                    srow = srcs[m]
+                    if lw > 0:
+                        extend_pixels(srow, W, C, lbuf + s * lw * C, -left,
+                                      lw, mode, cv)
+                    if rw > 0:
+                        extend_pixels(srow, W, C, rbuf + s * rw * C,
+                                      g.rstart, rw, mode, cv)
+                    tags[s] = i * sy + m * dy - top
+                    used[s] = 1
+                    slot[m] = s
+                lrows[m] = lbuf + slot[m] * lw * C
+                rrows[m] = rbuf + slot[m] * rw * C
         _row_span(orow, lrows, w, kh, kw, dx * C, jlo * C)
         if jhi > jlo:
             _row_span(orow + jlo * C, rows, w, kh, kw, dx * C,
@@ -210,7 +232,7 @@ def correlate_planes(images, Sample src_kind, const real[:, ::1] kernel,
     cdef Py_ssize_t plen = ow + reach // sx, psize = sx * plen
     cdef Py_ssize_t nph = phase_ngroups(kw, dx, sx), step = phase_step(dx, sx)
     cdef Py_ssize_t ng = kh * nph
-    cdef Py_ssize_t k, nitems
+    cdef Py_ssize_t k, nitems, bpx
     cdef Block blk[10]
     cdef char stack[STACK_ARENA]
     cdef Py_ssize_t nbytes[10]
@@ -234,6 +256,22 @@ def correlate_planes(images, Sample src_kind, const real[:, ::1] kernel,
         # the whole row, once per kernel row, so that one span of blocks
         # computes it, rather than three short ones of scalar code.
         jlo = jhi = ow
+    elif sx == 1:
+        # Edge segments wide enough for a whole block each, and an inside
+        # span of none or at least a block: a span shorter than a block
+        # runs scalar code whose sums chain through memory, which cost
+        # more than all the vector blocks of a 256-wide row.  Spans may
+        # overlap; an output computed twice gets the same value.
+        bpx = (BLOCK + C - 1) // C
+        if jlo > 0 and jlo < bpx:
+            jlo = bpx
+        if jhi < ow and jhi > ow - bpx:
+            jhi = ow - bpx
+        if jhi - jlo > 0 and (jhi - jlo) * C < BLOCK:
+            if jhi < ow:
+                jhi = jlo
+            else:
+                jlo = ow
     # Edge segments: the extended columns the left and right outputs read.
     lw = (jlo - 1) * sx + reach + 1 if jlo > 0 else 0
     rstart = jhi * sx - left
