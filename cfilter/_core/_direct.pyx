@@ -7,7 +7,13 @@ cval), so there is never a padded copy of the image.  Columns: the outputs
 whose taps all fall inside the row read the image directly; only the few
 outputs near the left and right edges read short segments extended by the
 mode.  A block of outputs stays in registers while every tap accumulates
-into it (see _taps.pxd).
+into it (see _taps.pxd).  The edge segments are each at least a block
+wide and kept per input row, so an input row is extended once, however
+many output rows read it.
+
+When the row stride equals the row dilation, output rows i and i + 1 read
+kh + 1 input rows between them, kh - 1 of them shared, and are computed
+together: each input vector loaded serves both rows' sums (``taps_pair_*``).
 
 A column stride sx > 1 would make those loads strided.  Instead each input
 row a kernel row reads is extended by the mode and split into sx phase rows
@@ -26,7 +32,8 @@ from ._samples cimport (Sample, Planes, RowCache, planes_of, is_native,
 
 cnp.import_array()
 from ._boundary cimport BoundaryMode, map_index, extend_pixels, extend_phases
-from ._taps cimport (BLOCK, taps_unit_stride, taps_groups, phase_groups,
+from ._taps cimport (BLOCK, taps_unit_stride, taps_pair_unit_stride,
+                     taps_groups, phase_groups,
                      phase_weights, phase_ngroups, phase_step)
 from ._pool cimport run_items, rows_per_item
 
@@ -38,6 +45,13 @@ cdef inline void _row_span(real* out, const real** rows, const real* w,
         taps_unit_stride(out, rows, w, kh, kw, dx, n)
 
 
+cdef inline void _pair_span(real* out0, real* out1, const real** rows,
+                            const real* w, Py_ssize_t kh, Py_ssize_t kw,
+                            Py_ssize_t dx, Py_ssize_t n) noexcept nogil:
+    if n > 0:
+        taps_pair_unit_stride(out0, out1, rows, w, kh, kw, dx, n)
+
+
 cdef struct DirectCall:
     # What every output row needs, fixed per call; the kernel, weights and
     # row of cval are of the compute type (real).
@@ -46,6 +60,7 @@ cdef struct DirectCall:
     Py_ssize_t H, W, C, kh, kw, oh, ow, total, nrows
     Py_ssize_t top, left, sy, sx, dy, dx
     Py_ssize_t jlo, jhi, lw, rw, rstart, plen, psize, nph, step, ng, cstride
+    bint pairs          # output rows computed two at a time (see _rows)
     BoundaryMode mode
     double cval
     const void* w
@@ -64,43 +79,49 @@ cdef void _rows(const DirectCall* g, Py_ssize_t r0, Py_ssize_t r1, int c,
     cdef Py_ssize_t sy = g.sy, sx = g.sx, dy = g.dy, dx = g.dx
     cdef Py_ssize_t jlo = g.jlo, jhi = g.jhi, lw = g.lw, rw = g.rw
     cdef Py_ssize_t psize = g.psize, plen = g.plen, nph = g.nph
-    cdef Py_ssize_t i, m, s, y, r, p, plane
+    cdef Py_ssize_t i, m, s, y, r, p, plane, nr
+    cdef Py_ssize_t K = kh + 1
+    cdef bint pairs = g.pairs
     cdef BoundaryMode mode = g.mode
     cdef real cv = <real> g.cval
     cdef const real* w = <const real*> g.w
     cdef const real* cvrow = <const real*> g.cvrow
     cdef const real* srow
     cdef real* orow
+    cdef real* orow2
     cdef real* lbuf = <real*> (g.blk[0].base + c * g.blk[0].stride)
     cdef real* rbuf = <real*> (g.blk[1].base + c * g.blk[1].stride)
     cdef real* phbuf = <real*> (g.blk[2].base + c * g.blk[2].stride)
     cdef real* cbuf = <real*> (g.blk[3].base + c * g.blk[3].stride)
     cdef real* obuf = <real*> (g.blk[4].base + c * g.blk[4].stride)
     cdef const real** rows = <const real**> (g.blk[5].base + c * g.blk[5].stride)
-    cdef const real** lrows = rows + kh
-    cdef const real** rrows = rows + 2 * kh
-    cdef const real** srcs = rows + 3 * kh
-    cdef const real** taps = rows + 4 * kh
-    # Slot s of phbuf holds the split of row coordinate tags[s]; no row
-    # coordinate is below -top.
+    # K = kh + 1 entries each: two output rows together read kh + 1 rows
+    cdef const real** lrows = rows + K
+    cdef const real** rrows = rows + 2 * K
+    cdef const real** srcs = rows + 3 * K
+    cdef const real** taps = rows + 4 * K
+    # Slot s of phbuf (or of the edge segments) holds the split (the
+    # segments) of row coordinate tags[s]; no row coordinate is below -top.
     cdef Py_ssize_t* tags = <Py_ssize_t*> (g.blk[6].base + c * g.blk[6].stride)
-    cdef Py_ssize_t* used = tags + kh
-    cdef Py_ssize_t* slot = tags + 2 * kh
-    cdef Py_ssize_t* want = tags + 3 * kh
+    cdef Py_ssize_t* used = tags + K
+    cdef Py_ssize_t* slot = tags + 2 * K
+    cdef Py_ssize_t* want = tags + 3 * K
     # (its converted rows are kept from item to item: set up per call)
-    cdef RowCache* conv = <RowCache*> (tags + 6 * kh)
+    cdef RowCache* conv = <RowCache*> (tags + 6 * K)
     # output row i of plane p, stepped along without a division per row
     p = r0 // oh
     i = r0 - p * oh - 1
     plane = -1
-    for r in range(r0, r1):
+    r = r0
+    while r < r1:
         i = i + 1
         if i == oh:
             i = 0
             p = p + 1
+        r = r + 1
         if p != plane:
             plane = p
-            for s in range(kh):
+            for s in range(K):
                 tags[s] = -top - 1
         orow = out_row(&g.dst, p, i, obuf)
         if sx > 1:
@@ -136,29 +157,35 @@ cdef void _rows(const DirectCall* g, Py_ssize_t r0, Py_ssize_t r1, int c,
                         g.step, ow)
             flush_row(&g.dst, p, i, orow)
             continue
-        for m in range(kh):
+        # Output rows i and i + 1 together when the row stride equals the
+        # row dilation: row i + 1's kernel row m reads row i's row m + 1,
+        # so nr = kh + 1 input rows serve both.
+        nr = kh
+        if pairs and i + 1 < oh and r < r1:
+            nr = K
+        for m in range(nr):
             want[m] = map_index(i * sy + m * dy - top, H, mode)
         # A row outside under 'constant' reads the row of cval,
         # positioned so that its column 0 is image column 0.
-        fetch_rows(srcs, &g.src, conv, cbuf, g.cstride, p, want, kh,
+        fetch_rows(srcs, &g.src, conv, cbuf, g.cstride, p, want, nr,
                    cvrow + left * C)
-        for m in range(kh):
+        for m in range(nr):
             rows[m] = srcs[m] + (jlo * sx - left) * C
         if lw > 0 or rw > 0:
             # Slot s of the edge segments holds those of row coordinate
-            # tags[s]: the kh output rows that read an input row extend
-            # it once, not kh times.
-            for s in range(kh):
+            # tags[s]: the output rows that read an input row extend it
+            # once, not kh times.
+            for s in range(K):
                 used[s] = 0
-            for m in range(kh):
+            for m in range(nr):
                 y = i * sy + m * dy - top
                 slot[m] = -1
-                for s in range(kh):
+                for s in range(K):
                     if tags[s] == y:
                         slot[m] = s
                         used[s] = 1
                         break
-            for m in range(kh):
+            for m in range(nr):
                 if slot[m] < 0:
                     s = 0
                     while used[s]:
@@ -175,6 +202,20 @@ cdef void _rows(const DirectCall* g, Py_ssize_t r0, Py_ssize_t r1, int c,
                     slot[m] = s
                 lrows[m] = lbuf + slot[m] * lw * C
                 rrows[m] = rbuf + slot[m] * rw * C
+        if nr == K:
+            orow2 = out_row(&g.dst, p, i + 1, obuf + g.dst.n)
+            _pair_span(orow, orow2, lrows, w, kh, kw, dx * C, jlo * C)
+            if jhi > jlo:
+                _pair_span(orow + jlo * C, orow2 + jlo * C, rows, w, kh, kw,
+                           dx * C, (jhi - jlo) * C)
+            if jhi < ow:
+                _pair_span(orow + jhi * C, orow2 + jhi * C, rrows, w, kh,
+                           kw, dx * C, (ow - jhi) * C)
+            flush_row(&g.dst, p, i, orow)
+            flush_row(&g.dst, p, i + 1, orow2)
+            i = i + 1
+            r = r + 1
+            continue
         _row_span(orow, lrows, w, kh, kw, dx * C, jlo * C)
         if jhi > jlo:
             _row_span(orow + jlo * C, rows, w, kh, kw, dx * C,
@@ -284,7 +325,10 @@ def correlate_planes(images, Sample src_kind, const real[:, ::1] kernel,
         psize = 0
     if nthreads < 1:
         nthreads = 1
-    g.nrows = rows_per_item(ow * C * kh * kw)
+    # Pairs of output rows share kh - 1 input rows (kh >= 2); items hold
+    # whole pairs, so the pairing, like the items, is fixed by the shapes.
+    g.pairs = sx == 1 and sy == dy and kh >= 2
+    g.nrows = rows_per_item(ow * C * kh * kw, 2 if g.pairs else 1)
     nitems = (total + g.nrows - 1) // g.nrows
     if nthreads > nitems:
         nthreads = <int> nitems
@@ -296,13 +340,13 @@ def correlate_planes(images, Sample src_kind, const real[:, ::1] kernel,
     # counts (shared).
     cstride = 0 if is_native(src_kind, <real*>NULL) else g.src.n + LINE
     ncv = (W + left + ow * sx + reach + 1) * C
-    nbytes[0] = (kh * lw * C + 1) * isz
-    nbytes[1] = (kh * rw * C + 1) * isz
+    nbytes[0] = ((kh + 1) * lw * C + 1) * isz
+    nbytes[1] = ((kh + 1) * rw * C + 1) * isz
     nbytes[2] = (kh * psize + 1) * isz
-    nbytes[3] = (kh * cstride + 1) * isz
-    nbytes[4] = (1 if is_native(dst_kind, <real*>NULL) else g.dst.n) * isz
-    nbytes[5] = kh * (kw + 4) * sizeof(void*)
-    nbytes[6] = (6 * kh + 4) * sizeof(Py_ssize_t)
+    nbytes[3] = ((kh + 1) * cstride + 1) * isz
+    nbytes[4] = (1 if is_native(dst_kind, <real*>NULL) else 2 * g.dst.n) * isz
+    nbytes[5] = (4 * (kh + 1) + kh * kw) * sizeof(void*)
+    nbytes[6] = (6 * (kh + 1) + 4) * sizeof(Py_ssize_t)
     nbytes[7] = ncv * isz
     nbytes[8] = kh * kw * isz
     nbytes[9] = ng * sizeof(Py_ssize_t)
@@ -322,10 +366,10 @@ def correlate_planes(images, Sample src_kind, const real[:, ::1] kernel,
     # convert their shared rows again.
     for k in range(nthreads):
         tags = <Py_ssize_t*> (blk[6].base + k * blk[6].stride)
-        conv = <RowCache*> (tags + 6 * kh)
-        conv.tags = tags + 4 * kh
-        conv.used = tags + 5 * kh
-        conv.nslots = kh
+        conv = <RowCache*> (tags + 6 * (kh + 1))
+        conv.tags = tags + 4 * (kh + 1)
+        conv.used = tags + 5 * (kh + 1)
+        conv.nslots = kh + 1
         conv.plane = -1
     g.H, g.W, g.C, g.kh, g.kw, g.oh, g.ow, g.total = H, W, C, kh, kw, oh, ow, total
     g.top, g.left, g.sy, g.sx, g.dy, g.dx = top, left, sy, sx, dy, dx

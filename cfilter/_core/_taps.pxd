@@ -19,6 +19,13 @@ cdef extern from "_blocks.h" nogil:
     void cf_taps_block_d(double* out, const double* const* rows,
                          const double* w, Py_ssize_t kh, Py_ssize_t kw,
                          Py_ssize_t dx, Py_ssize_t j0)
+    void cf_taps_pair_f(float* out0, float* out1, const float* const* rows,
+                        const float* w, Py_ssize_t kh, Py_ssize_t kw,
+                        Py_ssize_t dx, Py_ssize_t j0)
+    void cf_taps_pair_d(double* out0, double* out1,
+                        const double* const* rows, const double* w,
+                        Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t dx,
+                        Py_ssize_t j0)
 
 
 cdef inline void taps_block(real* out, const real** rows, const real* w,
@@ -59,6 +66,34 @@ cdef inline void taps_unit_stride(real* out, const real** rows, const real* w,
                     acc[t] += wv * src[t]
         for t in range(n):
             out[t] = acc[t]
+
+
+cdef inline void taps_pair_unit_stride(real* out0, real* out1,
+                                       const real** rows, const real* w,
+                                       Py_ssize_t kh, Py_ssize_t kw,
+                                       Py_ssize_t dx,
+                                       Py_ssize_t n) noexcept nogil:
+    """taps_unit_stride for two output rows at once: out0 from rows[0 ..
+    kh-1], out1 from rows[1 .. kh] (the kh + 1 input rows of two
+    consecutive outputs when the row stride equals the row dilation).  The
+    values are those of two taps_unit_stride calls; an input vector loaded
+    once serves both rows."""
+    cdef Py_ssize_t j0 = 0
+    if n < BLOCK:
+        taps_unit_stride(out0, rows, w, kh, kw, dx, n)
+        taps_unit_stride(out1, rows + 1, w, kh, kw, dx, n)
+        return
+    while j0 + BLOCK <= n:
+        if real is float:
+            cf_taps_pair_f(out0, out1, rows, w, kh, kw, dx, j0)
+        else:
+            cf_taps_pair_d(out0, out1, rows, w, kh, kw, dx, j0)
+        j0 += BLOCK
+    if j0 < n:
+        if real is float:
+            cf_taps_pair_f(out0, out1, rows, w, kh, kw, dx, n - BLOCK)
+        else:
+            cf_taps_pair_d(out0, out1, rows, w, kh, kw, dx, n - BLOCK)
 
 
 cdef inline void _block_groups(real* out, const real** rows,
