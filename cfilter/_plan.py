@@ -304,17 +304,20 @@ def fft_tiles(out_shape, kernel_shape, stride, dilation, nthreads=1):
 # work (tiles * their pixels * TILE_NS); lowrank costs (fixed + terms *
 # (per_term + per_tap * (kh + kw))) per output pixel.  Fitted by
 # benchmarks/calibrate.py on float32 1024x1024 with two threads on the
-# project's 2-core machine (2026-12-07, the mean of three runs); rerun it
-# and paste its output here to recalibrate for another machine.
+# project's 2-core machine (2026-12-07, the mean of three runs); then the
+# direct engine's tap got about a fifth cheaper (two output rows at once),
+# and the other engines' costs, in its units, were scaled by 1.2 to match
+# (single calibrate.py runs scatter by more than that on this machine).
+# Rerun it and paste its output here to recalibrate for another machine.
 COSTS = {
     "direct": (5.0, 1.00),
-    "separable": (2.3, 1.28),
-    "box": (35.1, 0.0),
-    "fft": (92.3, 19.9),
+    "separable": (2.8, 1.54),
+    "box": (42.1, 0.0),
+    "fft": (110.8, 23.9),
     # (fitted on rank-2 kernels of 25 to 33 taps on 2048 x 2048, where the
     # choice against the transform is made; calibrate.py's small kernels
     # overstate the fixed part)
-    "lowrank": (30.0, 0.0, 1.6),
+    "lowrank": (36.0, 0.0, 1.92),
 }
 # What an SVD costs per kh * kw * min(kh, kw), in the same units (numpy's
 # LAPACK: 5.5 ms for 127 x 127, 1 ms for 63 x 63 on the benchmark machine):
