@@ -294,8 +294,9 @@ def correlate_planes(images, Sample src_kind, const real[:, ::1] kernel,
         jhi = ow
     if jhi < jlo or (jhi - jlo) * C < BLOCK:
         # Too few inside outputs for a whole block (a small image): extend
-        # the whole row, once per kernel row, so that one span of blocks
-        # computes it, rather than three short ones of scalar code.
+        # the whole row (once per input row, as any edge segment), so that
+        # one span of blocks computes it, rather than three short ones of
+        # scalar code.
         jlo = jhi = ow
     elif sx == 1:
         # Edge segments wide enough for a whole block each, and an inside
