@@ -52,6 +52,35 @@ cdef inline void _pair_span(real* out0, real* out1, const real** rows,
         taps_pair_unit_stride(out0, out1, rows, w, kh, kw, dx, n)
 
 
+cdef inline void _place_rows(Py_ssize_t* tags, Py_ssize_t* used,
+                             Py_ssize_t* slot, Py_ssize_t nslots,
+                             Py_ssize_t y0, Py_ssize_t dy,
+                             Py_ssize_t n) noexcept nogil:
+    """slot[m]: the cache slot of row coordinate y0 + m * dy, for m < n.
+    A row some slot holds (tags[s]) keeps it, used[s] = 1; the others take
+    slots none of the n rows holds, tagged for them, used[s] = 2: the
+    caller fills those.  Needs nslots >= n."""
+    cdef Py_ssize_t m, s, y
+    for s in range(nslots):
+        used[s] = 0
+    for m in range(n):
+        y = y0 + m * dy
+        slot[m] = -1
+        for s in range(nslots):
+            if tags[s] == y:
+                slot[m] = s
+                used[s] = 1
+                break
+    for m in range(n):
+        if slot[m] < 0:
+            s = 0
+            while used[s]:
+                s = s + 1
+            tags[s] = y0 + m * dy
+            used[s] = 2
+            slot[m] = s
+
+
 cdef struct DirectCall:
     # What every output row needs, fixed per call; the kernel, weights and
     # row of cval are of the compute type (real).
@@ -79,14 +108,13 @@ cdef void _rows(const DirectCall* g, Py_ssize_t r0, Py_ssize_t r1, int c,
     cdef Py_ssize_t sy = g.sy, sx = g.sx, dy = g.dy, dx = g.dx
     cdef Py_ssize_t jlo = g.jlo, jhi = g.jhi, lw = g.lw, rw = g.rw
     cdef Py_ssize_t psize = g.psize, plen = g.plen, nph = g.nph
-    cdef Py_ssize_t i, m, s, y, r, p, plane, nr
+    cdef Py_ssize_t i, m, s, r, p, plane, nr
     cdef Py_ssize_t K = kh + 1
     cdef bint pairs = g.pairs
     cdef BoundaryMode mode = g.mode
     cdef real cv = <real> g.cval
     cdef const real* w = <const real*> g.w
     cdef const real* cvrow = <const real*> g.cvrow
-    cdef const real* srow
     cdef real* orow
     cdef real* orow2
     cdef real* lbuf = <real*> (g.blk[0].base + c * g.blk[0].stride)
@@ -127,31 +155,16 @@ cdef void _rows(const DirectCall* g, Py_ssize_t r0, Py_ssize_t r1, int c,
         if sx > 1:
             # Reuse the rows split for earlier outputs; split the others
             # into slots no row of this output holds.
-            for s in range(kh):
-                used[s] = 0
+            _place_rows(tags, used, slot, kh, i * sy - top, dy, kh)
             for m in range(kh):
-                y = i * sy + m * dy - top
-                slot[m] = -1
-                for s in range(kh):
-                    if tags[s] == y:
-                        slot[m] = s
-                        used[s] = 1
-                        break
-            for m in range(kh):
-                if slot[m] < 0:
-                    s = 0
-                    while used[s]:
-                        s = s + 1
-                    y = i * sy + m * dy - top
-                    want[0] = map_index(y, H, mode)
+                s = slot[m]
+                if used[s] == 2:
+                    want[0] = map_index(i * sy + m * dy - top, H, mode)
                     fetch_rows(srcs, &g.src, conv, cbuf, g.cstride,
                                p, want, 1, cvrow)
                     extend_phases(srcs[0], W, phbuf + s * psize, -left,
                                   sx, plen, dx, nph, mode, cv)
-                    tags[s] = y
-                    used[s] = 1
-                    slot[m] = s
-                rows[m] = phbuf + slot[m] * psize
+                rows[m] = phbuf + s * psize
             phase_groups(taps, rows, kh, kw, dx, sx, plen)
             taps_groups(orow, taps, g.cnt, <const real*> g.wg, g.ng,
                         g.step, ow)
@@ -175,33 +188,18 @@ cdef void _rows(const DirectCall* g, Py_ssize_t r0, Py_ssize_t r1, int c,
             # Slot s of the edge segments holds those of row coordinate
             # tags[s]: the output rows that read an input row extend it
             # once, not kh times.
-            for s in range(K):
-                used[s] = 0
+            _place_rows(tags, used, slot, K, i * sy - top, dy, nr)
             for m in range(nr):
-                y = i * sy + m * dy - top
-                slot[m] = -1
-                for s in range(K):
-                    if tags[s] == y:
-                        slot[m] = s
-                        used[s] = 1
-                        break
-            for m in range(nr):
-                if slot[m] < 0:
-                    s = 0
-                    while used[s]:
-                        s = s + 1
-                    srow = srcs[m]
+                s = slot[m]
+                if used[s] == 2:
                     if lw > 0:
-                        extend_pixels(srow, W, C, lbuf + s * lw * C, -left,
-                                      lw, mode, cv)
+                        extend_pixels(srcs[m], W, C, lbuf + s * lw * C,
+                                      -left, lw, mode, cv)
                     if rw > 0:
-                        extend_pixels(srow, W, C, rbuf + s * rw * C,
+                        extend_pixels(srcs[m], W, C, rbuf + s * rw * C,
                                       g.rstart, rw, mode, cv)
-                    tags[s] = i * sy + m * dy - top
-                    used[s] = 1
-                    slot[m] = s
-                lrows[m] = lbuf + slot[m] * lw * C
-                rrows[m] = rbuf + slot[m] * rw * C
+                lrows[m] = lbuf + s * lw * C
+                rrows[m] = rbuf + s * rw * C
         if nr == K:
             orow2 = out_row(&g.dst, p, i + 1, obuf + g.dst.n)
             _pair_span(orow, orow2, lrows, w, kh, kw, dx * C, jlo * C)
